@@ -1,0 +1,1 @@
+//! Kubernetes API access for the KaaS probes. Knows no standard.

@@ -1,0 +1,25 @@
+//! scs-check: a conformance test suite for the Sovereign Cloud Stack (SCS) standards.
+//!
+//! One run is a pipeline that can be read top to bottom:
+//!
+//! ```text
+//! cli ──► spec::load ──► plan::resolve ──► execute::run ──► report::write
+//! ```
+//!
+//! - [`spec`] reads scope files (all three historical formats) into one model and validates them.
+//! - [`plan`] selects versions on a date, applies filters and variables, and lists the work.
+//! - [`execute`] runs native probes and external scripts concurrently, with timeouts and cancellation.
+//! - [`report`] turns results into the monitor's YAML report and JSON, JUnit and Markdown.
+//! - [`probes`] holds the native probes, registered by testcase id.
+//! - [`openstack`] and [`kube`] are the API clients; [`sim`] the simulated cloud and cluster.
+
+pub mod cli;
+pub mod execute;
+pub mod kube;
+pub mod openstack;
+pub mod plan;
+pub mod probes;
+pub mod report;
+pub mod sim;
+pub mod spec;
+pub mod verdict;

@@ -1,0 +1,6 @@
+//! Native probes for the IaaS standards, one file per standard.
+
+use super::Registry;
+
+/// Registers every IaaS probe.
+pub fn register(_registry: &mut Registry) {}

@@ -1,0 +1,206 @@
+//! Native probes: the [`Probe`] trait, the context a probe gets, and the registry that maps
+//! testcase ids to probes. Probes never print; they return [`Outcome`]s with evidence.
+
+pub mod iaas;
+pub mod kaas;
+
+use crate::verdict::Verdict;
+use chrono::{DateTime, Utc};
+use futures::future::BoxFuture;
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio_util::sync::CancellationToken;
+
+/// One observation behind a verdict: an object that was looked at and what is wrong (or right)
+/// with it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Finding {
+    /// The object, e.g. `flavor "SCS-2V-4"` or `image "Ubuntu 22.04"`.
+    pub object: String,
+    /// What was found, in words.
+    pub message: String,
+    /// The expected value, where one applies.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expected: Option<String>,
+    /// The actual value, where one applies.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub actual: Option<String>,
+}
+
+impl Finding {
+    /// A finding without expected/actual values.
+    pub fn new(object: impl Into<String>, message: impl Into<String>) -> Self {
+        Finding {
+            object: object.into(),
+            message: message.into(),
+            expected: None,
+            actual: None,
+        }
+    }
+
+    /// Adds expected and actual values.
+    pub fn expected_actual(
+        mut self,
+        expected: impl Into<String>,
+        actual: impl Into<String>,
+    ) -> Self {
+        self.expected = Some(expected.into());
+        self.actual = Some(actual.into());
+        self
+    }
+}
+
+/// The verdict of one testcase with its evidence.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Outcome {
+    /// Testcase id.
+    pub testcase: String,
+    /// The verdict.
+    pub verdict: Verdict,
+    /// One line saying why.
+    pub reason: String,
+    /// Structured details.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub evidence: Vec<Finding>,
+}
+
+impl Outcome {
+    /// A passing outcome.
+    pub fn pass(testcase: impl Into<String>, reason: impl Into<String>) -> Self {
+        Outcome {
+            testcase: testcase.into(),
+            verdict: Verdict::Pass,
+            reason: reason.into(),
+            evidence: vec![],
+        }
+    }
+    /// A failing outcome.
+    pub fn fail(testcase: impl Into<String>, reason: impl Into<String>) -> Self {
+        Outcome {
+            testcase: testcase.into(),
+            verdict: Verdict::Fail,
+            reason: reason.into(),
+            evidence: vec![],
+        }
+    }
+    /// An aborted (inconclusive) outcome.
+    pub fn abort(testcase: impl Into<String>, reason: impl Into<String>) -> Self {
+        Outcome {
+            testcase: testcase.into(),
+            verdict: Verdict::Abort,
+            reason: reason.into(),
+            evidence: vec![],
+        }
+    }
+    /// Attaches evidence.
+    pub fn with_evidence(mut self, evidence: Vec<Finding>) -> Self {
+        self.evidence = evidence;
+        self
+    }
+}
+
+/// The clock probes read; injectable so tests can fix "now".
+#[derive(Clone)]
+pub struct Clock(Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>);
+
+impl Clock {
+    /// The system clock.
+    pub fn system() -> Self {
+        Clock(Arc::new(Utc::now))
+    }
+    /// A clock that always says `at`.
+    pub fn fixed(at: DateTime<Utc>) -> Self {
+        Clock(Arc::new(move || at))
+    }
+    /// The current time according to this clock.
+    pub fn now(&self) -> DateTime<Utc> {
+        (self.0)()
+    }
+}
+
+impl std::fmt::Debug for Clock {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Clock({})", self.now())
+    }
+}
+
+/// Everything a probe may use. Cloud and cluster handles are added by the client layers.
+#[derive(Clone, Debug)]
+pub struct ProbeContext {
+    /// Complete variable assignment of the run.
+    pub variables: BTreeMap<String, String>,
+    /// Include parameters of the version(s) this run serves.
+    pub parameters: BTreeMap<String, String>,
+    /// The clock.
+    pub clock: Clock,
+    /// Cancelled on Ctrl-C or timeout; probes stop work and clean up.
+    pub cancel: CancellationToken,
+    /// Per-testcase time budget.
+    pub timeout: Duration,
+}
+
+/// A native probe answering one or more testcase ids.
+pub trait Probe: Send + Sync {
+    /// The probe's name, e.g. `scs-0100-flavor-naming`.
+    fn name(&self) -> &str;
+    /// The testcase ids this probe answers.
+    fn testcases(&self) -> Vec<String>;
+    /// Runs the probe for the requested testcases (a subset of [`Probe::testcases`]).
+    /// Must return one outcome per requested id; a missing one is recorded as ABORT.
+    fn run<'a>(
+        &'a self,
+        ctx: &'a ProbeContext,
+        testcases: &'a [String],
+    ) -> BoxFuture<'a, Vec<Outcome>>;
+}
+
+/// Probes by testcase id.
+#[derive(Clone, Default)]
+pub struct Registry {
+    probes: HashMap<String, Arc<dyn Probe>>,
+    by_testcase: HashMap<String, String>,
+}
+
+impl Registry {
+    /// An empty registry (tests add their own probes).
+    pub fn empty() -> Self {
+        Registry::default()
+    }
+
+    /// Every probe built into scs-check.
+    pub fn builtin() -> Self {
+        let mut registry = Registry::empty();
+        iaas::register(&mut registry);
+        kaas::register(&mut registry);
+        registry
+    }
+
+    /// Adds a probe for all the testcase ids it answers; a later registration of an id wins.
+    pub fn register(&mut self, probe: Arc<dyn Probe>) {
+        let name = probe.name().to_string();
+        for id in probe.testcases() {
+            self.by_testcase.insert(id, name.clone());
+        }
+        self.probes.insert(name, probe);
+    }
+
+    /// The name of the probe answering a testcase id.
+    pub fn probe_for(&self, testcase: &str) -> Option<&str> {
+        self.by_testcase.get(testcase).map(String::as_str)
+    }
+
+    /// A probe by name.
+    pub fn get(&self, name: &str) -> Option<Arc<dyn Probe>> {
+        self.probes.get(name).cloned()
+    }
+}
+
+impl std::fmt::Debug for Registry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut names: Vec<_> = self.probes.keys().collect();
+        names.sort();
+        f.debug_struct("Registry").field("probes", &names).finish()
+    }
+}
