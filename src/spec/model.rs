@@ -282,15 +282,16 @@ impl Version {
     pub fn parameters_for(&self, scope: &Scope, testcase: &str) -> BTreeMap<String, String> {
         let mut out = BTreeMap::new();
         for inc in &self.includes {
-            if let Some(module) = scope.modules.get(&inc.module) {
-                if module
-                    .targets
-                    .values()
-                    .any(|ids| ids.iter().any(|id| id == testcase))
-                {
-                    for (k, v) in &inc.parameters {
-                        out.insert(k.clone(), v.clone());
-                    }
+            let Some(module) = scope.modules.get(&inc.module) else {
+                continue;
+            };
+            if module
+                .targets
+                .values()
+                .any(|ids| ids.iter().any(|id| id == testcase))
+            {
+                for (k, v) in &inc.parameters {
+                    out.insert(k.clone(), v.clone());
                 }
             }
         }
