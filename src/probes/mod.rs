@@ -126,9 +126,16 @@ impl std::fmt::Debug for Clock {
     }
 }
 
-/// Everything a probe may use. Cloud and cluster handles are added by the client layers.
+/// Handles to the systems under test, shared by every probe of a run. The client layers add
+/// their fields here (OpenStack cloud snapshot, Kubernetes cluster).
+#[derive(Clone, Debug, Default)]
+pub struct Services {}
+
+/// Everything a probe may use.
 #[derive(Clone, Debug)]
 pub struct ProbeContext {
+    /// Cloud and cluster handles.
+    pub services: Services,
     /// Complete variable assignment of the run.
     pub variables: BTreeMap<String, String>,
     /// Include parameters of the version(s) this run serves.
