@@ -1,2 +1,64 @@
 //! Reports: the monitor's YAML report (plus our evidence under extra keys), JSON, JUnit and
 //! Markdown writers, readers for our reports and the reference tool's, and the console summary.
+//!
+//! - [`build`] turns a plan and item results into a [`Report`].
+//! - [`to_yaml`], [`to_json`], [`to_junit`], [`to_markdown`] render it; [`write_all`] writes the
+//!   requested files atomically.
+//! - [`read_reports`] reads multi-document YAML or JSON, ours or the reference tool's.
+//! - [`summarize`] (re)computes per-version summaries; [`console_summary`] prints them and
+//!   [`main_outcome`] gives the result the exit status is derived from.
+
+mod build;
+mod console;
+mod junit;
+mod markdown;
+mod model;
+mod read;
+mod summary;
+mod text;
+mod write;
+
+#[cfg(test)]
+mod tests;
+
+pub use build::{RunMeta, build};
+pub use console::{EVIDENCE_LINES, console_summary};
+pub use junit::to_junit;
+pub use markdown::to_markdown;
+pub use model::{
+    Invocation, InvocationEvidence, LegacyResult, Report, Run, ScsCheckBlock, SpecRef,
+    TestcaseEvidence, naive_timestamp,
+};
+pub use read::{read_report_file, read_reports};
+pub use summary::{
+    PSEUDO_VERSION, TargetSummary, TestcaseSummary, Totals, VersionSummary, main_outcome,
+    summarize,
+};
+pub use write::{to_json, to_yaml, to_yaml_multi, write_all};
+
+use std::path::PathBuf;
+
+/// Errors reading or writing reports.
+#[derive(Debug, thiserror::Error)]
+pub enum ReportError {
+    /// A file could not be written or read.
+    #[error("{}: {source}", path.display())]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// What went wrong.
+        source: std::io::Error,
+    },
+    /// The text is not a readable report.
+    #[error("{origin}:{line}:{column}: {message}")]
+    Parse {
+        /// The file name, or `<report>` when reading from text.
+        origin: String,
+        /// 1-based line (0 when unknown).
+        line: u64,
+        /// 1-based column (0 when unknown).
+        column: u64,
+        /// What is wrong.
+        message: String,
+    },
+}

@@ -1,0 +1,103 @@
+//! The console summary printed at the end of a run.
+//!
+//! Unlike the reference tool, an ABORT is called ABORT (inconclusive) and never FAIL.
+
+use super::model::Report;
+use super::summary::{TestcaseSummary, severity, summarize};
+use super::text::{evidence_lines, result_word};
+use crate::verdict::{Aggregate, Verdict};
+use indexmap::IndexMap;
+use std::fmt::Write;
+
+/// How many evidence lines are shown per testcase before `... N more`.
+pub const EVIDENCE_LINES: usize = 5;
+
+/// Renders the summary: per version a heading and one line per target, then the FAILED,
+/// ABORTED and MISSING testcases (MISSING omitted for partial runs) with reason, description,
+/// link and up to [`EVIDENCE_LINES`] evidence lines; PASSED only when `verbose`.
+pub fn console_summary(report: &Report, verbose: bool) -> String {
+    let mut out = String::new();
+    let partial = report
+        .scs_check
+        .as_ref()
+        .map_or(report.run.is_partial(), |b| b.partial);
+    let mut filters = String::new();
+    if let Some(sections) = &report.run.sections {
+        let _ = write!(filters, " [sections: {}]", sections.join(", "));
+    }
+    if let Some(tests) = &report.run.forced_tests {
+        let _ = write!(filters, " [tests: '{tests}']");
+    }
+    let versions = summarize(report, None, None);
+    // Each testcase once, with its worst result over the versions (and that version's details).
+    let mut worst: IndexMap<&str, &TestcaseSummary> = IndexMap::new();
+    for v in &versions {
+        let _ = write!(
+            out,
+            "{} {}{} {}",
+            report.subject, report.spec.name, filters, v.name
+        );
+        if let Some(validity) = v.validity {
+            let _ = write!(out, " ({validity})");
+        }
+        out.push_str(":\n");
+        for (name, t) in &v.targets {
+            let _ = write!(out, "- {name}: {} ({} passed", t.result, t.passed);
+            for (n, word) in [(t.failed, "failed"), (t.aborted, "aborted"), (t.missing, "missing")]
+            {
+                if n > 0 {
+                    let _ = write!(out, ", {n} {word}");
+                }
+            }
+            out.push_str(")\n");
+        }
+        for (id, tc) in &v.testcases {
+            let rank = |t: &TestcaseSummary| severity(Aggregate::of([t.result]));
+            match worst.get(id.as_str()) {
+                Some(prev) if rank(prev) >= rank(tc) => {}
+                _ => {
+                    worst.insert(id, tc);
+                }
+            }
+        }
+    }
+    let mut categories = vec![
+        ("FAILED", Some(Verdict::Fail)),
+        ("ABORTED", Some(Verdict::Abort)),
+    ];
+    if !partial {
+        categories.push(("MISSING", None));
+    }
+    if verbose {
+        categories.push(("PASSED", Some(Verdict::Pass)));
+    }
+    for (title, want) in categories {
+        let members: Vec<_> = worst.iter().filter(|(_, t)| t.result == want).collect();
+        if members.is_empty() {
+            continue;
+        }
+        let _ = writeln!(out, "{title}:");
+        for (id, tc) in members {
+            let reason = tc.reason.as_deref().unwrap_or(result_word(tc.result));
+            let _ = writeln!(out, "- {id}: {reason}");
+            if let Some(d) = &tc.description {
+                for line in d.lines().filter(|l| !l.trim().is_empty()) {
+                    let _ = writeln!(out, "  > {}", line.trim());
+                }
+            }
+            if let Some(u) = &tc.url {
+                let _ = writeln!(out, "  > {u}");
+            }
+            if want != Some(Verdict::Pass) {
+                let lines = evidence_lines(report, id, tc);
+                for line in lines.iter().take(EVIDENCE_LINES) {
+                    let _ = writeln!(out, "    {line}");
+                }
+                if lines.len() > EVIDENCE_LINES {
+                    let _ = writeln!(out, "    ... {} more", lines.len() - EVIDENCE_LINES);
+                }
+            }
+        }
+    }
+    out
+}

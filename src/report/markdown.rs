@@ -1,0 +1,96 @@
+//! A human summary in Markdown: heading, per-version tables and the evidence of every
+//! non-passing testcase.
+
+use super::model::{Report, naive_timestamp};
+use super::summary::{main_outcome, summarize};
+use super::text::{evidence_lines, md_cell, result_word};
+use crate::verdict::Verdict;
+use std::fmt::Write;
+
+/// Renders the report as Markdown.
+pub fn to_markdown(report: &Report) -> String {
+    let mut out = String::new();
+    let versions = summarize(report, None, None);
+    let _ = writeln!(out, "# {}: {}\n", report.subject, report.spec.name);
+    let scope = if report.spec.url.is_empty() {
+        report.spec.name.clone()
+    } else {
+        format!("[{}]({})", report.spec.name, report.spec.url)
+    };
+    let _ = writeln!(out, "- Scope: {scope} (`{}`)", report.spec.uuid);
+    let _ = writeln!(out, "- Subject: {}", report.subject);
+    let _ = writeln!(
+        out,
+        "- Checked at: {} UTC",
+        naive_timestamp::format(&report.checked_at)
+    );
+    if let Some(d) = report.reference_date {
+        let _ = writeln!(out, "- Reference date: {d}");
+    }
+    let _ = writeln!(out, "- Run: `{}`", report.run.uuid);
+    if let Some(s) = &report.run.sections {
+        let _ = writeln!(out, "- Partial run, sections: {}", s.join(", "));
+    }
+    if let Some(t) = &report.run.forced_tests {
+        let _ = writeln!(out, "- Partial run, tests: `{t}`");
+    }
+    if let Some(b) = &report.scs_check {
+        let _ = writeln!(out, "- Tool: {} {}", b.tool, b.version);
+    }
+    let _ = writeln!(out, "- Result (`main` of every version): **{}**", main_outcome(&versions));
+
+    for v in &versions {
+        let _ = write!(out, "\n## {}", v.name);
+        if let Some(validity) = v.validity {
+            let _ = write!(out, " ({validity})");
+        }
+        out.push_str("\n\n| Target | Result | Passed | Failed | Aborted | Missing |\n");
+        out.push_str("|---|---|---:|---:|---:|---:|\n");
+        for (name, t) in &v.targets {
+            let _ = writeln!(
+                out,
+                "| {name} | {} | {} | {} | {} | {} |",
+                t.result, t.passed, t.failed, t.aborted, t.missing
+            );
+        }
+        out.push_str("\n| Testcase | Result | Reason |\n|---|---|---|\n");
+        for (id, tc) in &v.testcases {
+            let id_cell = match &tc.url {
+                Some(u) => format!("[{}]({})", md_cell(id), u),
+                None => md_cell(id),
+            };
+            let _ = writeln!(
+                out,
+                "| {id_cell} | {} | {} |",
+                result_word(tc.result),
+                md_cell(tc.reason.as_deref().unwrap_or(""))
+            );
+        }
+        let failing: Vec<_> = v
+            .testcases
+            .iter()
+            .filter(|(_, t)| t.result != Some(Verdict::Pass))
+            .collect();
+        if failing.is_empty() {
+            continue;
+        }
+        let _ = writeln!(out, "\n### Not passing in {}\n", v.name);
+        for (id, tc) in failing {
+            let _ = write!(out, "- **{id}** ({})", result_word(tc.result));
+            if let Some(r) = &tc.reason {
+                let _ = write!(out, ": {r}");
+            }
+            out.push('\n');
+            if let Some(d) = &tc.description {
+                let _ = writeln!(out, "  - {}", d.split_whitespace().collect::<Vec<_>>().join(" "));
+            }
+            if let Some(u) = &tc.url {
+                let _ = writeln!(out, "  - <{u}>");
+            }
+            for line in evidence_lines(report, id, tc) {
+                let _ = writeln!(out, "  - `{}`", line.replace('`', "'"));
+            }
+        }
+    }
+    out
+}

@@ -1,0 +1,91 @@
+//! Reading reports: multi-document YAML or JSON, our reports and the reference tool's (both
+//! the current shape and the 2024-03..2026-01 shape with top-level `versions`). Unknown keys
+//! are ignored.
+
+use super::ReportError;
+use super::model::Report;
+use std::path::Path;
+
+/// Reads every report in `text`: a JSON object or array of objects, or one or more YAML
+/// documents. Errors name the line and column (with origin `<report>`).
+pub fn read_reports(text: &str) -> Result<Vec<Report>, ReportError> {
+    read_with_origin(text, "<report>")
+}
+
+/// Reads a report file; errors name the file, line and column.
+pub fn read_report_file(path: &Path) -> Result<Vec<Report>, ReportError> {
+    let text = std::fs::read_to_string(path).map_err(|source| ReportError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    read_with_origin(&text, &path.display().to_string())
+}
+
+fn read_with_origin(text: &str, origin: &str) -> Result<Vec<Report>, ReportError> {
+    let trimmed = text.trim_start_matches('\u{feff}').trim_start();
+    if trimmed.starts_with('{') || trimmed.starts_with('[') {
+        return read_json(text, origin);
+    }
+    let options = serde_saphyr::options! {
+        budget: serde_saphyr::budget! {
+            max_events: 50_000_000,
+            max_nodes: 20_000_000,
+            max_documents: 1_000_000,
+            max_total_scalar_bytes: 1 << 31,
+        },
+    };
+    serde_saphyr::from_multiple_with_options::<Report>(text, options).map_err(|e| {
+        let (line, column) = e
+            .location()
+            .map_or((0, 0), |l| (l.line(), l.column()));
+        ReportError::Parse {
+            origin: origin.to_string(),
+            line,
+            column,
+            message: one_line(&e.without_snippet().to_string()),
+        }
+    })
+}
+
+fn read_json(text: &str, origin: &str) -> Result<Vec<Report>, ReportError> {
+    let err = |e: serde_json::Error| ReportError::Parse {
+        origin: origin.to_string(),
+        line: e.line() as u64,
+        column: e.column() as u64,
+        message: strip_json_position(&e.to_string()),
+    };
+    let value: serde_json::Value = serde_json::from_str(text).map_err(err)?;
+    match value {
+        serde_json::Value::Array(items) => items
+            .into_iter()
+            .enumerate()
+            .map(|(i, item)| {
+                serde_json::from_value(item).map_err(|e| ReportError::Parse {
+                    origin: origin.to_string(),
+                    line: 0,
+                    column: 0,
+                    message: format!("report #{}: {e}", i + 1),
+                })
+            })
+            .collect(),
+        // Deserialize from the text again so that errors carry a position.
+        _ => Ok(vec![serde_json::from_str(text).map_err(err)?]),
+    }
+}
+
+/// Drops serde_json's ` at line L column C` suffix (the position is carried separately).
+fn strip_json_position(msg: &str) -> String {
+    match msg.rfind(" at line ") {
+        Some(i) => msg[..i].to_string(),
+        None => msg.to_string(),
+    }
+}
+
+/// Collapses a possibly multi-line message to its first non-empty line.
+fn one_line(msg: &str) -> String {
+    msg.lines()
+        .map(str::trim)
+        .find(|l| !l.is_empty())
+        .unwrap_or("invalid report")
+        .to_string()
+}
