@@ -3,9 +3,7 @@
 use super::model::{
     Invocation, InvocationEvidence, Report, Run, ScsCheckBlock, SpecRef, TestcaseEvidence,
 };
-use super::summary::{
-    TestcaseSummary, VersionSummary, ordered_targets, target_summary, totals,
-};
+use super::summary::{TestcaseSummary, VersionSummary, ordered_targets, target_summary, totals};
 use crate::execute::{Ending, ItemResult};
 use crate::plan::{Plan, WorkItem, WorkKind};
 use crate::probes::Outcome;
@@ -136,7 +134,10 @@ fn effective_items<'a>(plan: &'a Plan, results: &'a [ItemResult]) -> Vec<Effecti
         .collect();
     // Items without any result: only those that cannot run matter (they count as ABORT).
     for item in &plan.items {
-        if !out.iter().any(|e| e.item.is_some_and(|i| i.index == item.index)) {
+        if !out
+            .iter()
+            .any(|e| e.item.is_some_and(|i| i.index == item.index))
+        {
             out.push(Effective {
                 item: Some(item),
                 result: None,
@@ -148,7 +149,11 @@ fn effective_items<'a>(plan: &'a Plan, results: &'a [ItemResult]) -> Vec<Effecti
     out.sort_by_key(|e| e.item.map_or(usize::MAX, |i| i.index));
     for e in &mut out {
         if let Some(WorkItem {
-            kind: WorkKind::NotRun { reason, abort: true },
+            kind:
+                WorkKind::NotRun {
+                    reason,
+                    abort: true,
+                },
             testcases,
             ..
         }) = e.item
@@ -226,16 +231,21 @@ fn testcase_summary(
     version: &str,
     id: &str,
 ) -> TestcaseSummary {
-    let serves = |e: &Effective<'_>| e.item.is_some_and(|i| i.versions.iter().any(|v| v == version));
+    let serves = |e: &Effective<'_>| {
+        e.item
+            .is_some_and(|i| i.versions.iter().any(|v| v == version))
+    };
     let answering = || {
-        effective
-            .iter()
-            .filter_map(move |e| e.outcomes.iter().rfind(|o| o.testcase == id).map(|o| (e, o)))
+        effective.iter().filter_map(move |e| {
+            e.outcomes
+                .iter()
+                .rfind(|o| o.testcase == id)
+                .map(|o| (e, o))
+        })
     };
     let found = answering()
-        .filter(|(e, _)| serves(e))
-        .last()
-        .or_else(|| answering().last());
+        .rfind(|(e, _)| serves(e))
+        .or_else(|| answering().next_back());
     let tc = plan.scope.testcases.get(id);
     let description = tc.and_then(|t| t.description.clone());
     let url = tc.and_then(|t| t.url.clone());
@@ -255,9 +265,8 @@ fn testcase_summary(
             .filter(|e| e.item.is_some_and(|i| i.testcases.iter().any(|t| t == id)))
     };
     let item = requesting()
-        .filter(|e| serves(e))
-        .last()
-        .or_else(|| requesting().last());
+        .rfind(|e| serves(e))
+        .or_else(|| requesting().next_back());
     let reason = match item {
         None => "not planned".to_string(),
         Some(e) => match (e.item.map(|i| &i.kind), e.result.map(|r| r.ending)) {

@@ -43,8 +43,11 @@ pub fn console_summary(report: &Report, verbose: bool) -> String {
         out.push_str(":\n");
         for (name, t) in &v.targets {
             let _ = write!(out, "- {name}: {} ({} passed", t.result, t.passed);
-            for (n, word) in [(t.failed, "failed"), (t.aborted, "aborted"), (t.missing, "missing")]
-            {
+            for (n, word) in [
+                (t.failed, "failed"),
+                (t.aborted, "aborted"),
+                (t.missing, "missing"),
+            ] {
                 if n > 0 {
                     let _ = write!(out, ", {n} {word}");
                 }

@@ -19,9 +19,15 @@ pub fn to_markdown(report: &Report) -> String {
     };
     let _ = writeln!(out, "- Scope: {scope} (`{}`)", report.spec.uuid);
     let _ = writeln!(out, "- Subject: {}", report.subject);
+    // Our reports are in UTC; the reference tool writes local time without a zone.
+    let zone = if report.scs_check.is_some() {
+        " UTC"
+    } else {
+        ""
+    };
     let _ = writeln!(
         out,
-        "- Checked at: {} UTC",
+        "- Checked at: {}{zone}",
         naive_timestamp::format(&report.checked_at)
     );
     if let Some(d) = report.reference_date {
@@ -37,7 +43,11 @@ pub fn to_markdown(report: &Report) -> String {
     if let Some(b) = &report.scs_check {
         let _ = writeln!(out, "- Tool: {} {}", b.tool, b.version);
     }
-    let _ = writeln!(out, "- Result (`main` of every version): **{}**", main_outcome(&versions));
+    let _ = writeln!(
+        out,
+        "- Result (`main` of every version): **{}**",
+        main_outcome(&versions)
+    );
 
     for v in &versions {
         let _ = write!(out, "\n## {}", v.name);
@@ -82,7 +92,11 @@ pub fn to_markdown(report: &Report) -> String {
             }
             out.push('\n');
             if let Some(d) = &tc.description {
-                let _ = writeln!(out, "  - {}", d.split_whitespace().collect::<Vec<_>>().join(" "));
+                let _ = writeln!(
+                    out,
+                    "  - {}",
+                    d.split_whitespace().collect::<Vec<_>>().join(" ")
+                );
             }
             if let Some(u) = &tc.url {
                 let _ = writeln!(out, "  - <{u}>");

@@ -31,8 +31,7 @@ pub use model::{
 };
 pub use read::{read_report_file, read_reports};
 pub use summary::{
-    PSEUDO_VERSION, TargetSummary, TestcaseSummary, Totals, VersionSummary, main_outcome,
-    summarize,
+    PSEUDO_VERSION, TargetSummary, TestcaseSummary, Totals, VersionSummary, main_outcome, summarize,
 };
 pub use write::{to_json, to_yaml, to_yaml_multi, write_all};
 

@@ -238,7 +238,9 @@ pub mod naive_timestamp {
             }
         }
         let t2 = t.replacen(' ', "T", 1).replace(' ', "");
-        let t2 = t2.strip_suffix(['Z', 'z']).map_or(t2.clone(), |s| s.to_string() + "+00:00");
+        let t2 = t2
+            .strip_suffix(['Z', 'z'])
+            .map_or(t2.clone(), |s| s.to_string() + "+00:00");
         for f in ["%Y-%m-%dT%H:%M:%S%.f%:z", "%Y-%m-%dT%H:%M:%S%.f%#z"] {
             if let Ok(ts) = DateTime::parse_from_str(&t2, f) {
                 return Some(ts.naive_utc());
@@ -293,7 +295,10 @@ mod lenient {
 
     pub fn strings<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
         let v = Option::<Vec<Scalar>>::deserialize(d)?;
-        Ok(v.unwrap_or_default().into_iter().map(String::from).collect())
+        Ok(v.unwrap_or_default()
+            .into_iter()
+            .map(String::from)
+            .collect())
     }
 
     pub fn string_map<'de, D: Deserializer<'de>>(

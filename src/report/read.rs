@@ -35,9 +35,7 @@ fn read_with_origin(text: &str, origin: &str) -> Result<Vec<Report>, ReportError
         },
     };
     serde_saphyr::from_multiple_with_options::<Report>(text, options).map_err(|e| {
-        let (line, column) = e
-            .location()
-            .map_or((0, 0), |l| (l.line(), l.column()));
+        let (line, column) = e.location().map_or((0, 0), |l| (l.line(), l.column()));
         ReportError::Parse {
             origin: origin.to_string(),
             line,

@@ -336,9 +336,9 @@ fn summarize_with_scope(
                         None => bare(None, None),
                     };
                     let summary = TestcaseSummary {
-                        reason: summary.reason.or_else(|| {
-                            summary.result.is_none().then(|| "no result".to_string())
-                        }),
+                        reason: summary
+                            .reason
+                            .or_else(|| summary.result.is_none().then(|| "no result".to_string())),
                         description: tc.and_then(|t| t.description.clone()),
                         url: tc.and_then(|t| t.url.clone()),
                         ..summary
@@ -377,13 +377,12 @@ fn find_result<'a>(
         })
     };
     with_id()
-        .filter(|(_, inv, _)| {
+        .rfind(|(_, inv, _)| {
             inv.scs_check
                 .as_ref()
                 .is_some_and(|e| e.versions.iter().any(|v| v == version))
         })
-        .last()
-        .or_else(|| with_id().last())
+        .or_else(|| with_id().next_back())
 }
 
 /// Serde for `Option<Validity>` as its scope-file word.
