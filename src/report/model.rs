@@ -109,7 +109,7 @@ pub struct Invocation {
     #[serde(default)]
     pub cmd: String,
     /// Testcase id → -1 (FAIL), 0 (ABORT), 1 (PASS). Never null.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient::results")]
     pub results: IndexMap<String, i8>,
     /// Exit code (0 for native probes, 127 = could not launch, -1 = killed).
     #[serde(default)]
@@ -298,6 +298,45 @@ mod lenient {
         Ok(v.unwrap_or_default()
             .into_iter()
             .map(String::from)
+            .collect())
+    }
+
+    /// A result value: -1, 0 or 1; anything else is an error naming the allowed values.
+    struct ResultInt(i8);
+
+    impl<'de> Deserialize<'de> for ResultInt {
+        fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            struct V;
+            impl serde::de::Visitor<'_> for V {
+                type Value = ResultInt;
+                fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                    f.write_str("a result of -1, 0 or 1")
+                }
+                fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<ResultInt, E> {
+                    match v {
+                        -1..=1 => Ok(ResultInt(v as i8)),
+                        _ => Err(E::custom(format!("result {v} is not -1, 0 or 1"))),
+                    }
+                }
+                fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<ResultInt, E> {
+                    self.visit_i64(i64::try_from(v).unwrap_or(i64::MAX))
+                }
+                fn visit_unit<E: serde::de::Error>(self) -> Result<ResultInt, E> {
+                    Err(E::custom("result is null (must be -1, 0 or 1)"))
+                }
+                fn visit_none<E: serde::de::Error>(self) -> Result<ResultInt, E> {
+                    self.visit_unit()
+                }
+            }
+            d.deserialize_any(V)
+        }
+    }
+
+    pub fn results<'de, D: Deserializer<'de>>(d: D) -> Result<IndexMap<String, i8>, D::Error> {
+        let v = Option::<IndexMap<String, ResultInt>>::deserialize(d)?;
+        Ok(v.unwrap_or_default()
+            .into_iter()
+            .map(|(k, v)| (k, v.0))
             .collect())
     }
 

@@ -79,11 +79,16 @@ fn strip_json_position(msg: &str) -> String {
     }
 }
 
-/// Collapses a possibly multi-line message to its first non-empty line.
+/// Collapses a possibly multi-line message to its first non-empty line, without the
+/// ` at line L, column C` suffix (the position is carried separately).
 fn one_line(msg: &str) -> String {
-    msg.lines()
+    let line = msg
+        .lines()
         .map(str::trim)
         .find(|l| !l.is_empty())
-        .unwrap_or("invalid report")
-        .to_string()
+        .unwrap_or("invalid report");
+    match line.rfind(" at line ") {
+        Some(i) if line[i..].contains(", column ") => line[..i].to_string(),
+        _ => line.to_string(),
+    }
 }

@@ -975,7 +975,22 @@ fn read_errors_carry_positions() {
 
     let text = "---\nspec: {uuid: u}\nchecked_at: 2026-01-01 00:00:00\nsubject: s\nrun:\n  uuid: r\n  invocations:\n    a:\n      results: {x: null}\n";
     let err = read_reports(text).unwrap_err();
-    assert!(err.to_string().starts_with("<report>:9:"), "{err}");
+    assert_eq!(
+        err.to_string(),
+        "<report>:9:20: result is null (must be -1, 0 or 1)"
+    );
+    let err = read_reports(&text.replace("null", "2")).unwrap_err();
+    assert_eq!(err.to_string(), "<report>:9:20: result 2 is not -1, 0 or 1");
+
+    let err = read_reports("---\nspec: {uuid: u}\nchecked_at: 2026-01-01 00:00:00\n").unwrap_err();
+    assert!(err.to_string().contains("missing field `subject`"), "{err}");
+    // A quoted timestamp is accepted as well as a plain one.
+    let text =
+        "---\nspec: {uuid: u}\nchecked_at: '2026-01-01 00:00:00'\nsubject: s\nrun: {uuid: r}\n";
+    assert_eq!(
+        read_reports(text).unwrap()[0].checked_at.to_string(),
+        "2026-01-01 00:00:00"
+    );
 }
 
 #[test]
