@@ -3,7 +3,7 @@
 //! (ours or the reference tool's) with or without a scope.
 
 use super::model::{Invocation, Report};
-use crate::spec::{Scope, Validity};
+use crate::spec::{Runner, Scope, Validity};
 use crate::verdict::{Aggregate, Verdict};
 use chrono::NaiveDate;
 use indexmap::IndexMap;
@@ -336,9 +336,9 @@ fn summarize_with_scope(
                         None => bare(None, None),
                     };
                     let summary = TestcaseSummary {
-                        reason: summary
-                            .reason
-                            .or_else(|| summary.result.is_none().then(|| "no result".to_string())),
+                        reason: summary.reason.or_else(|| {
+                            summary.result.is_none().then(|| missing_reason(scope, id))
+                        }),
                         description: tc.and_then(|t| t.description.clone()),
                         url: tc.and_then(|t| t.url.clone()),
                         ..summary
@@ -358,6 +358,21 @@ fn summarize_with_scope(
             }
         })
         .collect()
+}
+
+/// Why a testcase of the scope has no result in a report.
+fn missing_reason(scope: &Scope, id: &str) -> String {
+    let manual = scope
+        .testcases
+        .get(id)
+        .and_then(|t| scope.scripts.get(t.script))
+        .is_some_and(|s| s.runner == Runner::Manual);
+    if manual {
+        "manual testcase"
+    } else {
+        "no result"
+    }
+    .to_string()
 }
 
 /// The invocation answering `id` for `version`: the last one that says it served the version,

@@ -951,6 +951,21 @@ fn summarize_with_scope_matches_build() {
             assert_eq!(t.result, b.testcases[id].result, "{} {id}", a.name);
         }
     }
+    let v2 = version(&recomputed, "v2");
+    assert_eq!(
+        v2.testcases["t-manual"].reason.as_deref(),
+        Some("manual testcase")
+    );
+    assert_eq!(
+        v2.testcases["t-missing"].reason.as_deref(),
+        Some("no result")
+    );
+    assert_eq!(
+        version(&recomputed, "v1").testcases["t-fail"]
+            .reason
+            .as_deref(),
+        Some("7 flavors violate the naming scheme")
+    );
     // Without a scope our own block is used as it is.
     assert_eq!(summarize(&report, None, None), built);
 }
