@@ -4,5 +4,6 @@
 //! This module knows nothing about clouds, probes or dates other than those written in the file.
 
 pub mod model;
+pub mod yaml;
 
 pub use model::*;
