@@ -50,6 +50,8 @@ pub const TIMELINE_START: NaiveDate = match NaiveDate::from_ymd_opt(1970, 1, 1) 
 };
 
 type CheckKey = (Runner, Option<String>, IndexMap<String, String>);
+/// Name, url and targets of a standard: identical standards of several versions share a module.
+type ModuleContent = (String, Option<String>, IndexMap<String, Vec<String>>);
 
 fn condition(cx: &mut Ctx, node: &Node, inherited: bool) -> bool {
     let Some(c) = node.get("condition") else {
@@ -90,10 +92,7 @@ pub(crate) fn read(cx: &mut Ctx, root: &Node) -> Option<Scope> {
     // testcase id → the distinct checks seen under that id, with the id each was given
     let mut checks: HashMap<String, Vec<(CheckKey, String)>> = HashMap::new();
     // module content → id
-    let mut module_ids: Vec<(
-        (String, Option<String>, IndexMap<String, Vec<String>>),
-        String,
-    )> = Vec::new();
+    let mut module_ids: Vec<(ModuleContent, String)> = Vec::new();
     let mut deprecations: Vec<Option<NaiveDate>> = Vec::new();
     let mut seen_ver: HashMap<String, Pos> = HashMap::new();
 

@@ -76,14 +76,20 @@ impl Selector {
     /// Whether a testcase with these tags is selected.
     pub fn matches(&self, tags: &[String]) -> bool {
         self.alternatives.iter().any(|terms| {
-            terms.iter().all(|atoms| {
-                atoms
-                    .iter()
-                    .any(|a| tags.iter().any(|t| *t == a.tag) != a.negated)
-            })
+            terms
+                .iter()
+                .all(|atoms| atoms.iter().any(|a| tags.contains(&a.tag) != a.negated))
         })
     }
 }
+
+/// What makes two `run` entries the same script: runner, args, env, section.
+type RunKey = (
+    Runner,
+    Option<String>,
+    IndexMap<String, String>,
+    Option<String>,
+);
 
 /// A module's testcases with the tags this module gives them.
 type ModuleCases = Vec<(String, Vec<String>)>;
@@ -94,12 +100,7 @@ pub(crate) fn read(cx: &mut Ctx, root: &Node) -> Option<Scope> {
     let mut scope = empty_scope(Format::B);
     read_header(cx, root, &mut scope);
 
-    let mut script_keys: Vec<(
-        Runner,
-        Option<String>,
-        IndexMap<String, String>,
-        Option<String>,
-    )> = Vec::new();
+    let mut script_keys: Vec<RunKey> = Vec::new();
     let mut cases: HashMap<String, ModuleCases> = HashMap::new();
     let mut seen_mod: HashMap<String, Pos> = HashMap::new();
     if let Some(node) = root.get("modules") {
@@ -219,6 +220,8 @@ pub(crate) fn read(cx: &mut Ctx, root: &Node) -> Option<Scope> {
                     let Some(text) = cx.string(v, "selector") else {
                         continue;
                     };
+                    // the target exists even when its selector is broken (no follow-up errors)
+                    let set = targets.entry(target.clone()).or_default();
                     let selector = match Selector::parse(&text) {
                         Ok(s) => s,
                         Err(msg) => {
@@ -226,7 +229,6 @@ pub(crate) fn read(cx: &mut Ctx, root: &Node) -> Option<Scope> {
                             continue;
                         }
                     };
-                    let set = targets.entry(target.clone()).or_default();
                     for inc in &includes {
                         for (tc, tags) in cases.get(&inc.module).map(Vec::as_slice).unwrap_or(&[]) {
                             if selector.matches(tags) {
@@ -270,22 +272,7 @@ pub(crate) fn read(cx: &mut Ctx, root: &Node) -> Option<Scope> {
     Some(scope)
 }
 
-fn script_index(
-    scope: &mut Scope,
-    keys: &mut Vec<(
-        Runner,
-        Option<String>,
-        IndexMap<String, String>,
-        Option<String>,
-    )>,
-    key: (
-        Runner,
-        Option<String>,
-        IndexMap<String, String>,
-        Option<String>,
-    ),
-    pos: Pos,
-) -> usize {
+fn script_index(scope: &mut Scope, keys: &mut Vec<RunKey>, key: RunKey, pos: Pos) -> usize {
     if let Some(i) = keys.iter().position(|k| *k == key) {
         return i;
     }

@@ -165,9 +165,13 @@ pub(crate) fn read_version_head(
         return None;
     }
     seen.insert(name.clone(), pos);
-    let stabilized = node
-        .get(stabilized_key)
-        .and_then(|d| cx.date(d, stabilized_key));
+    let stabilized = node.get(stabilized_key).and_then(|d| {
+        let date = cx.date(d, stabilized_key);
+        if date.is_none() {
+            cx.bad_stabilized.insert(name.clone());
+        }
+        date
+    });
     Some((name, stabilized))
 }
 

@@ -303,6 +303,9 @@ fn read_root(
 pub(crate) struct Ctx {
     pub origin: String,
     pub problems: Vec<Problem>,
+    /// Versions whose `stabilized_at` was present but unreadable (already reported), so that
+    /// the timeline check does not report them a second time.
+    pub bad_stabilized: std::collections::HashSet<String>,
 }
 
 impl Ctx {
@@ -310,6 +313,7 @@ impl Ctx {
         Ctx {
             origin,
             problems: Vec::new(),
+            bad_stabilized: std::collections::HashSet::new(),
         }
     }
 

@@ -272,6 +272,9 @@ pub(crate) fn check_scope(cx: &mut Ctx, scope: &Scope, marks: &TimelineMarks) {
             let Some(version) = scope.version(name) else {
                 continue;
             };
+            if cx.bad_stabilized.contains(name) {
+                continue;
+            }
             let pos = marks
                 .get(i)
                 .and_then(|m| m.get(name))
