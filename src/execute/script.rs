@@ -189,12 +189,22 @@ pub async fn run_script(
     };
 
     let cut_off = if ending == Ending::Completed {
+        while let Ok((stderr, line)) = rx.try_recv() {
+            col.line(stderr, line);
+        }
         if !readers_done {
-            // The script exited but something in its group still holds the pipes open.
+            // The script exited but something it started still holds the pipes open: stop
+            // what is left of its process group.
             col.line(
                 true,
-                "WARNING: output still open after the script exited; stopped reading".into(),
+                "WARNING: output still open after the script exited; stopping leftover processes"
+                    .into(),
             );
+            if let Some(pgid) = pgid {
+                signal_group(pgid, libc::SIGTERM);
+                tokio::time::sleep(Duration::from_millis(200)).await;
+                signal_group(pgid, libc::SIGKILL);
+            }
         }
         None
     } else {

@@ -278,6 +278,30 @@ async fn timeout_kills_the_whole_process_group() {
 }
 
 #[tokio::test]
+async fn background_child_holding_the_pipe_does_not_block() {
+    let dir = tempfile::tempdir().unwrap();
+    let started = Instant::now();
+    let (run, _) = script(
+        dir.path(),
+        "sleep 20 & echo \"grandchild $!\"; echo 't1: PASS'; exit 0",
+        &["t1"],
+        LONG,
+    )
+    .await;
+    assert!(started.elapsed() < Duration::from_secs(5));
+    assert_eq!(run.ending, Ending::Completed);
+    assert_eq!(run.rc, Some(0));
+    assert_eq!(verdicts(&run.outcomes), [("t1", Verdict::Pass)]);
+    assert!(run.stderr[0].starts_with("WARNING: output still open"));
+    let grandchild = pid_after(&run.stdout, "grandchild ");
+    let deadline = Instant::now() + Duration::from_secs(2);
+    while !process_gone(grandchild) && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(process_gone(grandchild), "leftover {grandchild} survived");
+}
+
+#[tokio::test]
 async fn term_ignoring_script_is_killed_after_the_grace() {
     let dir = tempfile::tempdir().unwrap();
     let started = Instant::now();
