@@ -1,7 +1,25 @@
 //! The command line: parses flags, wires spec → plan → execute → report, and maps the result to
 //! an exit code (in one place, [`ExitStatus`]).
+//!
+//! Flags of the reference checker (`-s -a -V -d -t -S -o -C -v -q`) are accepted with the same
+//! meaning, so existing CI jobs switch by changing the program name.
 
+use crate::execute::{self, Event, RunOptions};
+use crate::plan::{self, Plan, Selection, WorkKind};
+use crate::probes::{Clock, Registry, Services};
+use crate::report::{self, Report, RunMeta};
+use crate::spec::{self, Scope};
+use crate::verdict::Aggregate;
+use anyhow::{Context, Result, anyhow, bail};
+use chrono::{NaiveDate, Utc};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use indexmap::IndexMap;
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio_util::sync::CancellationToken;
 
 /// Exit codes, documented in the README.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -16,7 +34,511 @@ pub enum ExitStatus {
     Error = 3,
 }
 
+impl ExitStatus {
+    /// The exit status for the worst `main` result of a run. With `critical_only`, verdicts do not
+    /// count; only a run that could not complete (interrupted) is non-zero.
+    pub fn from_run(main: Aggregate, interrupted: bool, critical_only: bool) -> ExitStatus {
+        if critical_only {
+            return if interrupted { ExitStatus::Inconclusive } else { ExitStatus::Pass };
+        }
+        match main {
+            Aggregate::Pass if interrupted => ExitStatus::Inconclusive,
+            Aggregate::Pass => ExitStatus::Pass,
+            Aggregate::Fail => ExitStatus::Fail,
+            Aggregate::Missing | Aggregate::Abort => ExitStatus::Inconclusive,
+        }
+    }
+}
+
+impl From<ExitStatus> for ExitCode {
+    fn from(status: ExitStatus) -> ExitCode {
+        ExitCode::from(status as u8)
+    }
+}
+
+/// scs-check: conformance tests for the Sovereign Cloud Stack (SCS) standards.
+#[derive(Debug, Parser)]
+#[command(name = "scs-check", version, about, long_about = None, propagate_version = true)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run a scope's testcases against a cloud or cluster and report the verdicts.
+    Run(RunArgs),
+    /// Print the resolved plan (versions, targets, testcases, how each runs) without running it.
+    Plan(PlanArgs),
+    /// List the built-in scopes with their versions and each version's status today.
+    List,
+    /// Check scope files and print every problem with file, line and column.
+    Validate(ValidateArgs),
+    /// Render an existing report (ours or the reference tool's) in another format.
+    Report(ReportArgs),
+}
+
+/// Flags that choose what a run covers (shared by `run` and `plan`).
+#[derive(Debug, Args, Clone)]
+pub struct SelectionArgs {
+    /// Scope: a built-in name (`iaas`, `kaas`), a scope file, or an http(s) URL.
+    #[arg(value_name = "SCOPE")]
+    pub scope: String,
+    /// Reference date for the timeline, YYYY-MM-DD (default: today, UTC).
+    #[arg(short = 'd', long = "date", value_name = "YYYY-MM-DD", value_parser = parse_date)]
+    pub date: Option<NaiveDate>,
+    /// Run this version whatever its status on the date (may repeat).
+    #[arg(short = 'V', long = "version", value_name = "VERSION")]
+    pub versions: Vec<String>,
+    /// Only testcases whose id matches REGEX at the start.
+    #[arg(short = 't', long = "tests", value_name = "REGEX")]
+    pub tests: Option<String>,
+    /// Only testcases in these sections (comma-separated, e.g. `light,medium`).
+    #[arg(short = 'S', long = "sections", value_name = "LIST")]
+    pub sections: Option<String>,
+    /// Set a scope variable (may repeat), e.g. `-a os_cloud=mycloud`.
+    #[arg(short = 'a', long = "assign", value_name = "KEY=VALUE")]
+    pub assign: Vec<String>,
+    /// Run external scripts even where a native probe replaces them.
+    #[arg(long)]
+    pub prefer_scripts: bool,
+    /// Interpreter for `.py` scripts (default: `$VIRTUAL_ENV/bin/python`, else `python3`).
+    #[arg(long, value_name = "PATH")]
+    pub python: Option<String>,
+}
+
+/// Flags of `run`.
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    #[command(flatten)]
+    /// What to run.
+    pub selection: SelectionArgs,
+    /// Subject name for the console and the report (default: the cloud name or kube context).
+    #[arg(short = 's', long = "subject", value_name = "NAME")]
+    pub subject: Option<String>,
+    /// Write the YAML report (the format the SCS compliance monitor ingests).
+    #[arg(short = 'o', long = "output", value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Write the report as JSON.
+    #[arg(long, value_name = "FILE")]
+    pub json: Option<PathBuf>,
+    /// Write a JUnit XML file (one suite per version and target).
+    #[arg(long, value_name = "FILE")]
+    pub junit: Option<PathBuf>,
+    /// Write a Markdown summary.
+    #[arg(long, value_name = "FILE")]
+    pub markdown: Option<PathBuf>,
+    /// Exit non-zero only when the run could not complete, not for FAIL verdicts.
+    #[arg(short = 'C', long = "critical-only")]
+    pub critical_only: bool,
+    /// More output: script output live, passed testcases in the summary (twice: debug).
+    #[arg(short = 'v', long = "verbose", action = clap::ArgAction::Count)]
+    pub verbose: u8,
+    /// No console summary.
+    #[arg(short = 'q', long = "quiet")]
+    pub quiet: bool,
+    /// Same as `-vv` (accepted for compatibility with the reference checker).
+    #[arg(long)]
+    pub debug: bool,
+    /// How many probes and scripts run at once (default: number of CPUs).
+    #[arg(short = 'j', long = "jobs", value_name = "N")]
+    pub jobs: Option<usize>,
+    /// Time limit per probe or script, in seconds.
+    #[arg(long, value_name = "SECONDS", default_value_t = 3600)]
+    pub timeout: u64,
+}
+
+/// Flags of `plan`.
+#[derive(Debug, Args)]
+pub struct PlanArgs {
+    #[command(flatten)]
+    /// What to plan.
+    pub selection: SelectionArgs,
+}
+
+/// Flags of `validate`.
+#[derive(Debug, Args)]
+pub struct ValidateArgs {
+    /// Scope files (or built-in names) to check.
+    #[arg(required = true, value_name = "FILE")]
+    pub files: Vec<String>,
+}
+
+/// Output formats of `report`.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum ReportFormat {
+    /// The console summary.
+    Text,
+    /// Markdown summary.
+    Markdown,
+    /// JSON report.
+    Json,
+    /// JUnit XML.
+    Junit,
+    /// YAML report.
+    Yaml,
+}
+
+/// Flags of `report`.
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// A report file (YAML or JSON, ours or the reference tool's).
+    #[arg(value_name = "FILE")]
+    pub file: PathBuf,
+    /// Output format.
+    #[arg(short = 'f', long = "format", value_enum, default_value = "text")]
+    pub format: ReportFormat,
+    /// Write to FILE instead of standard output.
+    #[arg(short = 'o', long = "output", value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Scope file to evaluate a report without our summary block (default: the built-in scope
+    /// with the report's uuid).
+    #[arg(long, value_name = "SCOPE")]
+    pub scope: Option<String>,
+}
+
+fn parse_date(text: &str) -> Result<NaiveDate, String> {
+    NaiveDate::parse_from_str(text, "%Y-%m-%d")
+        .map_err(|_| format!("'{text}' is not a date of the form YYYY-MM-DD"))
+}
+
 /// Entry point of the binary.
 pub fn main() -> ExitCode {
-    ExitCode::from(ExitStatus::Error as u8)
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(err) => {
+            let code = if err.use_stderr() { ExitStatus::Error as i32 } else { 0 };
+            let _ = err.print();
+            return ExitCode::from(code as u8);
+        }
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(err) => {
+            eprintln!("error: cannot start the async runtime: {err}");
+            return ExitStatus::Error.into();
+        }
+    };
+    match runtime.block_on(dispatch(cli)) {
+        Ok(status) => status.into(),
+        Err(err) => {
+            eprintln!("error: {}", one_line(&err));
+            ExitStatus::Error.into()
+        }
+    }
+}
+
+/// Formats an error chain on one line (`outer: inner: innermost`), or several lines when the
+/// innermost error is itself a list (scope problems).
+fn one_line(err: &anyhow::Error) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    for cause in err.chain() {
+        let text = cause.to_string();
+        if parts.last().is_some_and(|last| last.contains(&text)) {
+            continue;
+        }
+        parts.push(text);
+    }
+    parts.join(": ")
+}
+
+async fn dispatch(cli: Cli) -> Result<ExitStatus> {
+    match cli.command {
+        Command::Run(args) => run(args).await,
+        Command::Plan(args) => plan_cmd(args).await,
+        Command::List => list().await,
+        Command::Validate(args) => validate(args).await,
+        Command::Report(args) => report_cmd(args).await,
+    }
+}
+
+/// Parses `-a KEY=VALUE` items; a repeated key is an error, as in the reference.
+fn parse_assignments(items: &[String]) -> Result<IndexMap<String, String>> {
+    let mut out = IndexMap::new();
+    for item in items {
+        let Some((key, value)) = item.split_once('=') else {
+            bail!("-a {item}: expected KEY=VALUE");
+        };
+        if key.is_empty() {
+            bail!("-a {item}: the variable name is empty");
+        }
+        if out.insert(key.to_string(), value.to_string()).is_some() {
+            bail!("-a {key}=...: variable assigned twice");
+        }
+    }
+    Ok(out)
+}
+
+fn selection_from(args: &SelectionArgs) -> Result<Selection> {
+    let python = args.python.clone().or_else(|| {
+        std::env::var_os("VIRTUAL_ENV")
+            .map(|venv| Path::new(&venv).join("bin/python").display().to_string())
+    });
+    Ok(Selection {
+        date: args.date,
+        forced_versions: args.versions.clone(),
+        tests: args.tests.clone(),
+        sections: args.sections.as_ref().map(|s| {
+            s.split(',').map(|item| item.trim().to_string()).filter(|s| !s.is_empty()).collect()
+        }),
+        assignments: parse_assignments(&args.assign)?,
+        prefer_scripts: args.prefer_scripts,
+        python,
+    })
+}
+
+async fn load_scope(arg: &str) -> Result<Arc<Scope>> {
+    let scope = spec::load_argument(arg).await.map_err(|err| anyhow!("{err}"))?;
+    Ok(Arc::new(scope))
+}
+
+fn today() -> NaiveDate {
+    Utc::now().date_naive()
+}
+
+async fn make_plan(args: &SelectionArgs, registry: &Registry) -> Result<Plan> {
+    let scope = load_scope(&args.scope).await?;
+    let selection = selection_from(args)?;
+    let plan = plan::resolve(scope, selection, registry, today())?;
+    Ok(plan)
+}
+
+async fn run(args: RunArgs) -> Result<ExitStatus> {
+    let registry = Registry::builtin();
+    let plan = make_plan(&args.selection, &registry).await?;
+    let subject = match &args.subject {
+        Some(subject) => subject.clone(),
+        None => default_subject(&plan)?,
+    };
+    let verbose = if args.debug { 2 } else { args.verbose };
+
+    let cancel = CancellationToken::new();
+    execute::cancel_on_ctrl_c(cancel.clone());
+    let options = RunOptions {
+        jobs: args.jobs.unwrap_or_else(num_cpus).max(1),
+        timeout: Duration::from_secs(args.timeout.max(1)),
+        clock: Clock::system(),
+        services: Services::default(),
+        cancel: cancel.clone(),
+    };
+    let total: usize = plan.items.iter().map(|item| item.testcases.len()).sum();
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel::<Event>();
+    let progress = execute::progress::Progress::new(total, &subject, verbose > 0, args.quiet);
+    let display = tokio::spawn(progress.consume(rx));
+    let checked_at = Utc::now();
+    let results = execute::run(&plan, &registry, options, tx).await;
+    let _ = display.await;
+    let interrupted = cancel.is_cancelled();
+
+    let meta = RunMeta {
+        subject,
+        argv: std::env::args().skip(1).collect(),
+        checked_at,
+        run_uuid: uuid::Uuid::new_v4().to_string(),
+    };
+    let report = report::build(&plan, &results, &meta);
+    let written = report::write_all(
+        &report,
+        args.output.as_deref(),
+        args.json.as_deref(),
+        args.junit.as_deref(),
+        args.markdown.as_deref(),
+    );
+    if !args.quiet {
+        print!("{}", report::console_summary(&report, verbose > 0));
+    }
+    written.context("writing the report")?;
+    if interrupted {
+        eprintln!("interrupted: unfinished testcases are reported as ABORT");
+    }
+    let summaries = report::summarize(&report, Some(&plan.scope), None);
+    Ok(ExitStatus::from_run(report::main_outcome(&summaries), interrupted, args.critical_only))
+}
+
+fn num_cpus() -> usize {
+    std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2)
+}
+
+/// The subject when `-s` is not given: the cloud name (IaaS) or the kube context (KaaS).
+fn default_subject(plan: &Plan) -> Result<String> {
+    let vars = &plan.variables;
+    if let Some(cloud) = vars.get("os_cloud").filter(|v| !v.is_empty()) {
+        return Ok(cloud.clone());
+    }
+    if let Ok(cloud) = std::env::var("OS_CLOUD") {
+        if !cloud.is_empty() {
+            return Ok(cloud);
+        }
+    }
+    if let Some(context) = vars.get("kubeconfig").and_then(|path| kube_current_context(path)) {
+        return Ok(context);
+    }
+    bail!("no subject: give one with -s NAME")
+}
+
+/// Reads `current-context` from a kubeconfig file, if it has one.
+fn kube_current_context(path: &str) -> Option<String> {
+    #[derive(serde::Deserialize)]
+    struct KubeConfig {
+        #[serde(rename = "current-context")]
+        current_context: Option<String>,
+    }
+    let text = std::fs::read_to_string(path).ok()?;
+    let config: KubeConfig = serde_saphyr::from_str(&text).ok()?;
+    config.current_context.filter(|c| !c.is_empty())
+}
+
+async fn plan_cmd(args: PlanArgs) -> Result<ExitStatus> {
+    let registry = Registry::builtin();
+    let plan = make_plan(&args.selection, &registry).await?;
+    print!("{}", describe_plan(&plan));
+    Ok(ExitStatus::Pass)
+}
+
+/// The human description of a plan printed by `scs-check plan`.
+pub fn describe_plan(plan: &Plan) -> String {
+    use std::fmt::Write;
+    let scope = &plan.scope;
+    let mut out = String::new();
+    let _ = writeln!(out, "scope:  {} ({})", scope.name, scope.uuid);
+    let _ = writeln!(out, "source: {}", scope.origin);
+    let _ = writeln!(out, "date:   {}", plan.date);
+    if let Some(tests) = &plan.selection.tests {
+        let _ = writeln!(out, "tests:  '{tests}' (prefix match)");
+    }
+    if let Some(sections) = &plan.selection.sections {
+        let _ = writeln!(out, "sections: {}", sections.join(", "));
+    }
+    let _ = writeln!(out, "\nversions:");
+    for version in &plan.versions {
+        let status = match version.explicit {
+            Some(code) => code.to_string(),
+            None => "deprecated (not in the timeline)".to_string(),
+        };
+        let _ = writeln!(out, "  {} — {}", version.name, status);
+        for (target, ids) in &version.all_targets {
+            let selected = version.targets.get(target).map_or(0, Vec::len);
+            let decides = if target == "main" { ", decides certification" } else { "" };
+            let _ = writeln!(
+                out,
+                "    {target}: {selected} of {} testcases selected{decides}",
+                ids.len()
+            );
+        }
+    }
+    if !plan.variables.is_empty() {
+        let _ = writeln!(out, "\nvariables:");
+        for (key, value) in &plan.variables {
+            let _ = writeln!(out, "  {key} = {value}");
+        }
+    }
+    let _ = writeln!(out, "\nwork ({} items):", plan.items.len());
+    for item in &plan.items {
+        let how = match &item.kind {
+            WorkKind::Native { probe, replaces: Some(script) } => {
+                format!("built-in probe {probe} (replaces {script})")
+            }
+            WorkKind::Native { probe, replaces: None } => format!("built-in probe {probe}"),
+            WorkKind::Script(cmd) => format!("script: {}", cmd.display),
+            WorkKind::NotRun { reason, abort: true } => format!("not run, ABORT: {reason}"),
+            WorkKind::NotRun { reason, abort: false } => format!("not run, MISSING: {reason}"),
+        };
+        let _ = writeln!(out, "  {}. {how}", item.index + 1);
+        if !item.parameters.is_empty() {
+            let params: Vec<String> =
+                item.parameters.iter().map(|(k, v)| format!("{k}={v}")).collect();
+            let _ = writeln!(out, "     parameters: {}", params.join(", "));
+        }
+        let _ = writeln!(out, "     testcases: {}", item.testcases.join(" "));
+    }
+    out
+}
+
+async fn list() -> Result<ExitStatus> {
+    use std::fmt::Write;
+    let date = today();
+    let mut out = String::new();
+    for name in spec::builtin_names() {
+        let scope = spec::load_builtin(name)
+            .ok_or_else(|| anyhow!("built-in scope {name} is missing"))?;
+        let _ = writeln!(out, "{name}: {} ({})", scope.name, scope.uuid);
+        let statuses = plan::validity_on(&scope, date);
+        for version in &scope.versions {
+            let status = statuses
+                .get(version.name.as_str())
+                .map(|v| v.to_string())
+                .unwrap_or_else(|| "deprecated (not in the timeline)".into());
+            let stable = match version.stabilized_at {
+                Some(d) => format!("stable since {d}"),
+                None => "not stable".into(),
+            };
+            let _ = writeln!(out, "  {:<8} {:<34} {stable}", version.name, status);
+        }
+    }
+    let _ = writeln!(out, "\nstatus on {date} (UTC)");
+    print!("{out}");
+    Ok(ExitStatus::Pass)
+}
+
+async fn validate(args: ValidateArgs) -> Result<ExitStatus> {
+    let mut bad = 0usize;
+    for file in &args.files {
+        match spec::load_argument(file).await {
+            Ok(scope) => println!(
+                "{file}: ok ({}, {} versions, {} testcases)",
+                scope.name,
+                scope.versions.len(),
+                scope.testcases.len()
+            ),
+            Err(err) => {
+                bad += 1;
+                println!("{err}");
+            }
+        }
+    }
+    if bad > 0 {
+        eprintln!("{bad} of {} scope files have problems", args.files.len());
+        Ok(ExitStatus::Error)
+    } else {
+        Ok(ExitStatus::Pass)
+    }
+}
+
+async fn report_cmd(args: ReportArgs) -> Result<ExitStatus> {
+    let text = std::fs::read_to_string(&args.file)
+        .with_context(|| format!("cannot read {}", args.file.display()))?;
+    let reports: Vec<Report> =
+        report::read_reports(&text).map_err(|err| anyhow!("{}: {err}", args.file.display()))?;
+    let mut out = String::new();
+    for report in &reports {
+        let scope = match &args.scope {
+            Some(arg) => Some(load_scope(arg).await?),
+            None => spec::builtin_names()
+                .iter()
+                .filter_map(|name| spec::load_builtin(name))
+                .find(|scope| scope.uuid == report.spec.uuid)
+                .map(Arc::new),
+        };
+        let rendered = match args.format {
+            ReportFormat::Text => report::render_console(report, scope.as_deref()),
+            ReportFormat::Markdown => report::render_markdown(report, scope.as_deref()),
+            ReportFormat::Json => report::to_json(report),
+            ReportFormat::Junit => report::render_junit(report, scope.as_deref()),
+            ReportFormat::Yaml => report::to_yaml(report),
+        };
+        out.push_str(&rendered);
+    }
+    match &args.output {
+        Some(path) => std::fs::write(path, out)
+            .with_context(|| format!("cannot write {}", path.display()))?,
+        None => print!("{out}"),
+    }
+    Ok(ExitStatus::Pass)
+}
+
+/// Whether standard error is an interactive terminal and no CI is detected.
+pub fn interactive() -> bool {
+    std::io::stderr().is_terminal() && std::env::var_os("CI").is_none()
 }

@@ -1,9 +1,30 @@
 //! Execution of a plan: native probes and external scripts run concurrently under a cancellation
 //! token and per-item timeouts. Progress, console lines and the report consume the results.
+//!
+//! [`run`] is the entry point; it streams [`Event`]s (item started, output line, item finished)
+//! to consumers such as [`Progress`] and returns one [`ItemResult`] per work item.
+//! Every requested testcase of an item ends up either in [`ItemResult::outcomes`] or, with the
+//! reason it has no verdict (MISSING), in [`ItemResult::notes`].
+
+mod native;
+mod progress;
+mod protocol;
+mod runner;
+mod script;
+#[cfg(test)]
+mod tests;
+
+pub use native::REASON_NO_VERDICT;
+pub use progress::Progress;
+pub use protocol::{Level, level_of, parse_verdict_line};
+pub use runner::REASON_NOT_STARTED;
+pub use runner::{Event, RunOptions, cancel_on_ctrl_c, run};
+pub use script::{REASON_NO_RESULT, ScriptRun, run_script};
 
 use crate::probes::Outcome;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 /// Counts of log lines by level, as the reference counts them (prefix test on the lower-cased line).
@@ -47,6 +68,9 @@ pub struct ItemResult {
     pub cmd: String,
     /// Outcomes of the requested testcases that got a verdict (missing ones are absent).
     pub outcomes: Vec<Outcome>,
+    /// Requested testcases without an outcome (MISSING), with the reason, e.g.
+    /// "script printed no result" or "manual testcase".
+    pub notes: BTreeMap<String, String>,
     /// Exit code of a script (127 = could not launch; `None` for native probes and killed scripts).
     pub rc: Option<i32>,
     /// Captured stdout lines (scripts) or log lines (probes).
@@ -61,4 +85,13 @@ pub struct ItemResult {
     pub started_at: DateTime<Utc>,
     /// How long it took.
     pub duration: Duration,
+}
+
+/// Formats a duration as seconds the way reasons show it: `30s`, `0.5s`.
+pub(crate) fn fmt_secs(d: Duration) -> String {
+    if d.subsec_nanos() == 0 {
+        format!("{}s", d.as_secs())
+    } else {
+        format!("{:.1}s", d.as_secs_f64())
+    }
 }

@@ -1,6 +1,23 @@
 //! The plan: from a scope, a date, forced versions, filters and variables, which versions are
 //! selected (with their validity on the date), which targets they have, and the work list that
 //! says for every selected testcase who produces its verdict.
+//!
+//! [`resolve`] is the entry point. Manual testcases and testcases nobody can run stay in the
+//! targets (they end up MISSING or ABORT) and get [`WorkKind::NotRun`] items; `-t`/`-S` filters
+//! remove testcases from [`PlannedVersion::targets`] but not from [`PlannedVersion::all_targets`].
+
+mod resolve;
+mod subst;
+#[cfg(test)]
+mod tests;
+#[cfg(test)]
+pub(crate) mod testutil;
+
+pub use resolve::{
+    PlanError, REASON_HTTP, REASON_MANUAL, REASON_NO_PROBE, annotate_validity, applicable_entry,
+    resolve,
+};
+pub use subst::{SubstError, substitute};
 
 use crate::spec::{Scope, Validity};
 use chrono::NaiveDate;
@@ -98,6 +115,18 @@ pub struct WorkItem {
     pub versions: Vec<String>,
 }
 
+impl WorkItem {
+    /// A short name for progress displays: the probe name, the executable as written, or the
+    /// reason an item is not run.
+    pub fn label(&self) -> String {
+        match &self.kind {
+            WorkKind::Native { probe, .. } => probe.clone(),
+            WorkKind::Script(cmd) => cmd.executable.clone(),
+            WorkKind::NotRun { reason, .. } => format!("not run: {reason}"),
+        }
+    }
+}
+
 /// The resolved plan of one run.
 #[derive(Debug, Clone)]
 pub struct Plan {
@@ -116,6 +145,12 @@ pub struct Plan {
 }
 
 impl Plan {
+    /// Number of testcases over all work items (a testcase served by two native items with
+    /// different parameters counts twice), i.e. the total a progress display counts towards.
+    pub fn testcase_count(&self) -> usize {
+        self.items.iter().map(|i| i.testcases.len()).sum()
+    }
+
     /// Whether a filter (`-t`, `-S`) narrowed the testcases, making the run partial.
     pub fn is_partial(&self) -> bool {
         self.selection.tests.is_some() || self.selection.sections.is_some()

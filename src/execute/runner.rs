@@ -1,0 +1,249 @@
+//! The scheduler: runs the work items of a plan concurrently (at most `jobs` at once), streams
+//! [`Event`]s, and stops cleanly on cancellation.
+
+use super::native::run_probe;
+use super::script::run_script;
+use super::{Ending, ItemResult, Signals};
+use crate::plan::{Plan, WorkItem, WorkKind};
+use crate::probes::{Clock, Outcome, ProbeContext, Registry, Services};
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::Semaphore;
+use tokio::sync::mpsc::UnboundedSender;
+use tokio_util::sync::CancellationToken;
+
+/// Reason of testcases whose item never started because the run was interrupted.
+pub const REASON_NOT_STARTED: &str = "interrupted before it ran";
+
+/// How a run is carried out.
+#[derive(Clone, Debug)]
+pub struct RunOptions {
+    /// Maximum number of items running at once (0 counts as 1).
+    pub jobs: usize,
+    /// Time budget of each item.
+    pub timeout: Duration,
+    /// The clock probes read (and `started_at` is taken from).
+    pub clock: Clock,
+    /// Handles to the systems under test.
+    pub services: Services,
+    /// Cancelled on Ctrl-C: no new items start, running ones are stopped.
+    pub cancel: CancellationToken,
+}
+
+/// What happens during a run, in the order it happens.
+#[derive(Debug, Clone)]
+pub enum Event {
+    /// An item started running.
+    Started {
+        /// [`WorkItem::index`].
+        index: usize,
+        /// [`WorkItem::label`].
+        label: String,
+    },
+    /// An item printed a line (scripts), or the runner noted something about it.
+    Line {
+        /// [`WorkItem::index`].
+        index: usize,
+        /// Whether it came from stderr.
+        stderr: bool,
+        /// The line without its line end.
+        line: String,
+    },
+    /// An item is done (also sent for items that never started).
+    Finished(ItemResult),
+}
+
+/// Runs every item of `plan` and returns the results in item order. Sends events to `events`
+/// (a dropped receiver is fine). Never panics.
+pub async fn run(
+    plan: &Plan,
+    registry: &Registry,
+    options: RunOptions,
+    events: UnboundedSender<Event>,
+) -> Vec<ItemResult> {
+    let permits = Arc::new(Semaphore::new(options.jobs.max(1)));
+    let variables: BTreeMap<String, String> = plan
+        .variables
+        .iter()
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    let runs = plan.items.iter().map(|item| {
+        run_item(
+            item,
+            registry,
+            &options,
+            &variables,
+            permits.clone(),
+            &events,
+        )
+    });
+    futures::future::join_all(runs).await
+}
+
+async fn run_item(
+    item: &WorkItem,
+    registry: &Registry,
+    options: &RunOptions,
+    variables: &BTreeMap<String, String>,
+    permits: Arc<Semaphore>,
+    events: &UnboundedSender<Event>,
+) -> ItemResult {
+    let send = |e: Event| {
+        let _ = events.send(e);
+    };
+    let mut result = ItemResult {
+        index: item.index,
+        uuid: uuid::Uuid::new_v4().to_string(),
+        cmd: String::new(),
+        outcomes: vec![],
+        notes: BTreeMap::new(),
+        rc: None,
+        stdout: vec![],
+        stderr: vec![],
+        signals: Signals::default(),
+        ending: Ending::Completed,
+        started_at: options.clock.now(),
+        duration: Duration::ZERO,
+    };
+
+    if let WorkKind::NotRun { reason, abort } = &item.kind {
+        send(Event::Started {
+            index: item.index,
+            label: item.label(),
+        });
+        result.ending = Ending::NotRun;
+        if *abort {
+            result.outcomes = abort_all(&item.testcases, reason);
+            result.stderr.push(format!("CRITICAL: {reason}"));
+            result.signals.critical += 1;
+        } else {
+            result.notes = note_all(&item.testcases, reason);
+        }
+        send(Event::Finished(result.clone()));
+        return result;
+    }
+
+    let permit = tokio::select! {
+        biased;
+        _ = options.cancel.cancelled() => None,
+        p = permits.acquire_owned() => p.ok(),
+    };
+    let Some(permit) = permit.filter(|_| !options.cancel.is_cancelled()) else {
+        result.ending = Ending::Cancelled;
+        result.outcomes = abort_all(&item.testcases, REASON_NOT_STARTED);
+        send(Event::Finished(result.clone()));
+        return result;
+    };
+
+    send(Event::Started {
+        index: item.index,
+        label: item.label(),
+    });
+    result.started_at = options.clock.now();
+    let start_running = tokio::time::Instant::now();
+
+    match &item.kind {
+        WorkKind::Native { probe, .. } => {
+            result.cmd = format!("{}{probe}", crate::spec::BUILTIN_PREFIX);
+            match registry.get(probe) {
+                None => {
+                    let why = format!("no probe named '{probe}' is registered");
+                    result.outcomes = abort_all(&item.testcases, &why);
+                    result.stderr.push(format!("CRITICAL: {why}"));
+                    result.signals.critical += 1;
+                    result.ending = Ending::LaunchFailed;
+                }
+                Some(p) => {
+                    let ctx = ProbeContext {
+                        services: options.services.clone(),
+                        variables: variables.clone(),
+                        parameters: item.parameters.clone(),
+                        clock: options.clock.clone(),
+                        cancel: options.cancel.child_token(),
+                        timeout: options.timeout,
+                    };
+                    let run = run_probe(p, ctx, &item.testcases, options.timeout).await;
+                    for line in &run.stderr {
+                        send(Event::Line {
+                            index: item.index,
+                            stderr: true,
+                            line: line.clone(),
+                        });
+                    }
+                    result.outcomes = run.outcomes;
+                    result.stderr = run.stderr;
+                    result.signals = run.signals;
+                    result.ending = run.ending;
+                }
+            }
+        }
+        WorkKind::Script(cmd) => {
+            result.cmd = cmd.display.clone();
+            let run = run_script(
+                cmd,
+                &item.testcases,
+                options.timeout,
+                &options.cancel,
+                |stderr, line| {
+                    send(Event::Line {
+                        index: item.index,
+                        stderr,
+                        line: line.to_string(),
+                    })
+                },
+            )
+            .await;
+            result.outcomes = run.outcomes;
+            result.notes = run.notes;
+            result.rc = run.rc;
+            result.stdout = run.stdout;
+            result.stderr = run.stderr;
+            result.signals = run.signals;
+            result.ending = run.ending;
+        }
+        WorkKind::NotRun { .. } => {}
+    }
+    drop(permit);
+    result.duration = start_running.elapsed();
+    send(Event::Finished(result.clone()));
+    result
+}
+
+fn abort_all(ids: &[String], reason: &str) -> Vec<Outcome> {
+    ids.iter().map(|id| Outcome::abort(id, reason)).collect()
+}
+
+fn note_all(ids: &[String], reason: &str) -> BTreeMap<String, String> {
+    ids.iter()
+        .map(|id| (id.clone(), reason.to_string()))
+        .collect()
+}
+
+/// Spawns a task that cancels `token` on the first SIGINT (Ctrl-C) or SIGTERM. A second
+/// SIGINT ends the process at once with exit code 130. Call inside a tokio runtime.
+pub fn cancel_on_ctrl_c(token: CancellationToken) {
+    tokio::spawn(async move {
+        let interrupt = async {
+            if tokio::signal::ctrl_c().await.is_err() {
+                std::future::pending::<()>().await;
+            }
+        };
+        let terminate = async {
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(mut s) => {
+                    s.recv().await;
+                }
+                Err(_) => std::future::pending::<()>().await,
+            }
+        };
+        tokio::select! {
+            _ = interrupt => {}
+            _ = terminate => {}
+        }
+        token.cancel();
+        if tokio::signal::ctrl_c().await.is_ok() {
+            std::process::exit(130);
+        }
+    });
+}

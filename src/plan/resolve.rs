@@ -1,0 +1,532 @@
+//! [`resolve`]: turns a scope and the user's [`Selection`] into a [`Plan`]: validity on the
+//! reference date, version choice, testcase filters, variable assignment, command rendering and
+//! the work list.
+
+use super::subst::{SubstError, substitute};
+use super::{Plan, PlannedVersion, ScriptCommand, Selection, WorkItem, WorkKind};
+use crate::probes::Registry;
+use crate::spec::{Pos, Runner, Scope, Script, TimelineEntry, Validity};
+use chrono::NaiveDate;
+use indexmap::IndexMap;
+use regex::Regex;
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// Reason recorded for manual testcases (no executable).
+pub const REASON_MANUAL: &str = "manual testcase";
+/// Reason recorded for `builtin:` testcases without a registered probe.
+pub const REASON_NO_PROBE: &str = "no probe";
+/// Reason recorded for scripts whose executable is an http(s) URL.
+pub const REASON_HTTP: &str = "http(s) executables are not supported";
+
+/// Why a plan could not be made. Every message is one line.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PlanError {
+    /// Declared variables without default or assignment.
+    #[error("missing variable assignments (use -a KEY=VALUE): {}", .0.join(", "))]
+    MissingVariables(Vec<String>),
+    /// `-V` named a version the scope does not have.
+    #[error("unknown version '{name}' (known versions: {})", known.join(", "))]
+    UnknownVersion {
+        /// The forced name.
+        name: String,
+        /// Versions of the scope, in scope order.
+        known: Vec<String>,
+    },
+    /// Nothing is selected on the reference date.
+    #[error("no valid version found for {date} ({detail})")]
+    NoValidVersion {
+        /// The reference date.
+        date: NaiveDate,
+        /// Which timeline entries exist and which one applied.
+        detail: String,
+    },
+    /// `-t` is not a valid regular expression.
+    #[error("invalid --tests regex '{pattern}': {message}")]
+    BadTestsRegex {
+        /// The pattern as given.
+        pattern: String,
+        /// The regex engine's complaint.
+        message: String,
+    },
+    /// A target names a testcase no script declares.
+    #[error("version '{version}' lists testcase '{testcase}', which no script declares")]
+    UnknownTestcase {
+        /// The version whose target names it.
+        version: String,
+        /// The undeclared id.
+        testcase: String,
+    },
+    /// A testcase points at a script index that does not exist.
+    #[error("testcase '{testcase}' refers to script #{script}, which does not exist")]
+    DanglingScript {
+        /// The testcase id.
+        testcase: String,
+        /// The bad index.
+        script: usize,
+    },
+    /// An `args` or `env` template of a script could not be rendered.
+    #[error("script {script}: {field}: {error}")]
+    Substitution {
+        /// The script, as `EXECUTABLE (line N)`.
+        script: String,
+        /// `args` or `env NAME`.
+        field: String,
+        /// What went wrong.
+        error: SubstError,
+    },
+    /// The rendered `args` could not be split into words (unbalanced quotes).
+    #[error("script {script}: args: cannot split '{args}' into words: {message}")]
+    BadArgs {
+        /// The script, as `EXECUTABLE (line N)`.
+        script: String,
+        /// The rendered args.
+        args: String,
+        /// The splitter's complaint.
+        message: String,
+    },
+}
+
+/// Validity of every version on `date`, as the reference's `annotate_validity` computes it:
+/// the timeline entry with the greatest date not after `date` applies; listed versions get their
+/// code, the others are deprecated without an explicit code. Without such an entry every version
+/// is implicitly deprecated. Returns `(name, validity, explicit)` in scope order.
+pub fn annotate_validity(
+    scope: &Scope,
+    date: NaiveDate,
+) -> Vec<(String, Validity, Option<Validity>)> {
+    let entry = applicable_entry(&scope.timeline, date);
+    scope
+        .versions
+        .iter()
+        .map(|v| {
+            let explicit = entry.and_then(|e| e.versions.get(&v.name).copied());
+            (
+                v.name.clone(),
+                explicit.unwrap_or(Validity::Deprecated),
+                explicit,
+            )
+        })
+        .collect()
+}
+
+/// The timeline entry in force on `date` (greatest date ≤ `date`; on equal dates the first in
+/// file order), independent of the order the file lists them in.
+pub fn applicable_entry(timeline: &[TimelineEntry], date: NaiveDate) -> Option<&TimelineEntry> {
+    let mut best: Option<&TimelineEntry> = None;
+    for entry in timeline.iter().filter(|e| e.date <= date) {
+        if best.is_none_or(|b| entry.date > b.date) {
+            best = Some(entry);
+        }
+    }
+    best
+}
+
+/// Builds the plan of one run. See the module documentation of [`crate::plan`].
+pub fn resolve(
+    scope: Arc<Scope>,
+    selection: Selection,
+    registry: &Registry,
+    today: NaiveDate,
+) -> Result<Plan, PlanError> {
+    let date = selection.date.unwrap_or(today);
+    let variables = assign_variables(&scope, &selection)?;
+    let chosen = choose_versions(&scope, &selection, date)?;
+    let filter = Filter::new(&selection)?;
+
+    // Targets per chosen version, before and after the filters.
+    let mut versions = Vec::new();
+    for (name, validity, explicit) in chosen {
+        let Some(version) = scope.version(&name) else {
+            continue;
+        };
+        let mut targets = BTreeMap::new();
+        for (target, ids) in &version.targets {
+            let mut kept = Vec::new();
+            for id in ids {
+                let Some(tc) = scope.testcases.get(id) else {
+                    return Err(PlanError::UnknownTestcase {
+                        version: name.clone(),
+                        testcase: id.clone(),
+                    });
+                };
+                if filter.keeps(id, tc.section.as_deref()) {
+                    kept.push(id.clone());
+                }
+            }
+            targets.insert(target.clone(), kept);
+        }
+        versions.push(PlannedVersion {
+            name,
+            validity,
+            explicit,
+            targets,
+            all_targets: version.targets.clone(),
+        });
+    }
+
+    let items = work_items(&scope, &selection, registry, &versions, &variables)?;
+    Ok(Plan {
+        scope,
+        date,
+        versions,
+        items,
+        variables,
+        selection,
+    })
+}
+
+/// Scope defaults overlaid with `-a`; every declared variable must end up with a value.
+fn assign_variables(
+    scope: &Scope,
+    selection: &Selection,
+) -> Result<IndexMap<String, String>, PlanError> {
+    let mut variables = scope.defaults.clone();
+    for (k, v) in &selection.assignments {
+        variables.insert(k.clone(), v.clone());
+    }
+    let missing: Vec<String> = scope
+        .variables
+        .iter()
+        .filter(|name| !variables.contains_key(name.as_str()))
+        .cloned()
+        .collect();
+    if missing.is_empty() {
+        Ok(variables)
+    } else {
+        Err(PlanError::MissingVariables(missing))
+    }
+}
+
+/// The versions to run, in scope order, with their validity on `date`.
+fn choose_versions(
+    scope: &Scope,
+    selection: &Selection,
+    date: NaiveDate,
+) -> Result<Vec<(String, Validity, Option<Validity>)>, PlanError> {
+    let annotated = annotate_validity(scope, date);
+    if !selection.forced_versions.is_empty() {
+        for name in &selection.forced_versions {
+            if scope.version(name).is_none() {
+                return Err(PlanError::UnknownVersion {
+                    name: name.clone(),
+                    known: scope.versions.iter().map(|v| v.name.clone()).collect(),
+                });
+            }
+        }
+        return Ok(annotated
+            .into_iter()
+            .filter(|(name, _, _)| selection.forced_versions.contains(name))
+            .collect());
+    }
+    let chosen: Vec<_> = annotated
+        .into_iter()
+        .filter(|(_, _, explicit)| explicit.is_some())
+        .collect();
+    if chosen.is_empty() {
+        let detail = if scope.timeline.is_empty() {
+            "the timeline has no entries".to_string()
+        } else {
+            let mut dates: Vec<NaiveDate> = scope.timeline.iter().map(|e| e.date).collect();
+            dates.sort();
+            let list = dates
+                .iter()
+                .map(|d| d.to_string())
+                .collect::<Vec<_>>()
+                .join(", ");
+            match applicable_entry(&scope.timeline, date) {
+                None => format!("the first timeline entry is later; entries: {list}"),
+                Some(e) => format!(
+                    "the entry of {} lists no version of this scope; entries: {list}",
+                    e.date
+                ),
+            }
+        };
+        return Err(PlanError::NoValidVersion { date, detail });
+    }
+    Ok(chosen)
+}
+
+/// The `-t` and `-S` filters.
+struct Filter {
+    tests: Option<Regex>,
+    sections: Option<Vec<String>>,
+}
+
+impl Filter {
+    fn new(selection: &Selection) -> Result<Self, PlanError> {
+        let tests = match &selection.tests {
+            None => None,
+            Some(pattern) => Some(Regex::new(&format!("^(?:{pattern})")).map_err(|e| {
+                PlanError::BadTestsRegex {
+                    pattern: pattern.clone(),
+                    message: one_line_regex_error(&e),
+                }
+            })?),
+        };
+        let sections = selection.sections.as_ref().map(|list| {
+            list.iter()
+                .map(|s| s.trim().to_string())
+                .filter(|s| !s.is_empty())
+                .collect()
+        });
+        Ok(Filter { tests, sections })
+    }
+
+    fn keeps(&self, id: &str, section: Option<&str>) -> bool {
+        if let Some(sections) = &self.sections {
+            match section {
+                Some(s) if sections.iter().any(|x| x == s) => {}
+                _ => return false,
+            }
+        }
+        if let Some(re) = &self.tests {
+            return re.is_match(id);
+        }
+        true
+    }
+}
+
+/// The regex crate's syntax errors span several lines (pattern, caret, message); keep the message.
+fn one_line_regex_error(e: &regex::Error) -> String {
+    let text = e.to_string();
+    text.lines()
+        .find_map(|l| l.trim().strip_prefix("error: ").map(str::to_string))
+        .unwrap_or_else(|| text.lines().map(str::trim).collect::<Vec<_>>().join(" "))
+}
+
+/// `EXECUTABLE (line N)` for error messages.
+fn script_label(script: &Script) -> String {
+    let what = match &script.runner {
+        Runner::Executable(e) => e.clone(),
+        Runner::Builtin(name) => format!("{}{name}", crate::spec::BUILTIN_PREFIX),
+        Runner::Manual => "(manual)".to_string(),
+    };
+    if script.pos == Pos::default() {
+        what
+    } else {
+        format!("{what} (line {})", script.pos.line)
+    }
+}
+
+/// The work list: scripts in scope order; native probe items grouped by (probe, parameters).
+fn work_items(
+    scope: &Scope,
+    selection: &Selection,
+    registry: &Registry,
+    versions: &[PlannedVersion],
+    variables: &IndexMap<String, String>,
+) -> Result<Vec<WorkItem>, PlanError> {
+    // Every selected testcase, with the versions whose (filtered) targets contain it.
+    let mut serving: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
+    for (vi, v) in versions.iter().enumerate() {
+        for ids in v.targets.values() {
+            for id in ids {
+                let list = serving.entry(id.as_str()).or_default();
+                if !list.contains(&vi) {
+                    list.push(vi);
+                }
+            }
+        }
+    }
+
+    // Group by script, in scope order; testcases sorted within a script.
+    let mut per_script: BTreeMap<usize, Vec<&str>> = BTreeMap::new();
+    for &id in serving.keys() {
+        let Some(tc) = scope.testcases.get(id) else {
+            continue; // checked while building targets
+        };
+        if tc.script >= scope.scripts.len() {
+            return Err(PlanError::DanglingScript {
+                testcase: id.to_string(),
+                script: tc.script,
+            });
+        }
+        per_script.entry(tc.script).or_default().push(id);
+    }
+
+    struct Draft {
+        kind: WorkKind,
+        testcases: BTreeSet<String>,
+        parameters: BTreeMap<String, String>,
+        versions: BTreeSet<usize>,
+    }
+    let mut drafts: Vec<Draft> = Vec::new();
+    let mut native_slot: BTreeMap<(String, BTreeMap<String, String>), usize> = BTreeMap::new();
+    let versions_of = |ids: &[&str]| -> BTreeSet<usize> {
+        ids.iter()
+            .flat_map(|id| serving.get(id).into_iter().flatten().copied())
+            .collect()
+    };
+
+    for (si, ids) in per_script {
+        let script = &scope.scripts[si];
+        let not_run = |reason: &str, abort: bool, ids: &[&str]| Draft {
+            kind: WorkKind::NotRun {
+                reason: reason.to_string(),
+                abort,
+            },
+            testcases: ids.iter().map(|s| s.to_string()).collect(),
+            parameters: BTreeMap::new(),
+            versions: versions_of(ids),
+        };
+        let (native_allowed, replaces) = match &script.runner {
+            Runner::Manual => {
+                drafts.push(not_run(REASON_MANUAL, false, &ids));
+                continue;
+            }
+            Runner::Builtin(_) => (true, None),
+            Runner::Executable(exe) => (!selection.prefer_scripts, Some(exe.clone())),
+        };
+        let mut rest: Vec<&str> = Vec::new();
+        for &id in &ids {
+            let probe = if native_allowed {
+                registry.probe_for(id)
+            } else {
+                None
+            };
+            let Some(probe) = probe else {
+                rest.push(id);
+                continue;
+            };
+            for &vi in serving.get(id).into_iter().flatten() {
+                let Some(version) = scope.version(&versions[vi].name) else {
+                    continue;
+                };
+                let parameters = version.parameters_for(scope, id);
+                let key = (probe.to_string(), parameters.clone());
+                let slot = *native_slot.entry(key).or_insert_with(|| {
+                    drafts.push(Draft {
+                        kind: WorkKind::Native {
+                            probe: probe.to_string(),
+                            replaces: replaces.clone(),
+                        },
+                        testcases: BTreeSet::new(),
+                        parameters,
+                        versions: BTreeSet::new(),
+                    });
+                    drafts.len() - 1
+                });
+                drafts[slot].testcases.insert(id.to_string());
+                drafts[slot].versions.insert(vi);
+            }
+        }
+        if rest.is_empty() {
+            continue;
+        }
+        match &script.runner {
+            Runner::Builtin(_) => drafts.push(not_run(REASON_NO_PROBE, true, &rest)),
+            Runner::Executable(exe) if is_http(exe) => {
+                drafts.push(not_run(REASON_HTTP, true, &rest))
+            }
+            Runner::Executable(exe) => {
+                let command = render_command(scope, selection, script, exe, &rest, variables)?;
+                drafts.push(Draft {
+                    kind: WorkKind::Script(command),
+                    testcases: rest.iter().map(|s| s.to_string()).collect(),
+                    parameters: BTreeMap::new(),
+                    versions: versions_of(&rest),
+                });
+            }
+            Runner::Manual => {}
+        }
+    }
+
+    Ok(drafts
+        .into_iter()
+        .enumerate()
+        .map(|(index, d)| WorkItem {
+            index,
+            kind: d.kind,
+            testcases: d.testcases.into_iter().collect(),
+            parameters: d.parameters,
+            versions: d
+                .versions
+                .into_iter()
+                .map(|vi| versions[vi].name.clone())
+                .collect(),
+        })
+        .collect())
+}
+
+fn is_http(executable: &str) -> bool {
+    let lower = executable.to_ascii_lowercase();
+    lower.starts_with("http://") || lower.starts_with("https://")
+}
+
+/// Renders the command of a script for the given (sorted) testcases.
+fn render_command(
+    scope: &Scope,
+    selection: &Selection,
+    script: &Script,
+    executable: &str,
+    testcases: &[&str],
+    variables: &IndexMap<String, String>,
+) -> Result<ScriptCommand, PlanError> {
+    let label = script_label(script);
+    let joined = testcases.join(" ");
+    // Precedence as upstream: `testcases` first, variables override it.
+    let lookup = |name: &str| -> Option<&str> {
+        variables
+            .get(name)
+            .map(String::as_str)
+            .or_else(|| (name == "testcases").then_some(joined.as_str()))
+    };
+    let rendered_args = match &script.args {
+        None => String::new(),
+        Some(template) => {
+            substitute(template, lookup).map_err(|error| PlanError::Substitution {
+                script: label.clone(),
+                field: "args".to_string(),
+                error,
+            })?
+        }
+    };
+    let args = shell_words::split(&rendered_args).map_err(|e| PlanError::BadArgs {
+        script: label.clone(),
+        args: rendered_args.clone(),
+        message: e.to_string(),
+    })?;
+    let mut env = Vec::new();
+    for (key, template) in &script.env {
+        let value = substitute(template, lookup).map_err(|error| PlanError::Substitution {
+            script: label.clone(),
+            field: format!("env {key}"),
+            error,
+        })?;
+        env.push((key.clone(), value));
+    }
+
+    let base = scope.base_dir.clone().unwrap_or_else(|| PathBuf::from("."));
+    let stripped = executable.strip_prefix("file://").unwrap_or(executable);
+    let program = absolute(&base.join(stripped));
+    let cwd = absolute(&base);
+    let interpreter = stripped.ends_with(".py").then(|| {
+        selection
+            .python
+            .clone()
+            .unwrap_or_else(|| "python3".to_string())
+    });
+
+    let mut display: Vec<String> = env.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    display.push(executable.to_string());
+    if !rendered_args.trim().is_empty() {
+        display.push(rendered_args.trim().to_string());
+    }
+    Ok(ScriptCommand {
+        program,
+        executable: executable.to_string(),
+        interpreter,
+        args,
+        env,
+        cwd,
+        display: display.join(" "),
+    })
+}
+
+/// Makes a path absolute against the current directory without touching the file system, so
+/// a relative program still resolves after the child changes its working directory.
+fn absolute(path: &Path) -> PathBuf {
+    std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf())
+}
