@@ -221,6 +221,16 @@ fn invocation(e: &Effective<'_>, ending: Ending, checked_at: DateTime<Utc>) -> I
             versions: e.item.map(|i| i.versions.clone()).unwrap_or_default(),
             parameters: e.item.map(|i| i.parameters.clone()).unwrap_or_default(),
             testcases,
+            missing: e
+                .result
+                .map(|r| {
+                    r.notes
+                        .iter()
+                        .filter(|(id, _)| !e.outcomes.iter().any(|o| &o.testcase == *id))
+                        .map(|(k, v)| (k.clone(), v.clone()))
+                        .collect()
+                })
+                .unwrap_or_default(),
         }),
     }
 }
@@ -267,8 +277,10 @@ fn testcase_summary(
     let item = requesting()
         .rfind(|e| serves(e))
         .or_else(|| requesting().next_back());
+    let note = item.and_then(|e| e.result).and_then(|r| r.notes.get(id));
     let reason = match item {
         None => "not planned".to_string(),
+        Some(_) if note.is_some() => note.cloned().unwrap_or_default(),
         Some(e) => match (e.item.map(|i| &i.kind), e.result.map(|r| r.ending)) {
             (Some(WorkKind::NotRun { reason, .. }), _) => reason.clone(),
             (_, None) => "not run".to_string(),

@@ -3,8 +3,9 @@
 //! Unlike the reference tool, an ABORT is called ABORT (inconclusive) and never FAIL.
 
 use super::model::Report;
-use super::summary::{TestcaseSummary, severity, summarize};
+use super::summary::{TestcaseSummary, VersionSummary, severity, summaries_for, summarize};
 use super::text::{evidence_lines, result_word};
+use crate::spec::Scope;
 use crate::verdict::{Aggregate, Verdict};
 use indexmap::IndexMap;
 use std::fmt::Write;
@@ -16,6 +17,17 @@ pub const EVIDENCE_LINES: usize = 5;
 /// ABORTED and MISSING testcases (MISSING omitted for partial runs) with reason, description,
 /// link and up to [`EVIDENCE_LINES`] evidence lines; PASSED only when `verbose`.
 pub fn console_summary(report: &Report, verbose: bool) -> String {
+    console_with(report, &summarize(report, None, None), verbose)
+}
+
+/// Like [`console_summary`] (not verbose) for a stored report: reports without our summary
+/// block (the reference tool's) are evaluated against `scope` when one is given, so versions,
+/// targets, MISSING testcases, descriptions and links are known.
+pub fn render_console(report: &Report, scope: Option<&Scope>) -> String {
+    console_with(report, &summaries_for(report, scope), false)
+}
+
+pub(crate) fn console_with(report: &Report, versions: &[VersionSummary], verbose: bool) -> String {
     let mut out = String::new();
     let partial = report
         .scs_check
@@ -28,10 +40,9 @@ pub fn console_summary(report: &Report, verbose: bool) -> String {
     if let Some(tests) = &report.run.forced_tests {
         let _ = write!(filters, " [tests: '{tests}']");
     }
-    let versions = summarize(report, None, None);
     // Each testcase once, with its worst result over the versions (and that version's details).
     let mut worst: IndexMap<&str, &TestcaseSummary> = IndexMap::new();
-    for v in &versions {
+    for v in versions {
         let _ = write!(
             out,
             "{} {}{} {}",

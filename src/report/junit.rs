@@ -3,8 +3,9 @@
 //! `<error>`, MISSING `<skipped>`.
 
 use super::model::Report;
-use super::summary::summarize;
+use super::summary::{VersionSummary, summaries_for, summarize};
 use super::text::{evidence_lines, result_word};
+use crate::spec::Scope;
 use crate::verdict::Verdict;
 use chrono::{FixedOffset, TimeZone};
 use quick_junit::{NonSuccessKind, Property, TestCase, TestCaseStatus, TestSuite};
@@ -15,13 +16,23 @@ use std::time::Duration;
 /// Suites are named `SCOPE VERSION TARGET`, e.g. `SCS-compatible IaaS v5.1 main`. A case's time
 /// is its invocation's duration shared evenly by the testcases that invocation reported on.
 pub fn to_junit(report: &Report) -> String {
+    junit_with(report, &summarize(report, None, None))
+}
+
+/// Like [`to_junit`] for a stored report: reports without our summary block are evaluated
+/// against `scope` when one is given.
+pub fn render_junit(report: &Report, scope: Option<&Scope>) -> String {
+    junit_with(report, &summaries_for(report, scope))
+}
+
+fn junit_with(report: &Report, versions: &[VersionSummary]) -> String {
     let mut root = quick_junit::Report::new(format!("{} {}", report.spec.name, report.subject));
     let timestamp = FixedOffset::east_opt(0)
         .and_then(|utc| utc.from_local_datetime(&report.checked_at).single());
     if let Some(ts) = timestamp {
         root.set_timestamp(ts);
     }
-    for version in summarize(report, None, None) {
+    for version in versions {
         for (target, summary) in &version.targets {
             let name = format!("{} {} {}", report.spec.name, version.name, target);
             let mut suite = TestSuite::new(name.clone());

@@ -2,15 +2,25 @@
 //! non-passing testcase.
 
 use super::model::{Report, naive_timestamp};
-use super::summary::{main_outcome, summarize};
+use super::summary::{VersionSummary, main_outcome, summaries_for, summarize};
 use super::text::{evidence_lines, md_cell, result_word};
+use crate::spec::Scope;
 use crate::verdict::Verdict;
 use std::fmt::Write;
 
 /// Renders the report as Markdown.
 pub fn to_markdown(report: &Report) -> String {
+    markdown_with(report, &summarize(report, None, None))
+}
+
+/// Like [`to_markdown`] for a stored report: reports without our summary block are evaluated
+/// against `scope` when one is given.
+pub fn render_markdown(report: &Report, scope: Option<&Scope>) -> String {
+    markdown_with(report, &summaries_for(report, scope))
+}
+
+fn markdown_with(report: &Report, versions: &[VersionSummary]) -> String {
     let mut out = String::new();
-    let versions = summarize(report, None, None);
     let _ = writeln!(out, "# {}: {}\n", report.subject, report.spec.name);
     let scope = if report.spec.url.is_empty() {
         report.spec.name.clone()
@@ -46,10 +56,10 @@ pub fn to_markdown(report: &Report) -> String {
     let _ = writeln!(
         out,
         "- Result (`main` of every version): **{}**",
-        main_outcome(&versions)
+        main_outcome(versions)
     );
 
-    for v in &versions {
+    for v in versions {
         let _ = write!(out, "\n## {}", v.name);
         if let Some(validity) = v.validity {
             let _ = write!(out, " ({validity})");

@@ -22,9 +22,9 @@ mod write;
 mod tests;
 
 pub use build::{RunMeta, build};
-pub use console::{EVIDENCE_LINES, console_summary};
-pub use junit::to_junit;
-pub use markdown::to_markdown;
+pub use console::{EVIDENCE_LINES, console_summary, render_console};
+pub use junit::{render_junit, to_junit};
+pub use markdown::{render_markdown, to_markdown};
 pub use model::{
     Invocation, InvocationEvidence, LegacyResult, Report, Run, ScsCheckBlock, SpecRef,
     TestcaseEvidence, naive_timestamp,

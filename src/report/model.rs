@@ -178,6 +178,9 @@ pub struct InvocationEvidence {
     /// Testcase id → reason and findings.
     #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
     pub testcases: IndexMap<String, TestcaseEvidence>,
+    /// Requested testcases that got no verdict (MISSING) → why.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub missing: BTreeMap<String, String>,
 }
 
 /// The reason and findings behind one verdict.

@@ -218,6 +218,15 @@ pub fn summarize(
     }
 }
 
+/// The summaries a stored report is shown with: our own block when the report has one (it
+/// knows per-version parameters and reasons), otherwise [`summarize`] with the scope.
+pub(crate) fn summaries_for(report: &Report, scope: Option<&Scope>) -> Vec<VersionSummary> {
+    match &report.scs_check {
+        Some(block) => block.versions.clone(),
+        None => summarize(report, scope, None),
+    }
+}
+
 fn bare(result: Option<Verdict>, invocation: Option<String>) -> TestcaseSummary {
     TestcaseSummary {
         result,
@@ -244,16 +253,6 @@ fn pseudo(name: &str, mut testcases: IndexMap<String, TestcaseSummary>) -> Versi
     }
 }
 
-/// The validity codes of the timeline entry applicable on `date` (the latest entry not after it).
-pub(crate) fn timeline_on(scope: &Scope, date: NaiveDate) -> Option<&IndexMap<String, Validity>> {
-    scope
-        .timeline
-        .iter()
-        .filter(|e| e.date <= date)
-        .max_by_key(|e| e.date)
-        .map(|e| &e.versions)
-}
-
 fn summarize_with_scope(
     report: &Report,
     scope: &Scope,
@@ -262,7 +261,7 @@ fn summarize_with_scope(
     let date = date
         .or(report.reference_date)
         .unwrap_or_else(|| report.checked_at.date());
-    let listed = timeline_on(scope, date);
+    let listed = crate::plan::applicable_entry(&scope.timeline, date).map(|e| &e.versions);
     let forced: Vec<String> = report
         .run
         .forced_versions()
@@ -321,6 +320,10 @@ fn summarize_with_scope(
                     }
                     let found = find_result(&report.run.invocations, &version.name, id);
                     let tc = scope.testcases.get(id);
+                    let note = report.run.invocations.values().rev().find_map(|inv| {
+                        let ev = inv.scs_check.as_ref()?;
+                        ev.missing.get(id.as_str()).cloned()
+                    });
                     let summary = match found {
                         Some((uuid, inv, v)) => TestcaseSummary {
                             result: Some(v),
@@ -333,7 +336,10 @@ fn summarize_with_scope(
                             url: None,
                             invocation: Some(uuid.clone()),
                         },
-                        None => bare(None, None),
+                        None => TestcaseSummary {
+                            reason: note,
+                            ..bare(None, None)
+                        },
                     };
                     let summary = TestcaseSummary {
                         reason: summary.reason.or_else(|| {

@@ -250,6 +250,7 @@ fn result(index: usize, uuid: &str, cmd: &str, outcomes: Vec<Outcome>, secs: u64
         uuid: uuid.into(),
         cmd: cmd.into(),
         outcomes,
+        notes: BTreeMap::new(),
         rc: None,
         stdout: vec![],
         stderr: vec![],
@@ -276,6 +277,10 @@ fn full_results() -> Vec<ItemResult> {
     // Deliberately out of work-list order: build() sorts by index.
     let mut script = result(3, "uuid-3", "./check.sh --cloud mycloud", vec![], 4);
     script.rc = Some(0);
+    script.notes = BTreeMap::from([(
+        "t-missing".to_string(),
+        "script printed no result".to_string(),
+    )]);
     script.stdout = ids(&["t-missing: maybe", "2026-03-02 10:00:00: PASS?"]);
     script.stderr = ids(&["ERROR: could not reach the endpoint", "INFO: done"]);
     script.signals = Signals {
@@ -397,7 +402,7 @@ fn build_computes_version_summaries() {
     );
     assert_eq!(
         v2.testcases["t-missing"].reason.as_deref(),
-        Some("no result reported")
+        Some("script printed no result")
     );
     assert_eq!(
         v2.testcases["t-pass"].url.as_deref(),
@@ -958,7 +963,7 @@ fn summarize_with_scope_matches_build() {
     );
     assert_eq!(
         v2.testcases["t-missing"].reason.as_deref(),
-        Some("no result")
+        Some("script printed no result")
     );
     assert_eq!(
         version(&recomputed, "v1").testcases["t-fail"]
