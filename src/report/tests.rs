@@ -901,6 +901,18 @@ fn reads_reference_reports_current_shape() {
     assert_eq!(old.len(), 1);
     assert_eq!(old[0].validity, Some(Validity::Effective));
 
+    // Stored reports render against the scope: versions, descriptions, MISSING are known.
+    let text = render_console(a, Some(&scope));
+    assert!(text.contains(
+        "cloud-a Example Compatible IaaS v2 (effective):\n- main: FAIL (0 passed, 2 failed, 1 aborted)\n"
+    ));
+    assert!(text.contains("- scs-0101-entropy-avail: FAIL\n  > About scs-0101-entropy-avail.\n"));
+    assert!(render_markdown(a, Some(&scope)).contains("## v1 (warn)"));
+    let xml = render_junit(a, Some(&scope));
+    assert!(xml.contains("Example Compatible IaaS next main"));
+    // Without a scope the same report shows the pseudo-version.
+    assert!(render_console(a, None).contains("cloud-a Example Compatible IaaS *:"));
+
     // The second report forced v1 and ran only the light section.
     let b = &reports[1];
     let with = summarize(b, Some(&scope), None);
