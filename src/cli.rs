@@ -39,7 +39,11 @@ impl ExitStatus {
     /// count; only a run that could not complete (interrupted) is non-zero.
     pub fn from_run(main: Aggregate, interrupted: bool, critical_only: bool) -> ExitStatus {
         if critical_only {
-            return if interrupted { ExitStatus::Inconclusive } else { ExitStatus::Pass };
+            return if interrupted {
+                ExitStatus::Inconclusive
+            } else {
+                ExitStatus::Pass
+            };
         }
         match main {
             Aggregate::Pass if interrupted => ExitStatus::Inconclusive,
@@ -58,7 +62,7 @@ impl From<ExitStatus> for ExitCode {
 
 /// scs-check: conformance tests for the Sovereign Cloud Stack (SCS) standards.
 #[derive(Debug, Parser)]
-#[command(name = "scs-check", version, about, long_about = None, propagate_version = true)]
+#[command(name = "scs-check", version, about, long_about = None)]
 pub struct Cli {
     /// What to do.
     #[command(subcommand)]
@@ -209,12 +213,19 @@ pub fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(err) => {
-            let code = if err.use_stderr() { ExitStatus::Error as i32 } else { 0 };
+            let code = if err.use_stderr() {
+                ExitStatus::Error as i32
+            } else {
+                0
+            };
             let _ = err.print();
             return ExitCode::from(code as u8);
         }
     };
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(err) => {
             eprintln!("error: cannot start the async runtime: {err}");
@@ -281,7 +292,10 @@ fn selection_from(args: &SelectionArgs) -> Result<Selection> {
         forced_versions: args.versions.clone(),
         tests: args.tests.clone(),
         sections: args.sections.as_ref().map(|s| {
-            s.split(',').map(|item| item.trim().to_string()).filter(|s| !s.is_empty()).collect()
+            s.split(',')
+                .map(|item| item.trim().to_string())
+                .filter(|s| !s.is_empty())
+                .collect()
         }),
         assignments: parse_assignments(&args.assign)?,
         prefer_scripts: args.prefer_scripts,
@@ -290,7 +304,9 @@ fn selection_from(args: &SelectionArgs) -> Result<Selection> {
 }
 
 async fn load_scope(arg: &str) -> Result<Arc<Scope>> {
-    let scope = spec::load_argument(arg).await.map_err(|err| anyhow!("{err}"))?;
+    let scope = spec::load_argument(arg)
+        .await
+        .map_err(|err| anyhow!("{err}"))?;
     Ok(Arc::new(scope))
 }
 
@@ -325,7 +341,7 @@ async fn run(args: RunArgs) -> Result<ExitStatus> {
     };
     let total: usize = plan.items.iter().map(|item| item.testcases.len()).sum();
     let (tx, rx) = tokio::sync::mpsc::unbounded_channel::<Event>();
-    let progress = execute::progress::Progress::new(total, &subject, verbose > 0, args.quiet);
+    let progress = execute::Progress::new(total, &subject, verbose > 0, args.quiet);
     let display = tokio::spawn(progress.consume(rx));
     let checked_at = Utc::now();
     let results = execute::run(&plan, &registry, options, tx).await;
@@ -354,11 +370,17 @@ async fn run(args: RunArgs) -> Result<ExitStatus> {
         eprintln!("interrupted: unfinished testcases are reported as ABORT");
     }
     let summaries = report::summarize(&report, Some(&plan.scope), None);
-    Ok(ExitStatus::from_run(report::main_outcome(&summaries), interrupted, args.critical_only))
+    Ok(ExitStatus::from_run(
+        report::main_outcome(&summaries),
+        interrupted,
+        args.critical_only,
+    ))
 }
 
 fn num_cpus() -> usize {
-    std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2)
+    std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(2)
 }
 
 /// The subject when `-s` is not given: the cloud name (IaaS) or the kube context (KaaS).
@@ -367,12 +389,13 @@ fn default_subject(plan: &Plan) -> Result<String> {
     if let Some(cloud) = vars.get("os_cloud").filter(|v| !v.is_empty()) {
         return Ok(cloud.clone());
     }
-    if let Ok(cloud) = std::env::var("OS_CLOUD") {
-        if !cloud.is_empty() {
-            return Ok(cloud);
-        }
+    if let Some(cloud) = std::env::var("OS_CLOUD").ok().filter(|c| !c.is_empty()) {
+        return Ok(cloud);
     }
-    if let Some(context) = vars.get("kubeconfig").and_then(|path| kube_current_context(path)) {
+    if let Some(context) = vars
+        .get("kubeconfig")
+        .and_then(|path| kube_current_context(path))
+    {
         return Ok(context);
     }
     bail!("no subject: give one with -s NAME")
@@ -420,7 +443,11 @@ pub fn describe_plan(plan: &Plan) -> String {
         let _ = writeln!(out, "  {} — {}", version.name, status);
         for (target, ids) in &version.all_targets {
             let selected = version.targets.get(target).map_or(0, Vec::len);
-            let decides = if target == "main" { ", decides certification" } else { "" };
+            let decides = if target == "main" {
+                ", decides certification"
+            } else {
+                ""
+            };
             let _ = writeln!(
                 out,
                 "    {target}: {selected} of {} testcases selected{decides}",
@@ -437,18 +464,33 @@ pub fn describe_plan(plan: &Plan) -> String {
     let _ = writeln!(out, "\nwork ({} items):", plan.items.len());
     for item in &plan.items {
         let how = match &item.kind {
-            WorkKind::Native { probe, replaces: Some(script) } => {
+            WorkKind::Native {
+                probe,
+                replaces: Some(script),
+            } => {
                 format!("built-in probe {probe} (replaces {script})")
             }
-            WorkKind::Native { probe, replaces: None } => format!("built-in probe {probe}"),
+            WorkKind::Native {
+                probe,
+                replaces: None,
+            } => format!("built-in probe {probe}"),
             WorkKind::Script(cmd) => format!("script: {}", cmd.display),
-            WorkKind::NotRun { reason, abort: true } => format!("not run, ABORT: {reason}"),
-            WorkKind::NotRun { reason, abort: false } => format!("not run, MISSING: {reason}"),
+            WorkKind::NotRun {
+                reason,
+                abort: true,
+            } => format!("not run, ABORT: {reason}"),
+            WorkKind::NotRun {
+                reason,
+                abort: false,
+            } => format!("not run, MISSING: {reason}"),
         };
         let _ = writeln!(out, "  {}. {how}", item.index + 1);
         if !item.parameters.is_empty() {
-            let params: Vec<String> =
-                item.parameters.iter().map(|(k, v)| format!("{k}={v}")).collect();
+            let params: Vec<String> = item
+                .parameters
+                .iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect();
             let _ = writeln!(out, "     parameters: {}", params.join(", "));
         }
         let _ = writeln!(out, "     testcases: {}", item.testcases.join(" "));
@@ -461,13 +503,15 @@ async fn list() -> Result<ExitStatus> {
     let date = today();
     let mut out = String::new();
     for name in spec::builtin_names() {
-        let scope = spec::load_builtin(name)
-            .ok_or_else(|| anyhow!("built-in scope {name} is missing"))?;
+        let scope =
+            spec::load_builtin(name).ok_or_else(|| anyhow!("built-in scope {name} is missing"))?;
         let _ = writeln!(out, "{name}: {} ({})", scope.name, scope.uuid);
-        let statuses = plan::validity_on(&scope, date);
+        let statuses = plan::annotate_validity(&scope, date);
         for version in &scope.versions {
             let status = statuses
-                .get(version.name.as_str())
+                .iter()
+                .find(|(name, _, _)| *name == version.name)
+                .and_then(|(_, _, explicit)| *explicit)
                 .map(|v| v.to_string())
                 .unwrap_or_else(|| "deprecated (not in the timeline)".into());
             let stable = match version.stabilized_at {
@@ -485,17 +529,42 @@ async fn list() -> Result<ExitStatus> {
 async fn validate(args: ValidateArgs) -> Result<ExitStatus> {
     let mut bad = 0usize;
     for file in &args.files {
-        match spec::load_argument(file).await {
-            Ok(scope) => println!(
+        let checked = if Path::new(file).exists() || file.contains("://") {
+            if file.contains("://") {
+                match spec::load_url(file).await {
+                    Ok(scope) => spec::Checked {
+                        scope: Some(scope),
+                        problems: vec![],
+                    },
+                    Err(err) => {
+                        bad += 1;
+                        println!("{err}");
+                        continue;
+                    }
+                }
+            } else {
+                spec::validate_file(Path::new(file)).map_err(|err| anyhow!("{err}"))?
+            }
+        } else if let Some(name) = spec::builtin::builtin_short_name(file) {
+            let text = spec::builtin::builtin_text(name).unwrap_or_default();
+            spec::validate_text(text, spec::Origin::Builtin(name.to_string()), None)
+        } else {
+            bad += 1;
+            println!("{file}: no such scope file");
+            continue;
+        };
+        for problem in &checked.problems {
+            println!("{problem}");
+        }
+        if checked.has_errors() {
+            bad += 1;
+        } else if let Some(scope) = &checked.scope {
+            println!(
                 "{file}: ok ({}, {} versions, {} testcases)",
                 scope.name,
                 scope.versions.len(),
                 scope.testcases.len()
-            ),
-            Err(err) => {
-                bad += 1;
-                println!("{err}");
-            }
+            );
         }
     }
     if bad > 0 {
@@ -531,8 +600,9 @@ async fn report_cmd(args: ReportArgs) -> Result<ExitStatus> {
         out.push_str(&rendered);
     }
     match &args.output {
-        Some(path) => std::fs::write(path, out)
-            .with_context(|| format!("cannot write {}", path.display()))?,
+        Some(path) => {
+            std::fs::write(path, out).with_context(|| format!("cannot write {}", path.display()))?
+        }
         None => print!("{out}"),
     }
     Ok(ExitStatus::Pass)
@@ -541,4 +611,82 @@ async fn report_cmd(args: ReportArgs) -> Result<ExitStatus> {
 /// Whether standard error is an interactive terminal and no CI is detected.
 pub fn interactive() -> bool {
     std::io::stderr().is_terminal() && std::env::var_os("CI").is_none()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn flags_are_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn reference_flags_parse_after_the_scope_too() {
+        let cli = Cli::try_parse_from([
+            "scs-check",
+            "run",
+            "scs-compatible-iaas.yaml",
+            "-s",
+            "mycloud",
+            "-a",
+            "os_cloud=mycloud",
+            "-o",
+            "report.yaml",
+            "-V",
+            "v4",
+            "-d",
+            "2025-02-01",
+            "-t",
+            "scs-0100",
+            "-S",
+            "light",
+            "-C",
+            "-v",
+            "-q",
+            "--debug",
+        ])
+        .unwrap();
+        let Command::Run(args) = cli.command else {
+            panic!("not run")
+        };
+        assert_eq!(args.subject.as_deref(), Some("mycloud"));
+        assert_eq!(args.selection.versions, vec!["v4"]);
+        assert!(args.critical_only && args.quiet && args.debug);
+        assert_eq!(args.verbose, 1);
+    }
+
+    #[test]
+    fn assignments_reject_duplicates_and_missing_equals() {
+        let ok = parse_assignments(&["a=1".into(), "b=x=y".into()]).unwrap();
+        assert_eq!(ok["b"], "x=y");
+        assert!(parse_assignments(&["a=1".into(), "a=2".into()]).is_err());
+        assert!(parse_assignments(&["novalue".into()]).is_err());
+    }
+
+    #[test]
+    fn exit_status_follows_main_verdict() {
+        use Aggregate::*;
+        assert_eq!(ExitStatus::from_run(Pass, false, false), ExitStatus::Pass);
+        assert_eq!(ExitStatus::from_run(Fail, false, false), ExitStatus::Fail);
+        assert_eq!(
+            ExitStatus::from_run(Missing, false, false),
+            ExitStatus::Inconclusive
+        );
+        assert_eq!(
+            ExitStatus::from_run(Abort, false, false),
+            ExitStatus::Inconclusive
+        );
+        assert_eq!(
+            ExitStatus::from_run(Pass, true, false),
+            ExitStatus::Inconclusive
+        );
+        assert_eq!(ExitStatus::from_run(Fail, false, true), ExitStatus::Pass);
+        assert_eq!(
+            ExitStatus::from_run(Fail, true, true),
+            ExitStatus::Inconclusive
+        );
+    }
 }

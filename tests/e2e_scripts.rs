@@ -11,7 +11,9 @@ fn fixture_scope() -> PathBuf {
 
 fn scs_check() -> Command {
     let mut cmd = Command::cargo_bin("scs-check").expect("binary is built");
-    cmd.env("CI", "true").env_remove("OS_CLOUD").env_remove("VIRTUAL_ENV");
+    cmd.env("CI", "true")
+        .env_remove("OS_CLOUD")
+        .env_remove("VIRTUAL_ENV");
     cmd
 }
 
@@ -28,10 +30,22 @@ fn run_e2e(extra: &[&str]) -> Run {
     let mut cmd = scs_check();
     cmd.args(["run"])
         .arg(fixture_scope())
-        .args(["-s", "demo-cloud", "-d", "2025-07-01", "-a", "greeting=hello world"])
+        .args([
+            "-s",
+            "demo-cloud",
+            "-d",
+            "2025-07-01",
+            "-a",
+            "greeting=hello world",
+        ])
         .args(["--timeout", "3", "-j", "4"])
         .args(["-o", &out("report.yaml"), "--json", &out("report.json")])
-        .args(["--junit", &out("junit.xml"), "--markdown", &out("report.md")])
+        .args([
+            "--junit",
+            &out("junit.xml"),
+            "--markdown",
+            &out("report.md"),
+        ])
         .args(extra);
     let output = cmd.output().unwrap();
     Run {
@@ -59,18 +73,28 @@ fn full_run_gives_verdicts_exit_code_and_every_report() {
     let ctx = format!("stdout:\n{}\nstderr:\n{}", run.stdout, run.stderr);
     assert_eq!(run.code, 1, "a FAIL in v1 main gives exit 1\n{ctx}");
     // The hanging script was killed at the timeout, not waited for.
-    assert!(started.elapsed().as_secs() < 25, "took {:?}", started.elapsed());
+    assert!(
+        started.elapsed().as_secs() < 25,
+        "took {:?}",
+        started.elapsed()
+    );
 
     // Console: per version and target, and each non-passing testcase with reason and description.
     assert!(run.stdout.contains("v1"), "{ctx}");
     assert!(run.stdout.contains("main: FAIL"), "{ctx}");
     assert!(run.stdout.contains("e2e-fail"), "{ctx}");
     assert!(run.stdout.contains("Always fails."), "{ctx}");
-    assert!(run.stdout.contains("https://example.invalid/docs#fail"), "{ctx}");
+    assert!(
+        run.stdout.contains("https://example.invalid/docs#fail"),
+        "{ctx}"
+    );
     assert!(run.stdout.contains("e2e-hang"), "{ctx}");
     assert!(run.stdout.to_lowercase().contains("timed out"), "{ctx}");
     // CI mode: one plain line per finished testcase on stderr.
-    assert!(run.stderr.contains("e2e-pass") && run.stderr.contains("PASS"), "{ctx}");
+    assert!(
+        run.stderr.contains("e2e-pass") && run.stderr.contains("PASS"),
+        "{ctx}"
+    );
 
     // YAML report: every field the monitor reads, with the right types.
     let yaml_text = std::fs::read_to_string(run.dir.path().join("report.yaml")).unwrap();
@@ -80,18 +104,39 @@ fn full_run_gives_verdicts_exit_code_and_every_report() {
         .find_map(|l| l.strip_prefix("checked_at: "))
         .expect("checked_at line");
     let ts = regex::Regex::new(r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}\.\d{6}$").unwrap();
-    assert!(ts.is_match(checked_at), "naive UTC timestamp, unquoted: {checked_at}");
-    assert!(yaml_text.contains("\nreference_date: 2025-07-01\n"), "{yaml_text}");
+    assert!(
+        ts.is_match(checked_at),
+        "naive UTC timestamp, unquoted: {checked_at}"
+    );
+    assert!(
+        yaml_text.contains("\nreference_date: 2025-07-01\n"),
+        "{yaml_text}"
+    );
     let yaml: serde_json::Value = serde_saphyr::from_str(&yaml_text).unwrap();
     assert_eq!(yaml["spec"]["uuid"], "00000000-0000-4000-8000-00000000e2e0");
     assert_eq!(yaml["spec"]["name"], "End-to-end demo scope");
-    assert_eq!(yaml["spec"]["url"], "https://example.invalid/e2e-scope.yaml");
+    assert_eq!(
+        yaml["spec"]["url"],
+        "https://example.invalid/e2e-scope.yaml"
+    );
     assert_eq!(yaml["subject"], "demo-cloud");
     let run_uuid = yaml["run"]["uuid"].as_str().unwrap();
-    assert_eq!(uuid::Uuid::parse_str(run_uuid).unwrap().get_version_num(), 4);
-    assert!(yaml["run"]["argv"].as_array().unwrap().iter().any(|a| a == "demo-cloud"));
+    assert_eq!(
+        uuid::Uuid::parse_str(run_uuid).unwrap().get_version_num(),
+        4
+    );
+    assert!(
+        yaml["run"]["argv"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|a| a == "demo-cloud")
+    );
     assert_eq!(yaml["run"]["assignment"]["greeting"], "hello world");
-    assert!(yaml["run"]["assignment"].get("pause").is_none(), "defaults are not assignments");
+    assert!(
+        yaml["run"]["assignment"].get("pause").is_none(),
+        "defaults are not assignments"
+    );
     assert!(yaml["run"]["sections"].is_null());
     assert!(yaml["run"]["forced_version"].is_null());
     assert!(yaml["run"]["forced_tests"].is_null());
@@ -109,7 +154,10 @@ fn full_run_gives_verdicts_exit_code_and_every_report() {
     assert_eq!(results["e2e-fail"], -1);
     assert_eq!(results["e2e-abort"], 0);
     assert_eq!(results["e2e-hang"], 0, "timed out → ABORT");
-    assert!(!results.contains_key("e2e-silent"), "no line → MISSING, never written");
+    assert!(
+        !results.contains_key("e2e-silent"),
+        "no line → MISSING, never written"
+    );
     assert!(!results.contains_key("e2e-garbage"));
     assert!(!results.contains_key("e2e-manual"));
     assert!(!results.contains_key("unrequested-id"));
@@ -120,9 +168,16 @@ fn full_run_gives_verdicts_exit_code_and_every_report() {
         .values()
         .find(|inv| inv["cmd"].as_str().unwrap().contains("verdicts.sh"))
         .unwrap();
-    let stderr: Vec<&str> =
-        verdicts["stderr"].as_array().unwrap().iter().filter_map(|l| l.as_str()).collect();
-    assert!(stderr.contains(&"INFO: greeting is hello (env: hello world)"), "{stderr:?}");
+    let stderr: Vec<&str> = verdicts["stderr"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|l| l.as_str())
+        .collect();
+    assert!(
+        stderr.contains(&"INFO: greeting is hello (env: hello world)"),
+        "{stderr:?}"
+    );
     assert_eq!(verdicts["info"], 1);
     assert_eq!(verdicts["error"], 1);
 
@@ -135,10 +190,23 @@ fn full_run_gives_verdicts_exit_code_and_every_report() {
     // JUnit: one root, one suite per version and target, one case per testcase.
     let junit_text = std::fs::read_to_string(run.dir.path().join("junit.xml")).unwrap();
     let junit = quick_junit::Report::deserialize_from_str(&junit_text).unwrap();
-    let suite_names: Vec<String> =
-        junit.test_suites.iter().map(|s| s.name.as_str().to_string()).collect();
-    assert!(suite_names.iter().any(|n| n.contains("v1") && n.contains("main")), "{suite_names:?}");
-    assert!(suite_names.iter().any(|n| n.contains("v2") && n.contains("preview")), "{suite_names:?}");
+    let suite_names: Vec<String> = junit
+        .test_suites
+        .iter()
+        .map(|s| s.name.as_str().to_string())
+        .collect();
+    assert!(
+        suite_names
+            .iter()
+            .any(|n| n.contains("v1") && n.contains("main")),
+        "{suite_names:?}"
+    );
+    assert!(
+        suite_names
+            .iter()
+            .any(|n| n.contains("v2") && n.contains("preview")),
+        "{suite_names:?}"
+    );
     let v1_main = junit
         .test_suites
         .iter()
@@ -150,14 +218,22 @@ fn full_run_gives_verdicts_exit_code_and_every_report() {
 
     // Markdown: a table per version.
     let md = std::fs::read_to_string(run.dir.path().join("report.md")).unwrap();
-    assert!(md.contains("| e2e-fail"), "{md}");
+    assert!(
+        md.lines()
+            .any(|l| l.starts_with("| [e2e-fail]") && l.contains("FAIL")),
+        "{md}"
+    );
     assert!(md.contains("v2") && md.contains("v1"), "{md}");
 }
 
 #[test]
 fn filtered_run_passes_and_is_marked_partial() {
     let run = run_e2e(&["-t", "e2e-pa"]);
-    assert_eq!(run.code, 0, "stdout:\n{}\nstderr:\n{}", run.stdout, run.stderr);
+    assert_eq!(
+        run.code, 0,
+        "stdout:\n{}\nstderr:\n{}",
+        run.stdout, run.stderr
+    );
     let yaml_text = std::fs::read_to_string(run.dir.path().join("report.yaml")).unwrap();
     let yaml: serde_json::Value = serde_saphyr::from_str(&yaml_text).unwrap();
     assert_eq!(yaml["run"]["forced_tests"], "e2e-pa");
@@ -169,14 +245,22 @@ fn forced_draft_version_with_manual_testcase_is_inconclusive_only_outside_main()
     // v2's main has only e2e-pass; its preview target has a manual testcase (MISSING), which
     // does not decide certification.
     let run = run_e2e(&["-V", "v2"]);
-    assert_eq!(run.code, 0, "stdout:\n{}\nstderr:\n{}", run.stdout, run.stderr);
+    assert_eq!(
+        run.code, 0,
+        "stdout:\n{}\nstderr:\n{}",
+        run.stdout, run.stderr
+    );
     assert!(run.stdout.contains("e2e-manual"), "{}", run.stdout);
 }
 
 #[test]
 fn critical_only_ignores_verdicts() {
     let run = run_e2e(&["-C", "-t", "e2e-fail"]);
-    assert_eq!(run.code, 0, "stdout:\n{}\nstderr:\n{}", run.stdout, run.stderr);
+    assert_eq!(
+        run.code, 0,
+        "stdout:\n{}\nstderr:\n{}",
+        run.stdout, run.stderr
+    );
 }
 
 #[test]
@@ -203,14 +287,23 @@ fn date_before_the_timeline_is_an_error() {
         .unwrap();
     assert_eq!(output.status.code(), Some(3));
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(stderr.to_lowercase().contains("no valid version"), "{stderr}");
+    assert!(
+        stderr.to_lowercase().contains("no valid version"),
+        "{stderr}"
+    );
 }
 
 #[test]
 fn bad_flags_exit_3() {
-    let output = scs_check().args(["run", "iaas", "--no-such-flag"]).output().unwrap();
+    let output = scs_check()
+        .args(["run", "iaas", "--no-such-flag"])
+        .output()
+        .unwrap();
     assert_eq!(output.status.code(), Some(3));
-    let output = scs_check().args(["run", "iaas", "-d", "2025-13-01"]).output().unwrap();
+    let output = scs_check()
+        .args(["run", "iaas", "-d", "2025-13-01"])
+        .output()
+        .unwrap();
     assert_eq!(output.status.code(), Some(3));
 }
 
@@ -219,8 +312,18 @@ fn report_command_renders_a_written_report() {
     let run = run_e2e(&["-t", "e2e-fail"]);
     let path = run.dir.path().join("report.yaml");
     for format in ["markdown", "json", "junit", "text", "yaml"] {
-        let output = scs_check().args(["report"]).arg(&path).args(["--format", format]).output().unwrap();
-        assert_eq!(output.status.code(), Some(0), "{format}: {}", String::from_utf8_lossy(&output.stderr));
+        let output = scs_check()
+            .args(["report"])
+            .arg(&path)
+            .args(["--format", format])
+            .output()
+            .unwrap();
+        assert_eq!(
+            output.status.code(),
+            Some(0),
+            "{format}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
         let text = String::from_utf8_lossy(&output.stdout);
         assert!(text.contains("e2e-fail"), "{format}: {text}");
     }
@@ -234,10 +337,18 @@ fn plan_shows_how_each_testcase_runs_without_running() {
         .args(["-d", "2025-07-01", "-a", "greeting=hi"])
         .output()
         .unwrap();
-    assert_eq!(output.status.code(), Some(0), "{}", String::from_utf8_lossy(&output.stderr));
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     let text = String::from_utf8_lossy(&output.stdout);
     assert!(text.contains("v1") && text.contains("effective"), "{text}");
     assert!(text.contains("v2") && text.contains("draft"), "{text}");
-    assert!(text.contains("./scripts/verdicts.sh --greeting hi"), "{text}");
+    assert!(
+        text.contains("./scripts/verdicts.sh --greeting hi"),
+        "{text}"
+    );
     assert!(text.contains("MISSING: manual"), "{text}");
 }
