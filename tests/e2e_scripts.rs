@@ -352,3 +352,136 @@ fn plan_shows_how_each_testcase_runs_without_running() {
     );
     assert!(text.contains("MISSING: manual"), "{text}");
 }
+
+#[test]
+fn interrupted_run_still_writes_the_report() {
+    let dir = tempfile::tempdir().unwrap();
+    let report = dir.path().join("report.yaml");
+    let junit = dir.path().join("junit.xml");
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("scs-check"))
+        .env("CI", "true")
+        .args(["run"])
+        .arg(fixture_scope())
+        .args([
+            "-s",
+            "demo",
+            "-d",
+            "2025-07-01",
+            "-a",
+            "greeting=hi",
+            "--timeout",
+            "60",
+        ])
+        .arg("-o")
+        .arg(&report)
+        .arg("--junit")
+        .arg(&junit)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Wait until the fast scripts have reported, then interrupt while the hanging one runs.
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    unsafe {
+        libc::kill(child.id() as i32, libc::SIGINT);
+    }
+    let started = std::time::Instant::now();
+    let output = child.wait_with_output().unwrap();
+    assert!(
+        started.elapsed().as_secs() < 15,
+        "stopped promptly after Ctrl-C"
+    );
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(
+        output.status.code(),
+        Some(1),
+        "the FAIL seen before the interrupt: {stderr}"
+    );
+    let text = std::fs::read_to_string(&report).expect("report written after Ctrl-C");
+    let yaml: serde_json::Value = serde_saphyr::from_str(&text).unwrap();
+    let results = results_of(&yaml);
+    assert_eq!(results["e2e-fail"], -1);
+    assert_eq!(
+        results["e2e-hang"], 0,
+        "unfinished testcase reported as ABORT"
+    );
+    assert!(junit.exists());
+    assert!(stderr.contains("interrupted"), "{stderr}");
+}
+
+#[test]
+fn scope_can_be_loaded_from_an_http_url() {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let body = std::fs::read_to_string(fixture_scope()).unwrap();
+    let server = std::thread::spawn(move || {
+        let (mut stream, _) = listener.accept().unwrap();
+        let mut buf = [0u8; 4096];
+        let _ = stream.read(&mut buf);
+        let response = format!(
+            "HTTP/1.1 200 OK\r\ncontent-type: application/yaml\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{}",
+            body.len(),
+            body
+        );
+        stream.write_all(response.as_bytes()).unwrap();
+    });
+    let url = format!("http://127.0.0.1:{port}/scope.yaml");
+    let output = scs_check()
+        .args(["plan", &url, "-d", "2025-07-01", "-a", "greeting=hi"])
+        .output()
+        .unwrap();
+    server.join().unwrap();
+    let text = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(text.contains("End-to-end demo scope"), "{text}");
+    assert!(text.contains(&url), "{text}");
+}
+
+#[test]
+fn builtin_scopes_need_no_path() {
+    for scope in ["iaas", "kaas"] {
+        let output = scs_check()
+            .args([
+                "plan",
+                scope,
+                "-a",
+                "os_cloud=x",
+                "-a",
+                "kubeconfig=k",
+                "-a",
+                "subject_root=r",
+            ])
+            .output()
+            .unwrap();
+        assert_eq!(
+            output.status.code(),
+            Some(0),
+            "{scope}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        let text = String::from_utf8_lossy(&output.stdout);
+        assert!(text.contains("<built-in"), "{text}");
+    }
+    let output = scs_check()
+        .args(["validate", "iaas", "kaas"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(0));
+    let output = scs_check()
+        .args(["validate", "fixtures/scopes/bad-several.yaml"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(3));
+    let text = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        text.contains("fixtures/scopes/bad-several.yaml:10:19: unknown lifetime"),
+        "{text}"
+    );
+}
