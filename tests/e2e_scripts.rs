@@ -358,7 +358,7 @@ fn interrupted_run_still_writes_the_report() {
     let dir = tempfile::tempdir().unwrap();
     let report = dir.path().join("report.yaml");
     let junit = dir.path().join("junit.xml");
-    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("scs-check"))
+    let child = std::process::Command::new(assert_cmd::cargo::cargo_bin("scs-check"))
         .env("CI", "true")
         .args(["run"])
         .arg(fixture_scope())
