@@ -181,6 +181,18 @@ pub fn api_error_message(body: &[u8]) -> String {
         }
     }
     let text = String::from_utf8_lossy(body);
+    let tag = |name: &str| -> Option<String> {
+        let start = text.find(&format!("<{name}>"))? + name.len() + 2;
+        let end = text[start..].find(&format!("</{name}>"))? + start;
+        Some(text[start..end].trim().to_string())
+    };
+    if let Some(code) = tag("Code") {
+        // S3-style XML error
+        return match tag("Message") {
+            Some(m) if !m.is_empty() => format!("{code}: {m}"),
+            _ => code,
+        };
+    }
     let line = text
         .lines()
         .map(str::trim)

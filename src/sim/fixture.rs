@@ -579,36 +579,36 @@ pub struct GenerateDef {
 }
 
 impl Fixture {
-    /// Reads and validates a fixture file.
+    /// Reads and validates a fixture file. A fixture may name a `base:` fixture (path relative
+    /// to its own file) that it modifies; see `docs/fixtures.md`.
     pub fn load(path: impl AsRef<Path>) -> Result<Fixture, FixtureError> {
         let path = path.as_ref();
-        let text = std::fs::read_to_string(path).map_err(|e| FixtureError::Read {
-            path: path.display().to_string(),
-            message: e.to_string(),
-        })?;
-        Fixture::from_yaml(&text, &path.display().to_string())
+        let text = read(path)?;
+        Fixture::from_yaml_in(&text, &path.display().to_string(), path.parent())
     }
 
     /// Parses and validates fixture text; `origin` names it in errors.
     pub fn from_yaml(text: &str, origin: &str) -> Result<Fixture, FixtureError> {
-        let mut f: Fixture = serde_saphyr::from_str(text).map_err(|e| {
-            let (line, column) = e
-                .location()
-                .map(|l| (l.line(), l.column()))
-                .unwrap_or((0, 0));
-            FixtureError::Parse {
+        Fixture::from_yaml_in(text, origin, None)
+    }
+
+    /// Parses fixture text whose `base:` paths are relative to `dir`.
+    pub fn from_yaml_in(
+        text: &str,
+        origin: &str,
+        dir: Option<&Path>,
+    ) -> Result<Fixture, FixtureError> {
+        let raw: Value = parse_yaml(text, origin)?;
+        let mut f: Fixture = if raw.get("base").is_some() {
+            let merged = resolve_base(raw, origin, dir, 0)?;
+            serde_json::from_value(merged).map_err(|e| FixtureError::Invalid {
                 path: origin.into(),
-                line,
-                column,
-                message: e
-                    .without_snippet()
-                    .to_string()
-                    .lines()
-                    .next()
-                    .unwrap_or("invalid YAML")
-                    .to_string(),
-            }
-        })?;
+                key: "(after merging base)".into(),
+                message: e.to_string(),
+            })?
+        } else {
+            parse_yaml(text, origin)?
+        };
         f.validate(origin)?;
         if let Some(g) = f.generate.clone() {
             super::generate::extend(&mut f, &g);
@@ -676,6 +676,108 @@ impl Fixture {
             ));
         }
         Ok(())
+    }
+}
+
+fn read(path: &Path) -> Result<String, FixtureError> {
+    std::fs::read_to_string(path).map_err(|e| FixtureError::Read {
+        path: path.display().to_string(),
+        message: e.to_string(),
+    })
+}
+
+fn parse_yaml<T: serde::de::DeserializeOwned>(text: &str, origin: &str) -> Result<T, FixtureError> {
+    serde_saphyr::from_str(text).map_err(|e| {
+        let (line, column) = e
+            .location()
+            .map(|l| (l.line(), l.column()))
+            .unwrap_or((0, 0));
+        FixtureError::Parse {
+            path: origin.into(),
+            line,
+            column,
+            message: e
+                .without_snippet()
+                .to_string()
+                .lines()
+                .next()
+                .unwrap_or("invalid YAML")
+                .to_string(),
+        }
+    })
+}
+
+/// Loads `base:` chains and merges the overlay onto its base.
+fn resolve_base(
+    mut overlay: Value,
+    origin: &str,
+    dir: Option<&Path>,
+    depth: u32,
+) -> Result<Value, FixtureError> {
+    let Some(base) = overlay.as_object_mut().and_then(|o| o.remove("base")) else {
+        return Ok(overlay);
+    };
+    let Some(base_name) = base.as_str() else {
+        return Err(FixtureError::Invalid {
+            path: origin.into(),
+            key: "base".into(),
+            message: "expected a file name".into(),
+        });
+    };
+    if depth > 8 {
+        return Err(FixtureError::Invalid {
+            path: origin.into(),
+            key: "base".into(),
+            message: "base fixtures nest too deeply (a cycle?)".into(),
+        });
+    }
+    let path = dir.map(|d| d.join(base_name)).unwrap_or_else(|| base_name.into());
+    let text = read(&path)?;
+    let base_origin = path.display().to_string();
+    let base_value: Value = parse_yaml(&text, &base_origin)?;
+    let mut merged = resolve_base(base_value, &base_origin, path.parent(), depth + 1)?;
+    merge(&mut merged, overlay);
+    Ok(merged)
+}
+
+/// Deep merge: mappings merge key by key (`null` deletes a key); the lists `flavors`, `images`
+/// and `volume_types` merge item by `name` (an item with `remove: true` deletes it); all other
+/// values replace.
+fn merge(base: &mut Value, over: Value) {
+    match (base, over) {
+        (Value::Object(b), Value::Object(o)) => {
+            for (k, v) in o {
+                if v.is_null() {
+                    b.remove(&k);
+                    continue;
+                }
+                let by_name = matches!(k.as_str(), "flavors" | "images" | "volume_types");
+                match b.get_mut(&k) {
+                    Some(Value::Array(list)) if by_name => {
+                        if let Value::Array(items) = v {
+                            for item in items {
+                                let name = item.get("name").cloned();
+                                let remove = item.get("remove") == Some(&Value::Bool(true));
+                                let pos = list.iter().position(|x| name.is_some() && x.get("name") == name.as_ref());
+                                match (pos, remove) {
+                                    (Some(i), true) => {
+                                        list.remove(i);
+                                    }
+                                    (None, true) => {}
+                                    (Some(i), false) => merge(&mut list[i], item),
+                                    (None, false) => list.push(item),
+                                }
+                            }
+                        }
+                    }
+                    Some(existing) => merge(existing, v),
+                    None => {
+                        b.insert(k, v);
+                    }
+                }
+            }
+        }
+        (b, o) => *b = o,
     }
 }
 
