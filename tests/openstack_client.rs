@@ -40,7 +40,10 @@ async fn connect(sim: &SimHandle) -> Client {
 }
 
 fn count(sim: &SimHandle, needle: &str) -> usize {
-    sim.request_log().iter().filter(|l| l.contains(needle)).count()
+    sim.request_log()
+        .iter()
+        .filter(|l| l.contains(needle))
+        .count()
 }
 
 const FLAVORS: &str = "flavors:\n  - {name: SCS-1V-4, vcpus: 1, ram: 4096, extra_specs: {'scs:cpu-type': shared-core}}\n  - {name: SCS-2V-8, vcpus: 2, ram: 8192, extra_specs: {'scs:cpu-type': shared-core}}\n  - {name: SCS-4V-16, vcpus: 4, ram: 16384}\n  - {name: tiny, vcpus: 1, ram: 512, is_public: false}\n  - {name: SCS-8V-32, vcpus: 8, ram: 32768}\n";
@@ -53,13 +56,29 @@ async fn password_auth_roles_and_catalog_aliases() {
     assert_eq!(c.token().project_name.as_deref(), Some("scs-test"));
     assert!(c.catalog().has_type("key-manager"));
     let bs = c.endpoint("block-storage").await.unwrap();
-    assert!(bs.ends_with(&format!("/volume/v3/{}", c.token().project_id.as_deref().unwrap())), "{bs}");
+    assert!(
+        bs.ends_with(&format!(
+            "/volume/v3/{}",
+            c.token().project_id.as_deref().unwrap()
+        )),
+        "{bs}"
+    );
     assert_eq!(c.endpoint("volumev3").await.unwrap(), bs);
     assert_eq!(c.endpoint("volume").await.unwrap(), bs);
     // unversioned catalog URLs are resolved through the version documents
-    assert!(c.endpoint("network").await.unwrap().ends_with("/network/v2.0"));
+    assert!(
+        c.endpoint("network")
+            .await
+            .unwrap()
+            .ends_with("/network/v2.0")
+    );
     assert!(c.endpoint("image").await.unwrap().ends_with("/image/v2"));
-    assert!(c.endpoint("key-manager").await.unwrap().ends_with("/key-manager/v1"));
+    assert!(
+        c.endpoint("key-manager")
+            .await
+            .unwrap()
+            .ends_with("/key-manager/v1")
+    );
     let e = c.endpoint("dns").await.unwrap_err();
     assert!(matches!(e, OpenStackError::NoEndpoint { .. }));
     assert!(e.to_string().contains("no dns endpoint"), "{e}");
@@ -70,7 +89,10 @@ async fn password_auth_roles_and_catalog_aliases() {
 
 #[tokio::test]
 async fn application_credential_and_token_auth() {
-    let sim = start("application_credentials:\n  - {id: ac1, name: ci, secret: acsecret, roles: [member]}\n").await;
+    let sim = start(
+        "application_credentials:\n  - {id: ac1, name: ci, secret: acsecret, roles: [member]}\n",
+    )
+    .await;
     let mut cfg = sim.cloud_config("t");
     cfg.auth_type = AuthType::ApplicationCredential;
     cfg.auth.application_credential_id = Some("ac1".into());
@@ -106,7 +128,13 @@ async fn project_scope_by_id_and_unversioned_auth_url() {
     let c = Client::connect_with(cfg.clone(), fast()).await.unwrap();
     assert_eq!(c.token().project_name.as_deref(), Some("scs-test"));
     cfg.auth.project_id = Some("other".into());
-    assert_eq!(Client::connect_with(cfg, fast()).await.unwrap_err().status(), Some(401));
+    assert_eq!(
+        Client::connect_with(cfg, fast())
+            .await
+            .unwrap_err()
+            .status(),
+        Some(401)
+    );
 }
 
 #[tokio::test]
@@ -116,7 +144,11 @@ async fn clouds_yaml_from_simulator_round_trips() {
     let file = dir.path().join("clouds.yaml");
     std::fs::write(&file, sim.clouds_yaml("sim-test")).unwrap();
     let env = ConfigEnv {
-        vars: [("OS_CLIENT_CONFIG_FILE".to_string(), file.display().to_string())].into(),
+        vars: [(
+            "OS_CLIENT_CONFIG_FILE".to_string(),
+            file.display().to_string(),
+        )]
+        .into(),
         cwd: Some(dir.path().join("nowhere")),
         home: None,
         system_dir: None,
@@ -132,7 +164,9 @@ async fn pagination_follows_links_with_small_pages() {
     let sim = start(&format!(
         "page_size: {{compute: 2, image: 3, block-storage: 1, key-manager: 2}}\n{FLAVORS}\
          images:\n{}volume_types:\n  - {{name: a}}\n  - {{name: b}}\n  - {{name: c}}\n",
-        (0..8).map(|i| format!("  - {{name: img{i}}}\n")).collect::<String>()
+        (0..8)
+            .map(|i| format!("  - {{name: img{i}}}\n"))
+            .collect::<String>()
     ))
     .await;
     let c = connect(&sim).await;
@@ -140,7 +174,11 @@ async fn pagination_follows_links_with_small_pages() {
     let flavors = snap.flavors().await.unwrap();
     assert_eq!(flavors.len(), 5, "is_public=None lists private flavors too");
     assert_eq!(count(&sim, "/flavors/detail"), 3);
-    assert!(sim.request_log().iter().any(|l| l.contains("/flavors/detail?is_public=None&limit=1000")));
+    assert!(
+        sim.request_log()
+            .iter()
+            .any(|l| l.contains("/flavors/detail?is_public=None&limit=1000"))
+    );
     let images = snap.images().await.unwrap();
     assert_eq!(images.len(), 8);
     assert_eq!(count(&sim, "GET /image/v2/images"), 3);
@@ -148,34 +186,58 @@ async fn pagination_follows_links_with_small_pages() {
     assert_eq!(count(&sim, "/types"), 3, "{:?}", sim.request_log());
     // Barbican pages by offset
     for i in 0..5 {
-        c.request_json("key-manager", reqwest::Method::POST, "/secrets", Some(&json!({"name": format!("s{i}")})))
-            .await
-            .unwrap();
+        c.request_json(
+            "key-manager",
+            reqwest::Method::POST,
+            "/secrets",
+            Some(&json!({"name": format!("s{i}")})),
+        )
+        .await
+        .unwrap();
     }
     let secrets = c.list("key-manager", "/secrets", "secrets").await.unwrap();
     assert_eq!(secrets.len(), 5);
-    assert!(sim.request_log().iter().any(|l| l.contains("/secrets?limit=100")));
+    assert!(
+        sim.request_log()
+            .iter()
+            .any(|l| l.contains("/secrets?limit=100"))
+    );
 }
 
 #[tokio::test]
 async fn microversion_261_brings_extra_specs_inline() {
     let sim = start(FLAVORS).await;
     let c = connect(&sim).await;
-    assert_eq!(c.compute_microversion().await.unwrap().as_deref(), Some("2.61"));
+    assert_eq!(
+        c.compute_microversion().await.unwrap().as_deref(),
+        Some("2.61")
+    );
     let snap = Snapshot::new(c);
     let f = snap.flavors().await.unwrap();
-    assert_eq!(f[0].extra_specs.get("scs:cpu-type").map(String::as_str), Some("shared-core"));
+    assert_eq!(
+        f[0].extra_specs.get("scs:cpu-type").map(String::as_str),
+        Some("shared-core")
+    );
     assert_eq!(count(&sim, "os-extra_specs"), 0);
 }
 
 #[tokio::test]
 async fn old_compute_needs_one_extra_specs_request_per_flavor() {
-    let sim = start(&format!("compute: {{min_version: '2.1', max_version: '2.53'}}\n{FLAVORS}")).await;
+    let sim = start(&format!(
+        "compute: {{min_version: '2.1', max_version: '2.53'}}\n{FLAVORS}"
+    ))
+    .await;
     let c = connect(&sim).await;
-    assert_eq!(c.compute_microversion().await.unwrap().as_deref(), Some("2.53"));
+    assert_eq!(
+        c.compute_microversion().await.unwrap().as_deref(),
+        Some("2.53")
+    );
     let snap = Snapshot::new(c);
     let f = snap.flavors().await.unwrap();
-    assert_eq!(f[1].extra_specs.get("scs:cpu-type").map(String::as_str), Some("shared-core"));
+    assert_eq!(
+        f[1].extra_specs.get("scs:cpu-type").map(String::as_str),
+        Some("shared-core")
+    );
     assert_eq!(count(&sim, "os-extra_specs"), 5);
 }
 
@@ -227,24 +289,38 @@ async fn a_404_is_not_retried_and_carries_the_api_message() {
     let c = connect(&sim).await;
     let e = c.get_json("compute", "/flavors/nope").await.unwrap_err();
     assert_eq!(e.status(), Some(404));
-    assert!(e.to_string().contains("Flavor nope could not be found."), "{e}");
+    assert!(
+        e.to_string().contains("Flavor nope could not be found."),
+        "{e}"
+    );
     assert_eq!(count(&sim, "/flavors/nope"), 1);
     let e = c.get_json("network", "/networks/nope").await.unwrap_err();
-    assert!(e.to_string().starts_with("network GET /network/v2.0/networks/nope: HTTP 404"), "{e}");
+    assert!(
+        e.to_string()
+            .starts_with("network GET /network/v2.0/networks/nope: HTTP 404"),
+        "{e}"
+    );
 }
 
 #[tokio::test]
 async fn timeouts_are_bounded() {
-    let sim = start("images: [{name: a}]\nfaults:\n  - {service: image, path: /images, kind: timeout}\n").await;
+    let sim =
+        start("images: [{name: a}]\nfaults:\n  - {service: image, path: /images, kind: timeout}\n")
+            .await;
     let opts = ClientOptions {
         timeout: Duration::from_millis(300),
         max_retries: 1,
         ..fast()
     };
-    let c = Client::connect_with(sim.cloud_config("t"), opts).await.unwrap();
+    let c = Client::connect_with(sim.cloud_config("t"), opts)
+        .await
+        .unwrap();
     let started = std::time::Instant::now();
     let e = Snapshot::new(c).images().await.unwrap_err();
-    assert!(matches!(e, OpenStackError::Timeout { attempts: 2, .. }), "{e:?}");
+    assert!(
+        matches!(e, OpenStackError::Timeout { attempts: 2, .. }),
+        "{e:?}"
+    );
     assert!(e.to_string().contains("image GET /image/v2/images"), "{e}");
     assert!(started.elapsed() < Duration::from_secs(3));
     sim.shutdown().await;
@@ -267,7 +343,9 @@ async fn malformed_json_and_wrong_content_type() {
 
 #[tokio::test]
 async fn latency_fault_delays_but_succeeds() {
-    let sim = start("images: [{name: a}]\nfaults:\n  - {service: image, kind: latency, delay_ms: 200}\n").await;
+    let sim =
+        start("images: [{name: a}]\nfaults:\n  - {service: image, kind: latency, delay_ms: 200}\n")
+            .await;
     let c = connect(&sim).await;
     let t = std::time::Instant::now();
     assert_eq!(Snapshot::new(c).images().await.unwrap().len(), 1);
@@ -295,9 +373,17 @@ async fn the_password_never_shows() {
     // a broken clouds.yaml holding the password
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("clouds.yaml");
-    std::fs::write(&file, format!("clouds:\n  c:\n    auth:\n      password: {PASSWORD}\n      auth_url: [\n")).unwrap();
+    std::fs::write(
+        &file,
+        format!("clouds:\n  c:\n    auth:\n      password: {PASSWORD}\n      auth_url: [\n"),
+    )
+    .unwrap();
     let env = ConfigEnv {
-        vars: [("OS_CLIENT_CONFIG_FILE".to_string(), file.display().to_string())].into(),
+        vars: [(
+            "OS_CLIENT_CONFIG_FILE".to_string(),
+            file.display().to_string(),
+        )]
+        .into(),
         ..ConfigEnv::default()
     };
     texts.push(load_cloud_with(Some("c"), &env).unwrap_err().to_string());
@@ -322,7 +408,12 @@ async fn concurrent_snapshot_access_issues_one_request_per_listing() {
         let s = snap.clone();
         tasks.push(tokio::spawn(async move {
             let (f, i, v, r) = tokio::join!(s.flavors(), s.images(), s.volume_types(), s.roles());
-            (f.unwrap().len(), i.unwrap().len(), v.unwrap().len(), r.unwrap().len())
+            (
+                f.unwrap().len(),
+                i.unwrap().len(),
+                v.unwrap().len(),
+                r.unwrap().len(),
+            )
         }));
     }
     for t in tasks {
@@ -333,7 +424,11 @@ async fn concurrent_snapshot_access_issues_one_request_per_listing() {
     assert_eq!(count(&sim, "/types"), 1);
     let counts = snap.request_counts();
     assert_eq!(counts.get("block-storage"), Some(&1), "{counts:?}");
-    assert_eq!(counts.get("image"), Some(&2), "version discovery + listing: {counts:?}");
+    assert_eq!(
+        counts.get("image"),
+        Some(&2),
+        "version discovery + listing: {counts:?}"
+    );
 }
 
 #[tokio::test]
@@ -344,41 +439,163 @@ async fn stateful_resources_and_transitions() {
     .await;
     let c = connect(&sim).await;
     use reqwest::Method;
-    let net = c.request_json("network", Method::POST, "/networks", Some(&json!({"network": {"name": "_scs-0101-net"}}))).await.unwrap();
+    let net = c
+        .request_json(
+            "network",
+            Method::POST,
+            "/networks",
+            Some(&json!({"network": {"name": "_scs-0101-net"}})),
+        )
+        .await
+        .unwrap();
     let net_id = net["network"]["id"].as_str().unwrap().to_string();
-    let ext = c.get_json("network", "/networks?router:external=True").await.unwrap();
+    let ext = c
+        .get_json("network", "/networks?router:external=True")
+        .await
+        .unwrap();
     assert_eq!(ext["networks"].as_array().unwrap().len(), 1);
-    let router = c.request_json("network", Method::POST, "/routers", Some(&json!({"router": {"name": "_scs-0101-router"}}))).await.unwrap();
+    let router = c
+        .request_json(
+            "network",
+            Method::POST,
+            "/routers",
+            Some(&json!({"router": {"name": "_scs-0101-router"}})),
+        )
+        .await
+        .unwrap();
     let rid = router["router"]["id"].as_str().unwrap();
-    c.request_json("network", Method::PUT, &format!("/routers/{rid}/add_router_interface"), Some(&json!({"subnet_id": "x"}))).await.unwrap();
-    let fid = c.get_json("compute", "/flavors/detail").await.unwrap()["flavors"][0]["id"].as_str().unwrap().to_string();
+    c.request_json(
+        "network",
+        Method::PUT,
+        &format!("/routers/{rid}/add_router_interface"),
+        Some(&json!({"subnet_id": "x"})),
+    )
+    .await
+    .unwrap();
+    let fid = c.get_json("compute", "/flavors/detail").await.unwrap()["flavors"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
     let srv = c.request_json("compute", Method::POST, "/servers", Some(&json!({"server": {"name": "_scs-0101-server", "flavorRef": fid, "networks": [{"uuid": net_id}]}}))).await.unwrap();
     let sid = srv["server"]["id"].as_str().unwrap().to_string();
-    assert_eq!(c.get_json("compute", &format!("/servers/{sid}")).await.unwrap()["server"]["status"], "BUILD");
+    assert_eq!(
+        c.get_json("compute", &format!("/servers/{sid}"))
+            .await
+            .unwrap()["server"]["status"],
+        "BUILD"
+    );
     tokio::time::sleep(Duration::from_millis(300)).await;
-    assert_eq!(c.get_json("compute", &format!("/servers/{sid}")).await.unwrap()["server"]["status"], "ACTIVE");
-    let out = c.request_json("compute", Method::POST, &format!("/servers/{sid}/action"), Some(&json!({"os-getConsoleOutput": {"length": null}}))).await.unwrap();
-    assert!(out["output"].as_str().unwrap().contains("_scs-test-entropy-avail: 256"));
-    c.request("compute", Method::DELETE, &format!("/servers/{sid}"), None).await.unwrap();
-    assert_eq!(c.get_json("compute", &format!("/servers/{sid}")).await.unwrap_err().status(), Some(404));
+    assert_eq!(
+        c.get_json("compute", &format!("/servers/{sid}"))
+            .await
+            .unwrap()["server"]["status"],
+        "ACTIVE"
+    );
+    let out = c
+        .request_json(
+            "compute",
+            Method::POST,
+            &format!("/servers/{sid}/action"),
+            Some(&json!({"os-getConsoleOutput": {"length": null}})),
+        )
+        .await
+        .unwrap();
+    assert!(
+        out["output"]
+            .as_str()
+            .unwrap()
+            .contains("_scs-test-entropy-avail: 256")
+    );
+    c.request("compute", Method::DELETE, &format!("/servers/{sid}"), None)
+        .await
+        .unwrap();
+    assert_eq!(
+        c.get_json("compute", &format!("/servers/{sid}"))
+            .await
+            .unwrap_err()
+            .status(),
+        Some(404)
+    );
     // volumes and backups
-    let vol = c.request_json("block-storage", Method::POST, "/volumes", Some(&json!({"volume": {"name": "scs-test-volume", "size": 1}}))).await.unwrap();
+    let vol = c
+        .request_json(
+            "block-storage",
+            Method::POST,
+            "/volumes",
+            Some(&json!({"volume": {"name": "scs-test-volume", "size": 1}})),
+        )
+        .await
+        .unwrap();
     assert_eq!(vol["volume"]["status"], "creating");
     let vid = vol["volume"]["id"].as_str().unwrap().to_string();
     tokio::time::sleep(Duration::from_millis(150)).await;
-    let b = c.request_json("block-storage", Method::POST, "/backups", Some(&json!({"backup": {"name": "scs-test-volume-backup", "volume_id": vid}}))).await.unwrap();
+    let b = c
+        .request_json(
+            "block-storage",
+            Method::POST,
+            "/backups",
+            Some(&json!({"backup": {"name": "scs-test-volume-backup", "volume_id": vid}})),
+        )
+        .await
+        .unwrap();
     let bid = b["backup"]["id"].as_str().unwrap().to_string();
     tokio::time::sleep(Duration::from_millis(150)).await;
-    assert_eq!(c.get_json("block-storage", &format!("/backups/{bid}")).await.unwrap()["backup"]["status"], "available");
-    c.request_json("block-storage", Method::POST, &format!("/backups/{bid}/restore"), Some(&json!({"restore": {"name": "scs-test-restored-backup"}}))).await.unwrap();
-    let vols = c.list("block-storage", "/volumes/detail", "volumes").await.unwrap();
+    assert_eq!(
+        c.get_json("block-storage", &format!("/backups/{bid}"))
+            .await
+            .unwrap()["backup"]["status"],
+        "available"
+    );
+    c.request_json(
+        "block-storage",
+        Method::POST,
+        &format!("/backups/{bid}/restore"),
+        Some(&json!({"restore": {"name": "scs-test-restored-backup"}})),
+    )
+    .await
+    .unwrap();
+    let vols = c
+        .list("block-storage", "/volumes/detail", "volumes")
+        .await
+        .unwrap();
     assert_eq!(vols.len(), 2);
     // security groups get the configured rules; default-sg-rules absent means 404
-    let sg = c.request_json("network", Method::POST, "/security-groups", Some(&json!({"security_group": {"name": "scs-test-default-sg"}}))).await.unwrap();
-    assert_eq!(sg["security_group"]["security_group_rules"].as_array().unwrap().len(), 2);
-    assert_eq!(c.get_json("network", "/default-security-group-rules").await.unwrap_err().status(), Some(404));
+    let sg = c
+        .request_json(
+            "network",
+            Method::POST,
+            "/security-groups",
+            Some(&json!({"security_group": {"name": "scs-test-default-sg"}})),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        sg["security_group"]["security_group_rules"]
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
+    assert_eq!(
+        c.get_json("network", "/default-security-group-rules")
+            .await
+            .unwrap_err()
+            .status(),
+        Some(404)
+    );
     // S3 at the server root
-    let s3 = c.send("s3", Method::GET, &format!("{}/", sim.base_url()), None, &[], true, false).await.unwrap_err();
+    let s3 = c
+        .send(
+            "s3",
+            Method::GET,
+            &format!("{}/", sim.base_url()),
+            None,
+            &[],
+            true,
+            false,
+        )
+        .await
+        .unwrap_err();
     assert!(s3.to_string().contains("InvalidAccessKeyId"), "{s3}");
 }
 
@@ -386,7 +603,10 @@ async fn stateful_resources_and_transitions() {
 async fn barbican_permissions_follow_the_fixture() {
     let sim = start("key_manager: {member_can_list: false, member_can_create: false}\n").await;
     let c = connect(&sim).await;
-    let e = c.list("key-manager", "/secrets", "secrets").await.unwrap_err();
+    let e = c
+        .list("key-manager", "/secrets", "secrets")
+        .await
+        .unwrap_err();
     assert_eq!(e.status(), Some(403));
     assert!(e.to_string().contains("not allowed"), "{e}");
 }
@@ -399,26 +619,47 @@ async fn shipped_fixtures_load_and_serve() {
         let f = Fixture::load(&path).unwrap_or_else(|e| panic!("{e}"));
         let text = std::fs::read_to_string(&path).unwrap();
         if f.name != "compliant" {
-            assert!(text.starts_with("# "), "{}: explain the expected verdicts at the top", path.display());
+            assert!(
+                text.starts_with("# "),
+                "{}: explain the expected verdicts at the top",
+                path.display()
+            );
         }
         names.push(f.name);
     }
     assert!(names.len() >= 8, "{names:?}");
     let compliant = Fixture::load(fixture_dir().join("compliant.yaml")).unwrap();
-    assert_eq!(compliant.flavors.iter().filter(|f| f.name.starts_with("SCS-")).count(), 32);
+    assert_eq!(
+        compliant
+            .flavors
+            .iter()
+            .filter(|f| f.name.starts_with("SCS-"))
+            .count(),
+        32
+    );
     let sim = Simulator::start(compliant, None).await.unwrap();
     let c = connect(&sim).await;
     let snap = Snapshot::new(c);
     let images = snap.images().await.unwrap();
-    let u = images.iter().find(|i| i.name.as_deref() == Some("Ubuntu 22.04")).unwrap();
+    let u = images
+        .iter()
+        .find(|i| i.name.as_deref() == Some("Ubuntu 22.04"))
+        .unwrap();
     assert_eq!(u.property("os_version").as_deref(), Some("22.04"));
     assert_eq!(u.property("os_hash_algo").as_deref(), Some("sha512"));
     assert!(!u.property("image_build_date").unwrap().starts_with('@'));
     let broken = Fixture::load(fixture_dir().join("flavors-broken.yaml")).unwrap();
     assert!(!broken.flavors.iter().any(|f| f.name == "SCS-8V-32"));
-    let f = broken.flavors.iter().find(|f| f.name == "SCS-2V-4-20s").unwrap();
+    let f = broken
+        .flavors
+        .iter()
+        .find(|f| f.name == "SCS-2V-4-20s")
+        .unwrap();
     assert!(!f.extra_specs.contains_key("scs:disk0-type"));
-    assert_eq!(f.extra_specs.get("scs:cpu-type").map(String::as_str), Some("shared-core"));
+    assert_eq!(
+        f.extra_specs.get("scs:cpu-type").map(String::as_str),
+        Some("shared-core")
+    );
 }
 
 #[tokio::test]

@@ -50,7 +50,13 @@ pub struct Catalog {
 /// Service types that mean the same service, official type first (from the OpenStack
 /// service-types authority).
 pub const ALIASES: &[&[&str]] = &[
-    &["block-storage", "volumev3", "volumev2", "volume", "block-store"],
+    &[
+        "block-storage",
+        "volumev3",
+        "volumev2",
+        "volume",
+        "block-store",
+    ],
     &["key-manager", "key_manager"],
     &["load-balancer", "load_balancer"],
     &["object-store", "object_store"],
@@ -167,8 +173,14 @@ mod tests {
     #[test]
     fn aliases_region_interface() {
         let c = cat();
-        assert_eq!(c.endpoint_url("block-storage", Some("R2"), "public"), Some("http://pub2/v3"));
-        assert_eq!(c.endpoint_url("volume", None, "internal"), Some("http://int/v3"));
+        assert_eq!(
+            c.endpoint_url("block-storage", Some("R2"), "public"),
+            Some("http://pub2/v3")
+        );
+        assert_eq!(
+            c.endpoint_url("volume", None, "internal"),
+            Some("http://int/v3")
+        );
         assert_eq!(c.endpoint_url("block-storage", Some("R3"), "public"), None);
         assert_eq!(c.endpoint_url("key-manager", None, "public"), None);
         assert!(c.has_type("key-manager"));
@@ -178,7 +190,13 @@ mod tests {
 
     #[test]
     fn project_placeholders() {
-        assert_eq!(substitute_project("http://x/v3/$(project_id)s", Some("p")), "http://x/v3/p");
-        assert_eq!(substitute_project("http://x/v1/AUTH_{project_id}", Some("p")), "http://x/v1/AUTH_p");
+        assert_eq!(
+            substitute_project("http://x/v3/$(project_id)s", Some("p")),
+            "http://x/v3/p"
+        );
+        assert_eq!(
+            substitute_project("http://x/v1/AUTH_{project_id}", Some("p")),
+            "http://x/v1/AUTH_p"
+        );
     }
 }

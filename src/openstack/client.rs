@@ -305,24 +305,24 @@ impl Client {
             builder = builder.tls_danger_accept_invalid_certs(true);
         }
         if let Some(ca) = &config.cacert {
-            let pem = std::fs::read(ca).map_err(|e| {
-                OpenStackError::Setup(format!("cacert {}: {e}", ca.display()))
-            })?;
-            for cert in reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| {
-                OpenStackError::Setup(format!("cacert {}: {e}", ca.display()))
-            })? {
+            let pem = std::fs::read(ca)
+                .map_err(|e| OpenStackError::Setup(format!("cacert {}: {e}", ca.display())))?;
+            for cert in reqwest::Certificate::from_pem_bundle(&pem)
+                .map_err(|e| OpenStackError::Setup(format!("cacert {}: {e}", ca.display())))?
+            {
                 builder = builder.add_root_certificate(cert);
             }
         }
         if let Some(cert) = &config.cert {
-            let mut pem = std::fs::read(cert).map_err(|e| {
-                OpenStackError::Setup(format!("cert {}: {e}", cert.display()))
-            })?;
+            let mut pem = std::fs::read(cert)
+                .map_err(|e| OpenStackError::Setup(format!("cert {}: {e}", cert.display())))?;
             if let Some(key) = &config.key {
                 pem.push(b'\n');
-                pem.extend(std::fs::read(key).map_err(|e| {
-                    OpenStackError::Setup(format!("key {}: {e}", key.display()))
-                })?);
+                pem.extend(
+                    std::fs::read(key).map_err(|e| {
+                        OpenStackError::Setup(format!("key {}: {e}", key.display()))
+                    })?,
+                );
             }
             let id = reqwest::Identity::from_pem(&pem).map_err(|e| {
                 OpenStackError::Setup(format!("client certificate {}: {e}", cert.display()))
@@ -364,12 +364,21 @@ impl Client {
 
     /// Role names of the token.
     pub fn role_names(&self) -> Vec<String> {
-        self.inner.token.roles.iter().map(|r| r.name.clone()).collect()
+        self.inner
+            .token
+            .roles
+            .iter()
+            .map(|r| r.name.clone())
+            .collect()
     }
 
     /// HTTP requests sent so far, per service type (retries count as requests).
     pub fn request_counts(&self) -> BTreeMap<String, u64> {
-        self.inner.counts.lock().map(|c| c.clone()).unwrap_or_default()
+        self.inner
+            .counts
+            .lock()
+            .map(|c| c.clone())
+            .unwrap_or_default()
     }
 
     /// The versioned endpoint URL of a service (aliases accepted), without trailing slash.
@@ -415,7 +424,15 @@ impl Client {
         // Version discovery; on any failure fall back to the conventional suffix.
         let fallback = format!("{url}/{want}");
         let Ok(resp) = self
-            .send(service, Method::GET, &format!("{url}/"), None, &[], true, true)
+            .send(
+                service,
+                Method::GET,
+                &format!("{url}/"),
+                None,
+                &[],
+                true,
+                true,
+            )
             .await
         else {
             return Ok(fallback);
@@ -449,7 +466,10 @@ impl Client {
                     let _ = self.inner.compute_version.set(mv);
                 }
                 let link = self_link(v).unwrap_or(fallback);
-                Ok(substitute_project(&link, self.inner.token.project_id.as_deref()))
+                Ok(substitute_project(
+                    &link,
+                    self.inner.token.project_id.as_deref(),
+                ))
             }
             None => Ok(fallback),
         }
@@ -463,7 +483,15 @@ impl Client {
             .compute_version
             .get_or_init(|| async {
                 let Ok(resp) = self
-                    .send("compute", Method::GET, &format!("{base}/"), None, &[], true, true)
+                    .send(
+                        "compute",
+                        Method::GET,
+                        &format!("{base}/"),
+                        None,
+                        &[],
+                        true,
+                        true,
+                    )
                     .await
                 else {
                     return None;
@@ -479,7 +507,10 @@ impl Client {
         Ok(v.clone())
     }
 
-    async fn service_headers(&self, service: &str) -> Result<Vec<(String, String)>, OpenStackError> {
+    async fn service_headers(
+        &self,
+        service: &str,
+    ) -> Result<Vec<(String, String)>, OpenStackError> {
         let mut h = vec![];
         if service == "compute"
             && let Some(mv) = self.compute_microversion().await?
@@ -502,8 +533,10 @@ impl Client {
         let service = canonical_type(service_type);
         let base = self.endpoint(service_type).await?;
         let headers = self.service_headers(service).await?;
-        let headers: Vec<(&str, &str)> =
-            headers.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        let headers: Vec<(&str, &str)> = headers
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
         let idempotent = matches!(
             method,
             Method::GET | Method::HEAD | Method::PUT | Method::DELETE | Method::OPTIONS
@@ -962,8 +995,14 @@ mod tests {
 
     #[test]
     fn microversion_negotiation() {
-        assert_eq!(negotiate_microversion(Some("2.1"), Some("2.93")).as_deref(), Some("2.61"));
-        assert_eq!(negotiate_microversion(Some("2.1"), Some("2.53")).as_deref(), Some("2.53"));
+        assert_eq!(
+            negotiate_microversion(Some("2.1"), Some("2.93")).as_deref(),
+            Some("2.61")
+        );
+        assert_eq!(
+            negotiate_microversion(Some("2.1"), Some("2.53")).as_deref(),
+            Some("2.53")
+        );
         assert_eq!(negotiate_microversion(Some(""), Some("")), None);
         assert_eq!(negotiate_microversion(Some("2.70"), Some("2.93")), None);
     }
@@ -980,22 +1019,34 @@ mod tests {
     #[test]
     fn error_messages_from_bodies() {
         assert_eq!(
-            api_error_message(br#"{"itemNotFound": {"code": 404, "message": "Flavor x could not be found."}}"#),
+            api_error_message(
+                br#"{"itemNotFound": {"code": 404, "message": "Flavor x could not be found."}}"#
+            ),
             "Flavor x could not be found."
         );
         assert_eq!(
-            api_error_message(br#"{"NeutronError": {"type": "X", "message": "nope", "detail": ""}}"#),
+            api_error_message(
+                br#"{"NeutronError": {"type": "X", "message": "nope", "detail": ""}}"#
+            ),
             "nope"
         );
         assert_eq!(
-            api_error_message(b"<html><body>\n404 Not Found\n\nThe resource could not be found.\n</body></html>"),
+            api_error_message(
+                b"<html><body>\n404 Not Found\n\nThe resource could not be found.\n</body></html>"
+            ),
             "404 Not Found The resource could not be found."
         );
     }
 
     #[test]
     fn query_handling() {
-        assert_eq!(set_query_param("/flavors/detail?limit=5&x=1", "limit", "9"), "/flavors/detail?x=1&limit=9");
-        assert_eq!(query_of("/v2/images?marker=a&limit=2").as_deref(), Some("marker=a&limit=2"));
+        assert_eq!(
+            set_query_param("/flavors/detail?limit=5&x=1", "limit", "9"),
+            "/flavors/detail?x=1&limit=9"
+        );
+        assert_eq!(
+            query_of("/v2/images?marker=a&limit=2").as_deref(),
+            Some("marker=a&limit=2")
+        );
     }
 }

@@ -821,7 +821,13 @@ mod tests {
         assert_eq!(c.auth.password.as_ref().unwrap().expose(), PASSWORD);
         assert_eq!(c.region_name.as_deref(), Some("RegionTwo"));
         assert!(!c.verify);
-        assert!(matches!(c.source, ConfigSource::File { secure: Some(_), .. }));
+        assert!(matches!(
+            c.source,
+            ConfigSource::File {
+                secure: Some(_),
+                ..
+            }
+        ));
         assert!(!format!("{c:?}").contains(PASSWORD));
     }
 
@@ -862,7 +868,10 @@ mod tests {
         let e = load_cloud_with(Some("mycloud"), &env_in(dir.path(), &[])).unwrap_err();
         let line = e.to_string();
         assert!(line.contains(&p.display().to_string()), "{line}");
-        assert!(line.contains("clouds.mycloud.auth.password is missing"), "{line}");
+        assert!(
+            line.contains("clouds.mycloud.auth.password is missing"),
+            "{line}"
+        );
         assert_eq!(line.lines().count(), 1);
     }
 
@@ -886,7 +895,10 @@ mod tests {
         let line = e.to_string();
         assert!(line.starts_with(&p.display().to_string()), "{line}");
         assert!(!line.contains(PASSWORD), "{line}");
-        assert!(matches!(e, ConfigError::Parse { line: l, .. } if l > 0), "{line}");
+        assert!(
+            matches!(e, ConfigError::Parse { line: l, .. } if l > 0),
+            "{line}"
+        );
     }
 
     #[test]

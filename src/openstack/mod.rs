@@ -57,7 +57,9 @@ pub enum OpenStackError {
         attempts: u32,
     },
     /// No answer within the per-request timeout.
-    #[error("{service} {method} {path}: no answer within {seconds:.1} s (after {attempts} attempt(s))")]
+    #[error(
+        "{service} {method} {path}: no answer within {seconds:.1} s (after {attempts} attempt(s))"
+    )]
     Timeout {
         /// Service type.
         service: String,

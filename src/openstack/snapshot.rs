@@ -25,8 +25,14 @@ impl std::fmt::Debug for Snapshot {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Snapshot")
             .field("client", &self.client)
-            .field("flavors", &self.flavors.get().map(|r| r.as_ref().map(|v| v.len())))
-            .field("images", &self.images.get().map(|r| r.as_ref().map(|v| v.len())))
+            .field(
+                "flavors",
+                &self.flavors.get().map(|r| r.as_ref().map(|v| v.len())),
+            )
+            .field(
+                "images",
+                &self.images.get().map(|r| r.as_ref().map(|v| v.len())),
+            )
             .finish()
     }
 }
@@ -134,7 +140,10 @@ impl Snapshot {
         self.volume_types
             .get_or_init(|| async {
                 let path = "/types";
-                let raw = self.client.list("block-storage", path, "volume_types").await?;
+                let raw = self
+                    .client
+                    .list("block-storage", path, "volume_types")
+                    .await?;
                 decode("block-storage", path, raw).map(Arc::new)
             })
             .await

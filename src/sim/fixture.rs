@@ -630,7 +630,10 @@ impl Fixture {
         let mut seen = std::collections::HashSet::new();
         for (i, fl) in self.flavors.iter().enumerate() {
             if fl.name.is_empty() {
-                return Err(err(format!("flavors[{i}].name"), "must not be empty".into()));
+                return Err(err(
+                    format!("flavors[{i}].name"),
+                    "must not be empty".into(),
+                ));
             }
             if !seen.insert(fl.id.clone().unwrap_or_else(|| fl.name.clone())) {
                 return Err(err(
@@ -666,7 +669,10 @@ impl Fixture {
             if let Some(s) = f.status
                 && !(100..=599).contains(&s)
             {
-                return Err(err(format!("faults[{i}].status"), format!("{s} is not an HTTP status")));
+                return Err(err(
+                    format!("faults[{i}].status"),
+                    format!("{s} is not an HTTP status"),
+                ));
             }
         }
         if !["ACTIVE", "ERROR"].contains(&self.timing.server_final_status.as_str()) {
@@ -731,7 +737,9 @@ fn resolve_base(
             message: "base fixtures nest too deeply (a cycle?)".into(),
         });
     }
-    let path = dir.map(|d| d.join(base_name)).unwrap_or_else(|| base_name.into());
+    let path = dir
+        .map(|d| d.join(base_name))
+        .unwrap_or_else(|| base_name.into());
     let text = read(&path)?;
     let base_origin = path.display().to_string();
     let base_value: Value = parse_yaml(&text, &base_origin)?;
@@ -758,7 +766,9 @@ fn merge(base: &mut Value, over: Value) {
                             for item in items {
                                 let name = item.get("name").cloned();
                                 let remove = item.get("remove") == Some(&Value::Bool(true));
-                                let pos = list.iter().position(|x| name.is_some() && x.get("name") == name.as_ref());
+                                let pos = list
+                                    .iter()
+                                    .position(|x| name.is_some() && x.get("name") == name.as_ref());
                                 match (pos, remove) {
                                     (Some(i), true) => {
                                         list.remove(i);
@@ -828,14 +838,17 @@ mod tests {
 
     #[test]
     fn errors_are_located() {
-        let e = Fixture::from_yaml("name: x\nflavors:\n  - name: a\n    vcpus: many\n", "f.yaml")
-            .unwrap_err();
+        let e = Fixture::from_yaml(
+            "name: x\nflavors:\n  - name: a\n    vcpus: many\n",
+            "f.yaml",
+        )
+        .unwrap_err();
         let s = e.to_string();
         assert!(s.starts_with("f.yaml:4:"), "{s}");
         let e = Fixture::from_yaml("nmae: x\n", "f.yaml").unwrap_err();
         assert!(e.to_string().contains("nmae"), "{e}");
-        let e = Fixture::from_yaml("faults: [{service: nova, kind: status}]\n", "f.yaml")
-            .unwrap_err();
+        let e =
+            Fixture::from_yaml("faults: [{service: nova, kind: status}]\n", "f.yaml").unwrap_err();
         assert!(e.to_string().contains("faults[0].service"), "{e}");
     }
 

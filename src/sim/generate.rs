@@ -1,7 +1,7 @@
 //! Bulk content for a fixture's `generate:` section: many valid SCS flavors and many images
 //! with complete, valid metadata, so a large cloud needs no giant file.
 
-use super::fixture::{FlavorDef, Fixture, GenerateDef, ImageDef};
+use super::fixture::{Fixture, FlavorDef, GenerateDef, ImageDef};
 use indexmap::IndexMap;
 use serde_json::json;
 
@@ -55,12 +55,21 @@ pub fn extend(f: &mut Fixture, g: &GenerateDef) {
         p.insert("hw_disk_bus".into(), json!("scsi"));
         p.insert("hw_rng_model".into(), json!("virtio"));
         p.insert("os_distro".into(), json!("generic-os"));
-        p.insert("os_version".into(), json!(format!("{}.{}", i / 100, i % 100)));
+        p.insert(
+            "os_version".into(),
+            json!(format!("{}.{}", i / 100, i % 100)),
+        );
         p.insert("os_purpose".into(), json!("custom"));
         p.insert("image_build_date".into(), json!("@today-20d"));
         p.insert("image_original_user".into(), json!("generic"));
-        p.insert("image_source".into(), json!("https://images.example.org/generic/"));
-        p.insert("image_description".into(), json!("https://images.example.org/generic/README"));
+        p.insert(
+            "image_source".into(),
+            json!("https://images.example.org/generic/"),
+        );
+        p.insert(
+            "image_description".into(),
+            json!("https://images.example.org/generic/README"),
+        );
         p.insert("replace_frequency".into(), json!("never"));
         p.insert("provided_until".into(), json!("none"));
         p.insert("uuid_validity".into(), json!("none"));

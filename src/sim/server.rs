@@ -193,7 +193,11 @@ impl SimState {
                         );
                     }
                 }
-                let key = v.get("id").and_then(Value::as_str).unwrap_or(&id).to_string();
+                let key = v
+                    .get("id")
+                    .and_then(Value::as_str)
+                    .unwrap_or(&id)
+                    .to_string();
                 dynamic.map(kind).insert(key, Resource::now(v));
             }
         }
@@ -368,7 +372,12 @@ fn page(
     };
     let slice: Vec<Value> = items.iter().skip(start).take(limit).cloned().collect();
     let next = (start + slice.len() < items.len())
-        .then(|| slice.last().and_then(|v| v.get("id")).and_then(Value::as_str))
+        .then(|| {
+            slice
+                .last()
+                .and_then(|v| v.get("id"))
+                .and_then(Value::as_str)
+        })
         .flatten()
         .map(str::to_string);
     Ok((slice, next))
@@ -413,10 +422,7 @@ fn api_path(service: &str, segs: &[String], project_id: &str) -> String {
     format!("/{}", rest.join("/"))
 }
 
-pub(crate) async fn handle(
-    state: std::sync::Arc<SimState>,
-    req: Request<Body>,
-) -> Response {
+pub(crate) async fn handle(state: std::sync::Arc<SimState>, req: Request<Body>) -> Response {
     let (parts, body) = req.into_parts();
     let bytes = axum::body::to_bytes(body, 16 * 1024 * 1024)
         .await
@@ -433,7 +439,11 @@ pub(crate) async fn handle(
             "{} {}{}",
             parts.method,
             path,
-            parts.uri.query().map(|q| format!("?{q}")).unwrap_or_default()
+            parts
+                .uri
+                .query()
+                .map(|q| format!("?{q}"))
+                .unwrap_or_default()
         ));
     }
     let body: Value = if bytes.is_empty() {
@@ -539,7 +549,11 @@ fn route(st: &SimState, service: &str, r: &Req) -> Response {
         .unwrap_or("");
     let info = st.tokens.lock().ok().and_then(|t| t.get(token).cloned());
     let Some(info) = info else {
-        return error(service, 401, "The request you have made requires authentication.");
+        return error(
+            service,
+            401,
+            "The request you have made requires authentication.",
+        );
     };
     if !info.project {
         return error(service, 403, "A project-scoped token is required.");
@@ -566,7 +580,8 @@ fn route(st: &SimState, service: &str, r: &Req) -> Response {
 }
 
 fn version_entries(st: &SimState, service: &str, base: &str) -> Vec<Value> {
-    let link = |mount: &str, v: &str| json!([{"rel": "self", "href": format!("{base}/{mount}/{v}/")}]);
+    let link =
+        |mount: &str, v: &str| json!([{"rel": "self", "href": format!("{base}/{mount}/{v}/")}]);
     match service {
         "compute" => vec![
             json!({"id": "v2.0", "status": "SUPPORTED", "version": "", "min_version": "",
@@ -698,8 +713,19 @@ fn keystone_version(base: &str) -> Value {
 
 fn identity(st: &SimState, r: &Req, segs: &[&str]) -> Response {
     let base = &st.base;
-    let unauthorized = || error("identity", 401, "The request you have made requires authentication.");
-    match (&r.method, segs.get(1).copied(), segs.get(2).copied(), segs.get(3).copied()) {
+    let unauthorized = || {
+        error(
+            "identity",
+            401,
+            "The request you have made requires authentication.",
+        )
+    };
+    match (
+        &r.method,
+        segs.get(1).copied(),
+        segs.get(2).copied(),
+        segs.get(3).copied(),
+    ) {
         (&Method::GET, None | Some(""), _, _) => json_response(
             300,
             &json!({"versions": {"values": [keystone_version(base)]}}),
@@ -750,7 +776,10 @@ fn identity(st: &SimState, r: &Req, segs: &[&str]) -> Response {
                 }
                 Some("token") => {
                     let id = ident["token"]["id"].as_str().unwrap_or("");
-                    st.tokens.lock().map(|t| t.contains_key(id)).unwrap_or(false)
+                    st.tokens
+                        .lock()
+                        .map(|t| t.contains_key(id))
+                        .unwrap_or(false)
                 }
                 _ => false,
             };
@@ -861,8 +890,10 @@ fn compute(st: &SimState, r: &Req, rest: &[&str]) -> Response {
                 return error(
                     "compute",
                     406,
-                    &format!("Version {s} is not supported by the API. Minimum is {} and maximum is {}.",
-                        fx.compute.min_version, fx.compute.max_version),
+                    &format!(
+                        "Version {s} is not supported by the API. Minimum is {} and maximum is {}.",
+                        fx.compute.min_version, fx.compute.max_version
+                    ),
                 );
             }
         },
@@ -903,7 +934,11 @@ fn compute(st: &SimState, r: &Req, rest: &[&str]) -> Response {
                 Ok((p, next)) => {
                     let mut body = json!({"flavors": p});
                     if let Some(m) = next {
-                        let limit = r.query.get("limit").cloned().unwrap_or_else(|| st.page_size("compute").to_string());
+                        let limit = r
+                            .query
+                            .get("limit")
+                            .cloned()
+                            .unwrap_or_else(|| st.page_size("compute").to_string());
                         let mut q = format!("limit={limit}&marker={m}");
                         if let Some(ip) = r.query.get("is_public") {
                             q = format!("is_public={ip}&{q}");
@@ -932,7 +967,11 @@ fn compute(st: &SimState, r: &Req, rest: &[&str]) -> Response {
             };
             let flavor = s["flavorRef"].as_str().unwrap_or("");
             if !st.flavors.iter().any(|f| f["id"] == json!(flavor)) {
-                return error("compute", 400, &format!("Flavor {flavor} could not be found."));
+                return error(
+                    "compute",
+                    400,
+                    &format!("Flavor {flavor} could not be found."),
+                );
             }
             let id = uuid::Uuid::new_v4().to_string();
             let body = json!({"id": id, "name": name, "flavor": {"id": flavor},
@@ -949,9 +988,12 @@ fn compute(st: &SimState, r: &Req, rest: &[&str]) -> Response {
             if let Ok(mut d) = st.dynamic.lock() {
                 d.map("servers").insert(id.clone(), res);
             }
-            json_response(202, &json!({"server": {"id": id, "links": [{"rel": "self",
+            json_response(
+                202,
+                &json!({"server": {"id": id, "links": [{"rel": "self",
                 "href": format!("{}/compute/v2.1/servers/{id}", st.base)}],
-                "OS-DCF:diskConfig": "MANUAL", "security_groups": [{"name": "default"}]}}))
+                "OS-DCF:diskConfig": "MANUAL", "security_groups": [{"name": "default"}]}}),
+            )
         }
         (&Method::GET, ["servers"]) | (&Method::GET, ["servers", "detail"]) => {
             list_dynamic(st, r, "compute", "servers", "servers")
@@ -965,7 +1007,11 @@ fn compute(st: &SimState, r: &Req, rest: &[&str]) -> Response {
                 .ok()
                 .and_then(|mut d| d.map("servers").get(*id).map(Resource::render));
             let Some(server) = res else {
-                return error("compute", 404, &format!("Instance {id} could not be found."));
+                return error(
+                    "compute",
+                    404,
+                    &format!("Instance {id} could not be found."),
+                );
             };
             if r.body.get("os-getConsoleOutput").is_some() {
                 let out = if server["status"] == json!("ACTIVE") {
@@ -1004,7 +1050,7 @@ fn list_dynamic(st: &SimState, r: &Req, service: &str, kind: &'static str, key: 
                     Some(Value::String(s)) => s == want,
                     Some(Value::Bool(b)) => b.to_string().eq_ignore_ascii_case(want),
                     Some(Value::Null) | None => false,
-                    Some(other) => other.to_string() == *want,
+                    Some(other) => want.as_str() == other.to_string().as_str(),
                 },
             })
         })
@@ -1083,7 +1129,8 @@ fn image(st: &SimState, r: &Req, rest: &[&str]) -> Response {
             match page(&items, &r.query, st.page_size("image")) {
                 Err(m) => error("image", 400, &m),
                 Ok((p, next)) => {
-                    let mut body = json!({"images": p, "first": "/v2/images", "schema": "/v2/schemas/images"});
+                    let mut body =
+                        json!({"images": p, "first": "/v2/images", "schema": "/v2/schemas/images"});
                     if let Some(m) = next {
                         let mut q = format!("marker={m}");
                         if let Some(l) = r.query.get("limit") {
@@ -1112,22 +1159,30 @@ fn image(st: &SimState, r: &Req, rest: &[&str]) -> Response {
 fn block_storage(st: &SimState, r: &Req, rest: &[&str]) -> Response {
     let fx = &st.fixture;
     match (&r.method, rest) {
-        (&Method::GET, ["types"]) => match page(&st.volume_types, &r.query, st.page_size("block-storage")) {
-            Err(m) => error("block-storage", 400, &m),
-            Ok((p, next)) => {
-                let mut body = json!({"volume_types": p});
-                if let Some(m) = next {
-                    let limit = r.query.get("limit").cloned().unwrap_or_default();
-                    body["volume_types_links"] = json!([{"rel": "next", "href": format!(
+        (&Method::GET, ["types"]) => {
+            match page(&st.volume_types, &r.query, st.page_size("block-storage")) {
+                Err(m) => error("block-storage", 400, &m),
+                Ok((p, next)) => {
+                    let mut body = json!({"volume_types": p});
+                    if let Some(m) = next {
+                        let limit = r.query.get("limit").cloned().unwrap_or_default();
+                        body["volume_types_links"] = json!([{"rel": "next", "href": format!(
                         "{}/volume/v3/{}/types?limit={limit}&marker={m}", st.base, fx.user.project_id)}]);
+                    }
+                    json_response(200, &body)
                 }
-                json_response(200, &body)
             }
-        },
-        (&Method::GET, ["types", id]) => match st.volume_types.iter().find(|t| t["id"] == json!(id)) {
-            Some(t) => json_response(200, &json!({"volume_type": t})),
-            None => error("block-storage", 404, &format!("Volume type {id} could not be found.")),
-        },
+        }
+        (&Method::GET, ["types", id]) => {
+            match st.volume_types.iter().find(|t| t["id"] == json!(id)) {
+                Some(t) => json_response(200, &json!({"volume_type": t})),
+                None => error(
+                    "block-storage",
+                    404,
+                    &format!("Volume type {id} could not be found."),
+                ),
+            }
+        }
         (&Method::POST, ["volumes"]) => {
             let v = &r.body["volume"];
             let id = uuid::Uuid::new_v4().to_string();
@@ -1135,44 +1190,100 @@ fn block_storage(st: &SimState, r: &Req, rest: &[&str]) -> Response {
                 "volume_type": v["volume_type"].as_str().unwrap_or("__DEFAULT__"),
                 "availability_zone": "nova", "bootable": "false", "created_at": now_iso(),
                 "description": v["description"], "attachments": [], "metadata": {}});
-            let out = insert(st, "volumes", delayed(body, fx.timing.volume_available_after, "creating", "available"));
+            let out = insert(
+                st,
+                "volumes",
+                delayed(
+                    body,
+                    fx.timing.volume_available_after,
+                    "creating",
+                    "available",
+                ),
+            );
             json_response(202, &json!({"volume": out}))
         }
         (&Method::GET, ["volumes"]) | (&Method::GET, ["volumes", "detail"]) => {
             list_dynamic(st, r, "block-storage", "volumes", "volumes")
         }
-        (&Method::GET, ["volumes", id]) => show_dynamic(st, "block-storage", "volumes", "volume", id),
-        (&Method::DELETE, ["volumes", id]) => delete_dynamic(st, "block-storage", "volumes", id, 202),
+        (&Method::GET, ["volumes", id]) => {
+            show_dynamic(st, "block-storage", "volumes", "volume", id)
+        }
+        (&Method::DELETE, ["volumes", id]) => {
+            delete_dynamic(st, "block-storage", "volumes", id, 202)
+        }
         (&Method::POST, ["backups"]) => {
             let b = &r.body["backup"];
             let vid = b["volume_id"].as_str().unwrap_or("");
-            let exists = st.dynamic.lock().map(|mut d| d.map("volumes").contains_key(vid)).unwrap_or(false);
+            let exists = st
+                .dynamic
+                .lock()
+                .map(|mut d| d.map("volumes").contains_key(vid))
+                .unwrap_or(false);
             if !exists {
-                return error("block-storage", 404, &format!("Volume {vid} could not be found."));
+                return error(
+                    "block-storage",
+                    404,
+                    &format!("Volume {vid} could not be found."),
+                );
             }
             let id = uuid::Uuid::new_v4().to_string();
-            let ready = if fx.block_storage.backups_work { "available" } else { "error" };
+            let ready = if fx.block_storage.backups_work {
+                "available"
+            } else {
+                "error"
+            };
             let body = json!({"id": id, "name": b["name"], "volume_id": vid, "size": 1,
                 "created_at": now_iso(), "description": b["description"], "is_incremental": false});
-            insert(st, "backups", delayed(body, fx.timing.backup_available_after, "creating", ready));
-            json_response(202, &json!({"backup": {"id": id, "name": b["name"], "links": []}}))
+            insert(
+                st,
+                "backups",
+                delayed(body, fx.timing.backup_available_after, "creating", ready),
+            );
+            json_response(
+                202,
+                &json!({"backup": {"id": id, "name": b["name"], "links": []}}),
+            )
         }
         (&Method::GET, ["backups"]) | (&Method::GET, ["backups", "detail"]) => {
             list_dynamic(st, r, "block-storage", "backups", "backups")
         }
-        (&Method::GET, ["backups", id]) => show_dynamic(st, "block-storage", "backups", "backup", id),
-        (&Method::DELETE, ["backups", id]) => delete_dynamic(st, "block-storage", "backups", id, 202),
+        (&Method::GET, ["backups", id]) => {
+            show_dynamic(st, "block-storage", "backups", "backup", id)
+        }
+        (&Method::DELETE, ["backups", id]) => {
+            delete_dynamic(st, "block-storage", "backups", id, 202)
+        }
         (&Method::POST, ["backups", id, "restore"]) => {
-            let exists = st.dynamic.lock().map(|mut d| d.map("backups").contains_key(*id)).unwrap_or(false);
+            let exists = st
+                .dynamic
+                .lock()
+                .map(|mut d| d.map("backups").contains_key(*id))
+                .unwrap_or(false);
             if !exists {
-                return error("block-storage", 404, &format!("Backup {id} could not be found."));
+                return error(
+                    "block-storage",
+                    404,
+                    &format!("Backup {id} could not be found."),
+                );
             }
             let name = r.body["restore"]["name"].clone();
             let vid = uuid::Uuid::new_v4().to_string();
             let body = json!({"id": vid, "name": name, "size": 1, "volume_type": "__DEFAULT__",
                 "availability_zone": "nova", "created_at": now_iso(), "attachments": [], "metadata": {}});
-            insert(st, "volumes", delayed(body, fx.timing.volume_available_after, "restoring-backup", "available"));
-            json_response(202, &json!({"restore": {"backup_id": id, "volume_id": vid, "volume_name": name}}))
+            insert(
+                st,
+                "volumes",
+                delayed(
+                    body,
+                    fx.timing.volume_available_after,
+                    "restoring-backup",
+                    "available",
+                ),
+            );
+            json_response(
+                202,
+                &json!({"restore": {"backup_id": id, "volume_id": vid, "volume_name": name}}),
+            )
         }
         _ => error("block-storage", 404, "The resource could not be found."),
     }
@@ -1191,7 +1302,11 @@ fn network(st: &SimState, r: &Req, rest: &[&str]) -> Response {
             (&Method::DELETE, [_, id]) => delete_dynamic(st, "network", kind, id, 204),
             (&Method::POST, [_]) => {
                 let Some(obj) = r.body.get(single).and_then(Value::as_object) else {
-                    return Some(error("network", 400, &format!("Resource body required: {single}")));
+                    return Some(error(
+                        "network",
+                        400,
+                        &format!("Resource body required: {single}"),
+                    ));
                 };
                 let mut m = obj.clone();
                 let id = uuid::Uuid::new_v4().to_string();
@@ -1234,10 +1349,11 @@ fn network(st: &SimState, r: &Req, rest: &[&str]) -> Response {
         }
     };
     match (&r.method, rest) {
-        (&Method::GET, ["default-security-group-rules"]) => match &fx.network.default_security_group_rules {
-            None => error("network", 404, "The resource could not be found."),
-            Some(rules) => {
-                let list: Vec<Value> = rules
+        (&Method::GET, ["default-security-group-rules"]) => {
+            match &fx.network.default_security_group_rules {
+                None => error("network", 404, "The resource could not be found."),
+                Some(rules) => {
+                    let list: Vec<Value> = rules
                     .iter()
                     .map(|r| json!({"id": stable_id("dsgr", &format!("{r:?}")), "direction": r.direction,
                         "ethertype": r.ethertype, "protocol": r.protocol,
@@ -1247,16 +1363,26 @@ fn network(st: &SimState, r: &Req, rest: &[&str]) -> Response {
                         "used_in_default_sg": r.used_in_default_sg,
                         "used_in_non_default_sg": r.used_in_non_default_sg}))
                     .collect();
-                json_response(200, &json!({"default_security_group_rules": list}))
+                    json_response(200, &json!({"default_security_group_rules": list}))
+                }
             }
-        },
-        (&Method::PUT, ["routers", id, action]) if *action == "add_router_interface" || *action == "remove_router_interface" => {
-            let exists = st.dynamic.lock().map(|mut d| d.map("routers").contains_key(*id)).unwrap_or(false);
+        }
+        (&Method::PUT, ["routers", id, action])
+            if *action == "add_router_interface" || *action == "remove_router_interface" =>
+        {
+            let exists = st
+                .dynamic
+                .lock()
+                .map(|mut d| d.map("routers").contains_key(*id))
+                .unwrap_or(false);
             if !exists {
                 return error("network", 404, &format!("Router {id} could not be found."));
             }
-            json_response(200, &json!({"id": id, "subnet_id": r.body["subnet_id"],
-                "port_id": uuid::Uuid::new_v4().to_string(), "tenant_id": pid, "project_id": pid}))
+            json_response(
+                200,
+                &json!({"id": id, "subnet_id": r.body["subnet_id"],
+                "port_id": uuid::Uuid::new_v4().to_string(), "tenant_id": pid, "project_id": pid}),
+            )
         }
         (_, [seg, ..]) => match kind_of(seg).and_then(|(k, s)| simple(k, s, r, rest)) {
             Some(resp) => resp,
@@ -1287,15 +1413,32 @@ fn key_manager(st: &SimState, r: &Req, rest: &[&str], info: &TokenInfo) -> Respo
                 items.retain(|s| s["name"].as_str() == Some(n));
             }
             let max = st.page_size("key-manager");
-            let limit = r.query.get("limit").and_then(|l| l.parse().ok()).unwrap_or(10usize).clamp(1, max);
-            let offset: usize = r.query.get("offset").and_then(|o| o.parse().ok()).unwrap_or(0);
+            let limit = r
+                .query
+                .get("limit")
+                .and_then(|l| l.parse().ok())
+                .unwrap_or(10usize)
+                .clamp(1, max);
+            let offset: usize = r
+                .query
+                .get("offset")
+                .and_then(|o| o.parse().ok())
+                .unwrap_or(0);
             let page: Vec<Value> = items.iter().skip(offset).take(limit).cloned().collect();
             let mut body = json!({"secrets": page, "total": items.len()});
             if offset + limit < items.len() {
-                body["next"] = json!(format!("{}/key-manager/v1/secrets?limit={limit}&offset={}", st.base, offset + limit));
+                body["next"] = json!(format!(
+                    "{}/key-manager/v1/secrets?limit={limit}&offset={}",
+                    st.base,
+                    offset + limit
+                ));
             }
             if offset > 0 {
-                body["previous"] = json!(format!("{}/key-manager/v1/secrets?limit={limit}&offset={}", st.base, offset.saturating_sub(limit)));
+                body["previous"] = json!(format!(
+                    "{}/key-manager/v1/secrets?limit={limit}&offset={}",
+                    st.base,
+                    offset.saturating_sub(limit)
+                ));
             }
             json_response(200, &body)
         }
@@ -1316,7 +1459,11 @@ fn key_manager(st: &SimState, r: &Req, rest: &[&str], info: &TokenInfo) -> Respo
             json_response(201, &json!({"secret_ref": href}))
         }
         (&Method::GET, ["secrets", id]) => {
-            let found = st.dynamic.lock().ok().and_then(|mut d| d.map("secrets").get(*id).map(Resource::render));
+            let found = st
+                .dynamic
+                .lock()
+                .ok()
+                .and_then(|mut d| d.map("secrets").get(*id).map(Resource::render));
             match found {
                 Some(v) => json_response(200, &v),
                 None => error("key-manager", 404, "Secret not found."),
@@ -1328,7 +1475,11 @@ fn key_manager(st: &SimState, r: &Req, rest: &[&str], info: &TokenInfo) -> Respo
             }
             delete_dynamic(st, "key-manager", "secrets", id, 204)
         }
-        _ => error("key-manager", 404, "Not Found. Sorry but your princess is in another castle."),
+        _ => error(
+            "key-manager",
+            404,
+            "Not Found. Sorry but your princess is in another castle.",
+        ),
     }
 }
 
@@ -1353,7 +1504,11 @@ fn s3(st: &SimState, r: &Req) -> Response {
         )
     };
     if r.method != Method::GET {
-        return err(405, "MethodNotAllowed", "The specified method is not allowed.");
+        return err(
+            405,
+            "MethodNotAllowed",
+            "The specified method is not allowed.",
+        );
     }
     match st.fixture.s3.behaviour {
         S3Behaviour::InvalidAccessKey => err(403, "InvalidAccessKeyId", "The AWS Access Key Id you provided does not exist in our records."),
