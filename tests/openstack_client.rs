@@ -647,7 +647,22 @@ async fn shipped_fixtures_load_and_serve() {
         .unwrap();
     assert_eq!(u.property("os_version").as_deref(), Some("22.04"));
     assert_eq!(u.property("os_hash_algo").as_deref(), Some("sha512"));
+    // YAML merge keys carry the shared properties
+    assert_eq!(u.property("architecture").as_deref(), Some("x86_64"));
+    assert!(
+        u.property("image_source")
+            .unwrap()
+            .starts_with("https://cloud-images.ubuntu.com/releases/jammy/")
+    );
+    assert_eq!(u.min_disk, Some(8));
     assert!(!u.property("image_build_date").unwrap().starts_with('@'));
+    let zed = Fixture::load(fixture_dir().join("zed-legacy.yaml")).unwrap();
+    assert!(zed.network.default_security_group_rules.is_none());
+    assert_eq!(zed.compute.max_version, "2.53");
+    assert_eq!(zed.volume_types.len(), 2);
+    assert_eq!(zed.images.len(), 8, "images come from the base");
+    let missing = Fixture::load(fixture_dir().join("services-missing.yaml")).unwrap();
+    assert_eq!(missing.services.len(), 6);
     let broken = Fixture::load(fixture_dir().join("flavors-broken.yaml")).unwrap();
     assert!(!broken.flavors.iter().any(|f| f.name == "SCS-8V-32"));
     let f = broken
