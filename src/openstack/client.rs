@@ -580,7 +580,6 @@ impl Client {
         key: &str,
     ) -> Result<Vec<Value>, OpenStackError> {
         let service = canonical_type(service_type);
-        let base_path = path.split('?').next().unwrap_or(path).to_string();
         let mut current = if path.contains("limit=") {
             path.to_string()
         } else {
@@ -616,7 +615,12 @@ impl Client {
                 .and_then(query_of);
             match next {
                 Some(q) if n > 0 => {
-                    let candidate = format!("{base_path}?{q}");
+                    // Keep our own filters; the link's parameters (marker, offset, ...) win.
+                    let mut candidate = current.clone();
+                    for pair in q.split('&').filter(|p| !p.is_empty()) {
+                        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+                        candidate = set_query_param(&candidate, k, v);
+                    }
                     if seen.contains(&candidate) {
                         break;
                     }
