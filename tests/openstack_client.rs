@@ -691,3 +691,14 @@ async fn large_fixture_lists_in_few_requests() {
     assert_eq!(count(&sim, "/flavors/detail"), 6);
     assert_eq!(count(&sim, "GET /image/v2/images"), 25);
 }
+
+#[tokio::test]
+async fn a_closed_port_is_a_clear_transport_error() {
+    let sim = start("").await;
+    let cfg = sim.cloud_config("t");
+    sim.shutdown().await;
+    let e = Client::connect_with(cfg, fast()).await.unwrap_err();
+    let s = e.to_string();
+    assert!(matches!(e, OpenStackError::Transport { attempts: 3, .. }), "{e:?}");
+    assert!(s.starts_with("identity POST /identity/v3/auth/tokens: cannot connect"), "{s}");
+}

@@ -127,9 +127,19 @@ fn split_url(url: &str) -> String {
     }
 }
 
+/// A transport error as one line: what failed, then the causes (without the URL, which the
+/// caller names already).
 fn error_chain(e: &reqwest::Error) -> String {
     use std::error::Error;
-    let mut msg = e.without_url_ref();
+    let mut msg = String::from(if e.is_connect() {
+        "cannot connect"
+    } else if e.is_body() || e.is_decode() {
+        "error reading the answer"
+    } else if e.is_request() {
+        "error sending the request"
+    } else {
+        "request failed"
+    });
     let mut src = e.source();
     while let Some(s) = src {
         msg.push_str(": ");
@@ -137,24 +147,6 @@ fn error_chain(e: &reqwest::Error) -> String {
         src = s.source();
     }
     msg
-}
-
-trait WithoutUrl {
-    fn without_url_ref(&self) -> String;
-}
-
-impl WithoutUrl for reqwest::Error {
-    fn without_url_ref(&self) -> String {
-        if self.is_connect() {
-            "cannot connect".into()
-        } else if self.is_body() || self.is_decode() {
-            "error reading the answer".into()
-        } else if self.is_request() {
-            "error sending the request".into()
-        } else {
-            "request failed".into()
-        }
-    }
 }
 
 /// The API's own message from an error body (Nova/Cinder `{"itemNotFound": {"message"}}`,
