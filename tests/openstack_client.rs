@@ -699,6 +699,12 @@ async fn a_closed_port_is_a_clear_transport_error() {
     sim.shutdown().await;
     let e = Client::connect_with(cfg, fast()).await.unwrap_err();
     let s = e.to_string();
-    assert!(matches!(e, OpenStackError::Transport { attempts: 3, .. }), "{e:?}");
-    assert!(s.starts_with("identity POST /identity/v3/auth/tokens: cannot connect"), "{s}");
+    assert!(
+        matches!(e, OpenStackError::Transport { attempts: 3, .. }),
+        "{e:?}"
+    );
+    assert!(
+        s.starts_with("identity POST /identity/v3/auth/tokens: cannot connect"),
+        "{s}"
+    );
 }
