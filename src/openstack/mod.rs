@@ -1,2 +1,123 @@
 //! OpenStack API client: clouds.yaml discovery, Keystone v3, the catalog, paging, retries and the
 //! per-run snapshot shared by all probes. Knows no standard.
+//!
+//! - [`config`]: `clouds.yaml`/`secure.yaml`/`OS_*` into a [`CloudConfig`].
+//! - [`client`]: the [`Client`] (token, endpoints, retries, paging, request counting).
+//! - [`catalog`]: the service catalog and service-type aliases.
+//! - [`models`]: flavors, images, volume types, roles, ... keeping unknown fields.
+//! - [`snapshot`]: each listing fetched once per run, shared by concurrent probes.
+//! - [`secret`]: the [`Secret`] newtype that never prints its value.
+
+pub mod catalog;
+pub mod client;
+pub mod config;
+pub mod models;
+pub mod secret;
+pub mod snapshot;
+
+pub use catalog::Catalog;
+pub use client::{Client, ClientOptions, RawResponse, Token};
+pub use config::{CloudConfig, ConfigError, load_cloud};
+pub use secret::Secret;
+pub use snapshot::Snapshot;
+
+/// Anything that can go wrong talking to a cloud. Each message is one line naming the service,
+/// method and URL path, and the HTTP status and the API's own message where there is one.
+#[derive(Debug, Clone, thiserror::Error, PartialEq)]
+pub enum OpenStackError {
+    /// The configuration is unusable.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// The API answered with an error status.
+    #[error("{service} {method} {path}: HTTP {status}{}", api_message(.message))]
+    Http {
+        /// Service type (canonical).
+        service: String,
+        /// HTTP method.
+        method: String,
+        /// URL path and query.
+        path: String,
+        /// HTTP status code.
+        status: u16,
+        /// The API's own message, if any.
+        message: String,
+    },
+    /// The request could not be sent or the answer not read.
+    #[error("{service} {method} {path}: {message} (after {attempts} attempt(s))")]
+    Transport {
+        /// Service type.
+        service: String,
+        /// HTTP method.
+        method: String,
+        /// URL path and query.
+        path: String,
+        /// What failed.
+        message: String,
+        /// Attempts made.
+        attempts: u32,
+    },
+    /// No answer within the per-request timeout.
+    #[error(
+        "{service} {method} {path}: no answer within {seconds:.1} s (after {attempts} attempt(s))"
+    )]
+    Timeout {
+        /// Service type.
+        service: String,
+        /// HTTP method.
+        method: String,
+        /// URL path and query.
+        path: String,
+        /// The timeout.
+        seconds: f64,
+        /// Attempts made.
+        attempts: u32,
+    },
+    /// The answer was not what the API promises (not JSON, wrong shape).
+    #[error("{service} {method} {path}: {message}")]
+    Decode {
+        /// Service type.
+        service: String,
+        /// HTTP method.
+        method: String,
+        /// URL path and query.
+        path: String,
+        /// What is wrong.
+        message: String,
+    },
+    /// The catalog has no usable endpoint for a service.
+    #[error(
+        "no {service} endpoint for interface {interface}{} in the catalog (services: {available})",
+        region.as_ref().map(|r| format!(" in region {r}")).unwrap_or_default()
+    )]
+    NoEndpoint {
+        /// Requested service type.
+        service: String,
+        /// Interface.
+        interface: String,
+        /// Region, if configured.
+        region: Option<String>,
+        /// Types in the catalog, comma-separated.
+        available: String,
+    },
+    /// TLS or client setup failed.
+    #[error("HTTP client setup: {0}")]
+    Setup(String),
+}
+
+fn api_message(m: &str) -> String {
+    if m.is_empty() {
+        String::new()
+    } else {
+        format!(": {m}")
+    }
+}
+
+impl OpenStackError {
+    /// The HTTP status for [`OpenStackError::Http`].
+    pub fn status(&self) -> Option<u16> {
+        match self {
+            OpenStackError::Http { status, .. } => Some(*status),
+            _ => None,
+        }
+    }
+}

@@ -129,7 +129,10 @@ impl std::fmt::Debug for Clock {
 /// Handles to the systems under test, shared by every probe of a run. The client layers add
 /// their fields here (OpenStack cloud snapshot, Kubernetes cluster).
 #[derive(Clone, Debug, Default)]
-pub struct Services {}
+pub struct Services {
+    /// The OpenStack cloud under test: the shared per-run snapshot (which holds the client).
+    pub openstack: Option<Arc<crate::openstack::Snapshot>>,
+}
 
 /// Everything a probe may use.
 #[derive(Clone, Debug)]

@@ -1,0 +1,1048 @@
+//! The HTTP client over reqwest: Keystone v3 authentication, endpoint choice and version
+//! discovery, compute microversion negotiation, bounded retries with backoff, per-request
+//! timeouts, pagination and request counting per service.
+
+use super::OpenStackError;
+use super::catalog::{Catalog, canonical_type, substitute_project};
+use super::config::{AuthType, CloudConfig};
+use super::models::Role;
+use super::secret::Secret;
+use reqwest::Method;
+use reqwest::header::{CONTENT_TYPE, HeaderMap, HeaderValue};
+use serde_json::{Value, json};
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// The compute microversion asked for (as the reference suite does) when the server allows it.
+pub const COMPUTE_MICROVERSION: (u32, u32) = (2, 61);
+
+/// Tunables of a [`Client`].
+#[derive(Debug, Clone)]
+pub struct ClientOptions {
+    /// Per-request timeout (overridden by `api_timeout` in clouds.yaml).
+    pub timeout: Duration,
+    /// Retries after the first attempt, for idempotent requests.
+    pub max_retries: u32,
+    /// First backoff delay; doubles with each retry.
+    pub backoff: Duration,
+    /// Longest wait honoured from a `Retry-After` header.
+    pub max_retry_after: Duration,
+}
+
+impl Default for ClientOptions {
+    fn default() -> Self {
+        ClientOptions {
+            timeout: Duration::from_secs(32),
+            max_retries: 3,
+            backoff: Duration::from_millis(500),
+            max_retry_after: Duration::from_secs(10),
+        }
+    }
+}
+
+/// A Keystone token with what came with it.
+#[derive(Debug, Clone)]
+pub struct Token {
+    /// The token itself.
+    pub value: Secret,
+    /// Roles of the token (implied roles included, as Keystone sends them).
+    pub roles: Vec<Role>,
+    /// The full service catalog.
+    pub catalog: Catalog,
+    /// Scoped project id.
+    pub project_id: Option<String>,
+    /// Scoped project name.
+    pub project_name: Option<String>,
+    /// User id.
+    pub user_id: Option<String>,
+    /// User name.
+    pub user_name: Option<String>,
+    /// Expiry time as Keystone wrote it.
+    pub expires_at: Option<String>,
+}
+
+/// A raw answer.
+#[derive(Debug, Clone)]
+pub struct RawResponse {
+    /// HTTP status.
+    pub status: u16,
+    /// Response headers.
+    pub headers: HeaderMap,
+    /// Body bytes.
+    pub body: Vec<u8>,
+}
+
+impl RawResponse {
+    /// The body as text (lossy).
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+}
+
+/// A connected client. Cheap to clone; clones share the token, caches and counters.
+#[derive(Clone)]
+pub struct Client {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    http: reqwest::Client,
+    config: CloudConfig,
+    options: ClientOptions,
+    token: Token,
+    counts: Mutex<BTreeMap<String, u64>>,
+    endpoints: tokio::sync::Mutex<HashMap<String, Result<String, OpenStackError>>>,
+    compute_version: tokio::sync::OnceCell<Option<String>>,
+}
+
+impl std::fmt::Debug for Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Client")
+            .field("cloud", &self.inner.config.name)
+            .field("auth_url", &self.inner.config.auth.auth_url)
+            .field("project", &self.inner.token.project_name)
+            .finish()
+    }
+}
+
+/// Page sizes asked for: the largest each service allows by default.
+fn page_limit(service: &str) -> u32 {
+    match service {
+        "key-manager" => 100,
+        _ => 1000,
+    }
+}
+
+fn install_crypto() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}
+
+fn split_url(url: &str) -> String {
+    // path and query of an absolute URL, for messages
+    let rest = url.split_once("://").map(|(_, r)| r).unwrap_or(url);
+    match rest.find('/') {
+        Some(i) => rest[i..].to_string(),
+        None => "/".to_string(),
+    }
+}
+
+/// A transport error as one line: what failed, then the causes (without the URL, which the
+/// caller names already).
+fn error_chain(e: &reqwest::Error) -> String {
+    use std::error::Error;
+    let mut msg = String::from(if e.is_connect() {
+        "cannot connect"
+    } else if e.is_body() || e.is_decode() {
+        "error reading the answer"
+    } else if e.is_request() {
+        "error sending the request"
+    } else {
+        "request failed"
+    });
+    let mut src = e.source();
+    while let Some(s) = src {
+        msg.push_str(": ");
+        msg.push_str(&s.to_string());
+        src = s.source();
+    }
+    msg
+}
+
+/// The API's own message from an error body (Nova/Cinder `{"itemNotFound": {"message"}}`,
+/// Keystone `{"error": {"message"}}`, Neutron `{"NeutronError": {"message"}}`, Barbican
+/// `{"description"}`), else the first line of a text body.
+pub fn api_error_message(body: &[u8]) -> String {
+    if let Ok(v) = serde_json::from_slice::<Value>(body) {
+        fn find(v: &Value, depth: u32) -> Option<String> {
+            let obj = v.as_object()?;
+            for key in ["message", "description", "faultstring", "detail", "title"] {
+                if let Some(Value::String(s)) = obj.get(key)
+                    && !s.is_empty()
+                {
+                    return Some(s.clone());
+                }
+            }
+            if depth == 0 {
+                return None;
+            }
+            obj.values().find_map(|v| find(v, depth - 1))
+        }
+        if let Some(m) = find(&v, 2) {
+            return m;
+        }
+    }
+    let text = String::from_utf8_lossy(body);
+    let tag = |name: &str| -> Option<String> {
+        let start = text.find(&format!("<{name}>"))? + name.len() + 2;
+        let end = text[start..].find(&format!("</{name}>"))? + start;
+        Some(text[start..end].trim().to_string())
+    };
+    if let Some(code) = tag("Code") {
+        // S3-style XML error
+        return match tag("Message") {
+            Some(m) if !m.is_empty() => format!("{code}: {m}"),
+            _ => code,
+        };
+    }
+    let line = text
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('<'))
+        .collect::<Vec<_>>()
+        .join(" ");
+    line.chars().take(300).collect()
+}
+
+fn versioned(url: &str) -> bool {
+    let path = split_url(url);
+    path.split('/').any(|seg| {
+        let Some(rest) = seg.strip_prefix('v') else {
+            return false;
+        };
+        !rest.is_empty()
+            && rest.chars().all(|c| c.is_ascii_digit() || c == '.')
+            && rest.starts_with(|c: char| c.is_ascii_digit())
+    })
+}
+
+fn wanted_version(service: &str) -> Option<&'static str> {
+    match service {
+        "compute" => Some("v2.1"),
+        "image" => Some("v2"),
+        "block-storage" => Some("v3"),
+        "network" => Some("v2.0"),
+        "key-manager" => Some("v1"),
+        "identity" => Some("v3"),
+        _ => None,
+    }
+}
+
+/// The versions list of a version document, in its three shapes.
+fn versions_of(doc: &Value) -> Vec<Value> {
+    if let Some(v) = doc.get("versions") {
+        if let Some(a) = v.as_array() {
+            return a.clone();
+        }
+        if let Some(a) = v.get("values").and_then(Value::as_array) {
+            return a.clone();
+        }
+    }
+    if let Some(v) = doc.get("version") {
+        return vec![v.clone()];
+    }
+    vec![]
+}
+
+fn self_link(version: &Value) -> Option<String> {
+    version
+        .get("links")?
+        .as_array()?
+        .iter()
+        .find(|l| l.get("rel").and_then(Value::as_str) == Some("self"))
+        .and_then(|l| l.get("href"))
+        .and_then(Value::as_str)
+        .map(|s| s.trim_end_matches('/').to_string())
+}
+
+fn parse_mv(s: &str) -> Option<(u32, u32)> {
+    let (a, b) = s.split_once('.')?;
+    Some((a.parse().ok()?, b.parse().ok()?))
+}
+
+/// Picks the compute microversion: min(server max, 2.61), if the server supports microversions.
+pub fn negotiate_microversion(min: Option<&str>, max: Option<&str>) -> Option<String> {
+    let max = parse_mv(max?)?;
+    let min = min.and_then(parse_mv).unwrap_or((2, 1));
+    let want = COMPUTE_MICROVERSION.min(max);
+    (want >= min && want > (2, 0)).then(|| format!("{}.{}", want.0, want.1))
+}
+
+fn query_of(href: &str) -> Option<String> {
+    let q = href.split_once('?')?.1;
+    Some(q.split('#').next().unwrap_or(q).to_string())
+}
+
+fn set_query_param(path: &str, key: &str, value: &str) -> String {
+    let (base, query) = path.split_once('?').unwrap_or((path, ""));
+    let mut parts: Vec<String> = query
+        .split('&')
+        .filter(|p| !p.is_empty() && p.split('=').next() != Some(key))
+        .map(str::to_string)
+        .collect();
+    parts.push(format!("{key}={value}"));
+    format!("{base}?{}", parts.join("&"))
+}
+
+impl Client {
+    /// Authenticates with default options.
+    pub async fn connect(config: CloudConfig) -> Result<Client, OpenStackError> {
+        Client::connect_with(config, ClientOptions::default()).await
+    }
+
+    /// Authenticates with explicit options.
+    pub async fn connect_with(
+        config: CloudConfig,
+        mut options: ClientOptions,
+    ) -> Result<Client, OpenStackError> {
+        install_crypto();
+        if let Some(t) = config.api_timeout {
+            options.timeout = t;
+        }
+        let mut builder = reqwest::Client::builder()
+            .timeout(options.timeout)
+            .connect_timeout(options.timeout.min(Duration::from_secs(10)))
+            .user_agent(concat!("scs-check/", env!("CARGO_PKG_VERSION")));
+        if !config.verify {
+            builder = builder.tls_danger_accept_invalid_certs(true);
+        }
+        if let Some(ca) = &config.cacert {
+            let pem = std::fs::read(ca)
+                .map_err(|e| OpenStackError::Setup(format!("cacert {}: {e}", ca.display())))?;
+            for cert in reqwest::Certificate::from_pem_bundle(&pem)
+                .map_err(|e| OpenStackError::Setup(format!("cacert {}: {e}", ca.display())))?
+            {
+                builder = builder.add_root_certificate(cert);
+            }
+        }
+        if let Some(cert) = &config.cert {
+            let mut pem = std::fs::read(cert)
+                .map_err(|e| OpenStackError::Setup(format!("cert {}: {e}", cert.display())))?;
+            if let Some(key) = &config.key {
+                pem.push(b'\n');
+                pem.extend(
+                    std::fs::read(key).map_err(|e| {
+                        OpenStackError::Setup(format!("key {}: {e}", key.display()))
+                    })?,
+                );
+            }
+            let id = reqwest::Identity::from_pem(&pem).map_err(|e| {
+                OpenStackError::Setup(format!("client certificate {}: {e}", cert.display()))
+            })?;
+            builder = builder.identity(id);
+        }
+        let http = builder
+            .build()
+            .map_err(|e| OpenStackError::Setup(error_chain(&e)))?;
+        let counts = Mutex::new(BTreeMap::new());
+        let token = authenticate(&http, &config, &options, &counts).await?;
+        Ok(Client {
+            inner: Arc::new(Inner {
+                http,
+                config,
+                options,
+                token,
+                counts,
+                endpoints: tokio::sync::Mutex::new(HashMap::new()),
+                compute_version: tokio::sync::OnceCell::new(),
+            }),
+        })
+    }
+
+    /// The configuration this client was built from.
+    pub fn config(&self) -> &CloudConfig {
+        &self.inner.config
+    }
+
+    /// The token (roles, catalog, project).
+    pub fn token(&self) -> &Token {
+        &self.inner.token
+    }
+
+    /// The service catalog of the token.
+    pub fn catalog(&self) -> &Catalog {
+        &self.inner.token.catalog
+    }
+
+    /// Role names of the token.
+    pub fn role_names(&self) -> Vec<String> {
+        self.inner
+            .token
+            .roles
+            .iter()
+            .map(|r| r.name.clone())
+            .collect()
+    }
+
+    /// HTTP requests sent so far, per service type (retries count as requests).
+    pub fn request_counts(&self) -> BTreeMap<String, u64> {
+        self.inner
+            .counts
+            .lock()
+            .map(|c| c.clone())
+            .unwrap_or_default()
+    }
+
+    /// The versioned endpoint URL of a service (aliases accepted), without trailing slash.
+    /// Unversioned catalog URLs are resolved through the service's version document.
+    pub async fn endpoint(&self, service_type: &str) -> Result<String, OpenStackError> {
+        let service = canonical_type(service_type).to_string();
+        let mut cache = self.inner.endpoints.lock().await;
+        if let Some(r) = cache.get(&service) {
+            return r.clone();
+        }
+        let r = self.resolve_endpoint(service_type, &service).await;
+        cache.insert(service, r.clone());
+        r
+    }
+
+    async fn resolve_endpoint(
+        &self,
+        requested: &str,
+        service: &str,
+    ) -> Result<String, OpenStackError> {
+        let cfg = &self.inner.config;
+        let Some(raw) = self.inner.token.catalog.endpoint_url(
+            requested,
+            cfg.region_name.as_deref(),
+            &cfg.interface,
+        ) else {
+            return Err(OpenStackError::NoEndpoint {
+                service: requested.to_string(),
+                interface: cfg.interface.clone(),
+                region: cfg.region_name.clone(),
+                available: self.inner.token.catalog.types().join(", "),
+            });
+        };
+        let url = substitute_project(raw, self.inner.token.project_id.as_deref())
+            .trim_end_matches('/')
+            .to_string();
+        let Some(want) = wanted_version(service) else {
+            return Ok(url);
+        };
+        if versioned(&url) {
+            return Ok(url);
+        }
+        // Version discovery; on any failure fall back to the conventional suffix.
+        let fallback = format!("{url}/{want}");
+        let Ok(resp) = self
+            .send(
+                service,
+                Method::GET,
+                &format!("{url}/"),
+                None,
+                &[],
+                true,
+                true,
+            )
+            .await
+        else {
+            return Ok(fallback);
+        };
+        let Ok(doc) = serde_json::from_slice::<Value>(&resp.body) else {
+            return Ok(fallback);
+        };
+        let versions = versions_of(&doc);
+        let major = want.split('.').next().unwrap_or(want);
+        let chosen = versions
+            .iter()
+            .filter(|v| {
+                let id = v.get("id").and_then(Value::as_str).unwrap_or("");
+                id == want || (id.split('.').next() == Some(major) && service != "compute")
+            })
+            .find(|v| {
+                let st = v
+                    .get("status")
+                    .and_then(Value::as_str)
+                    .unwrap_or("")
+                    .to_ascii_lowercase();
+                ["current", "stable", "supported"].contains(&st.as_str())
+            });
+        match chosen {
+            Some(v) => {
+                if service == "compute" {
+                    let mv = negotiate_microversion(
+                        v.get("min_version").and_then(Value::as_str),
+                        v.get("version").and_then(Value::as_str),
+                    );
+                    let _ = self.inner.compute_version.set(mv);
+                }
+                let link = self_link(v).unwrap_or(fallback);
+                Ok(substitute_project(
+                    &link,
+                    self.inner.token.project_id.as_deref(),
+                ))
+            }
+            None => Ok(fallback),
+        }
+    }
+
+    /// The negotiated compute microversion (`None` when the server has none).
+    pub async fn compute_microversion(&self) -> Result<Option<String>, OpenStackError> {
+        let base = self.endpoint("compute").await?;
+        let v = self
+            .inner
+            .compute_version
+            .get_or_init(|| async {
+                let Ok(resp) = self
+                    .send(
+                        "compute",
+                        Method::GET,
+                        &format!("{base}/"),
+                        None,
+                        &[],
+                        true,
+                        true,
+                    )
+                    .await
+                else {
+                    return None;
+                };
+                let doc: Value = serde_json::from_slice(&resp.body).ok()?;
+                let v = versions_of(&doc).into_iter().next()?;
+                negotiate_microversion(
+                    v.get("min_version").and_then(Value::as_str),
+                    v.get("version").and_then(Value::as_str),
+                )
+            })
+            .await;
+        Ok(v.clone())
+    }
+
+    async fn service_headers(
+        &self,
+        service: &str,
+    ) -> Result<Vec<(String, String)>, OpenStackError> {
+        let mut h = vec![];
+        if service == "compute"
+            && let Some(mv) = self.compute_microversion().await?
+        {
+            h.push(("OpenStack-API-Version".into(), format!("compute {mv}")));
+            h.push(("X-OpenStack-Nova-API-Version".into(), mv));
+        }
+        Ok(h)
+    }
+
+    /// Sends a request to `path` under a service's endpoint and returns the raw answer; error
+    /// statuses become [`OpenStackError::Http`]. GET, HEAD, PUT and DELETE are retried.
+    pub async fn request(
+        &self,
+        service_type: &str,
+        method: Method,
+        path: &str,
+        body: Option<&Value>,
+    ) -> Result<RawResponse, OpenStackError> {
+        let service = canonical_type(service_type);
+        let base = self.endpoint(service_type).await?;
+        let headers = self.service_headers(service).await?;
+        let headers: Vec<(&str, &str)> = headers
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        let idempotent = matches!(
+            method,
+            Method::GET | Method::HEAD | Method::PUT | Method::DELETE | Method::OPTIONS
+        );
+        let url = format!("{base}{path}");
+        self.send(service, method, &url, body, &headers, idempotent, true)
+            .await
+    }
+
+    /// A request with JSON answer (`Value::Null` for an empty body).
+    pub async fn request_json(
+        &self,
+        service_type: &str,
+        method: Method,
+        path: &str,
+        body: Option<&Value>,
+    ) -> Result<Value, OpenStackError> {
+        let method_s = method.to_string();
+        let resp = self.request(service_type, method, path, body).await?;
+        let base = self.endpoint(service_type).await?;
+        decode_json(
+            canonical_type(service_type),
+            &method_s,
+            &split_url(&format!("{base}{path}")),
+            &resp,
+        )
+    }
+
+    /// GET with JSON answer.
+    pub async fn get_json(&self, service_type: &str, path: &str) -> Result<Value, OpenStackError> {
+        self.request_json(service_type, Method::GET, path, None)
+            .await
+    }
+
+    /// Lists a collection, following `next` links (`<key>_links`, or a top-level `next`) and
+    /// asking for the largest page the service allows. `path` may carry a query.
+    pub async fn list(
+        &self,
+        service_type: &str,
+        path: &str,
+        key: &str,
+    ) -> Result<Vec<Value>, OpenStackError> {
+        let service = canonical_type(service_type);
+        let mut current = if path.contains("limit=") {
+            path.to_string()
+        } else {
+            set_query_param(path, "limit", &page_limit(service).to_string())
+        };
+        let mut items = vec![];
+        let mut seen = std::collections::HashSet::new();
+        loop {
+            seen.insert(current.clone());
+            let page = self.get_json(service_type, &current).await?;
+            let Some(arr) = page.get(key).and_then(Value::as_array) else {
+                let base = self.endpoint(service_type).await.unwrap_or_default();
+                return Err(OpenStackError::Decode {
+                    service: service.to_string(),
+                    method: "GET".into(),
+                    path: split_url(&format!("{base}{current}")),
+                    message: format!("answer has no list \"{key}\""),
+                });
+            };
+            let n = arr.len();
+            items.extend(arr.iter().cloned());
+            let next = page
+                .get(format!("{key}_links"))
+                .and_then(Value::as_array)
+                .and_then(|links| {
+                    links
+                        .iter()
+                        .find(|l| l.get("rel").and_then(Value::as_str) == Some("next"))
+                })
+                .and_then(|l| l.get("href"))
+                .or_else(|| page.get("next"))
+                .and_then(Value::as_str)
+                .and_then(query_of);
+            match next {
+                Some(q) if n > 0 => {
+                    // Keep our own filters; the link's parameters (marker, offset, ...) win.
+                    let mut candidate = current.clone();
+                    for pair in q.split('&').filter(|p| !p.is_empty()) {
+                        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+                        candidate = set_query_param(&candidate, k, v);
+                    }
+                    if seen.contains(&candidate) {
+                        break;
+                    }
+                    current = candidate;
+                }
+                _ => break,
+            }
+        }
+        Ok(items)
+    }
+
+    fn count(&self, service: &str) {
+        bump(&self.inner.counts, service);
+    }
+
+    /// Sends one request to an absolute URL (with the token when `with_token`), retrying as
+    /// described for [`Client::request`]. Used for endpoints outside the catalog's APIs, e.g.
+    /// an S3 `ListBuckets`.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn send(
+        &self,
+        service: &str,
+        method: Method,
+        url: &str,
+        body: Option<&Value>,
+        headers: &[(&str, &str)],
+        idempotent: bool,
+        with_token: bool,
+    ) -> Result<RawResponse, OpenStackError> {
+        let token = with_token.then(|| self.inner.token.value.clone());
+        send_with_retries(
+            &self.inner.http,
+            &self.inner.options,
+            &self.inner.counts,
+            SendArgs {
+                service,
+                method,
+                url,
+                body,
+                headers,
+                idempotent,
+                token: token.as_ref(),
+            },
+        )
+        .await
+    }
+
+    /// Counts a request made outside this client (e.g. by a probe with its own HTTP code).
+    pub fn record_request(&self, service: &str) {
+        self.count(service);
+    }
+}
+
+fn bump(counts: &Mutex<BTreeMap<String, u64>>, service: &str) {
+    if let Ok(mut c) = counts.lock() {
+        *c.entry(service.to_string()).or_insert(0) += 1;
+    }
+}
+
+struct SendArgs<'a> {
+    service: &'a str,
+    method: Method,
+    url: &'a str,
+    body: Option<&'a Value>,
+    headers: &'a [(&'a str, &'a str)],
+    idempotent: bool,
+    token: Option<&'a Secret>,
+}
+
+async fn send_with_retries(
+    http: &reqwest::Client,
+    options: &ClientOptions,
+    counts: &Mutex<BTreeMap<String, u64>>,
+    a: SendArgs<'_>,
+) -> Result<RawResponse, OpenStackError> {
+    let path = split_url(a.url);
+    let mut attempt = 0u32;
+    loop {
+        attempt += 1;
+        bump(counts, a.service);
+        let mut req = http
+            .request(a.method.clone(), a.url)
+            .header("Accept", "application/json");
+        if let Some(t) = a.token
+            && let Ok(mut v) = HeaderValue::from_str(t.expose())
+        {
+            v.set_sensitive(true);
+            req = req.header("X-Auth-Token", v);
+        }
+        for (k, v) in a.headers {
+            req = req.header(*k, *v);
+        }
+        if let Some(b) = a.body {
+            req = req.json(b);
+        }
+        let can_retry = attempt <= options.max_retries;
+        let backoff = options.backoff * 2u32.saturating_pow(attempt - 1);
+        let result = async {
+            let resp = req.send().await?;
+            let status = resp.status().as_u16();
+            let headers = resp.headers().clone();
+            let body = resp.bytes().await?.to_vec();
+            Ok::<_, reqwest::Error>(RawResponse {
+                status,
+                headers,
+                body,
+            })
+        }
+        .await;
+        match result {
+            Err(e) => {
+                if a.idempotent && can_retry {
+                    tokio::time::sleep(backoff).await;
+                    continue;
+                }
+                return Err(if e.is_timeout() {
+                    OpenStackError::Timeout {
+                        service: a.service.into(),
+                        method: a.method.to_string(),
+                        path,
+                        seconds: options.timeout.as_secs_f64(),
+                        attempts: attempt,
+                    }
+                } else {
+                    OpenStackError::Transport {
+                        service: a.service.into(),
+                        method: a.method.to_string(),
+                        path,
+                        message: error_chain(&e),
+                        attempts: attempt,
+                    }
+                });
+            }
+            Ok(resp) if resp.status < 400 => return Ok(resp),
+            Ok(resp) => {
+                let retryable = resp.status == 429 || resp.status >= 500;
+                if retryable && can_retry && (a.idempotent || resp.status == 429) {
+                    let wait = resp
+                        .headers
+                        .get("retry-after")
+                        .and_then(|v| v.to_str().ok())
+                        .and_then(|s| s.trim().parse::<f64>().ok())
+                        .map(|s| Duration::from_secs_f64(s.max(0.0)).min(options.max_retry_after))
+                        .unwrap_or(backoff);
+                    tokio::time::sleep(wait).await;
+                    continue;
+                }
+                let mut message = api_error_message(&resp.body);
+                if attempt > 1 {
+                    message = format!("{message} (after {attempt} attempts)");
+                }
+                return Err(OpenStackError::Http {
+                    service: a.service.into(),
+                    method: a.method.to_string(),
+                    path,
+                    status: resp.status,
+                    message: message.trim_start_matches(": ").to_string(),
+                });
+            }
+        }
+    }
+}
+
+fn decode_json(
+    service: &str,
+    method: &str,
+    path: &str,
+    resp: &RawResponse,
+) -> Result<Value, OpenStackError> {
+    if resp.body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(Value::Null);
+    }
+    let err = |message: String| OpenStackError::Decode {
+        service: service.into(),
+        method: method.into(),
+        path: path.into(),
+        message,
+    };
+    if let Some(ct) = resp.headers.get(CONTENT_TYPE).and_then(|v| v.to_str().ok())
+        && !ct.to_ascii_lowercase().contains("json")
+    {
+        return Err(err(format!(
+            "expected a JSON answer, got content type \"{ct}\" (HTTP {})",
+            resp.status
+        )));
+    }
+    serde_json::from_slice(&resp.body).map_err(|e| {
+        err(format!(
+            "answer is not valid JSON (HTTP {}): {e}",
+            resp.status
+        ))
+    })
+}
+
+/// Builds the Keystone v3 authentication body for a configuration.
+fn auth_body(config: &CloudConfig) -> Value {
+    let a = &config.auth;
+    let domain = |id: &Option<String>, name: &Option<String>| -> Option<Value> {
+        if let Some(id) = id {
+            Some(json!({"id": id}))
+        } else {
+            name.as_ref().map(|n| json!({"name": n}))
+        }
+    };
+    let user = || -> Value {
+        let mut u = serde_json::Map::new();
+        if let Some(id) = &a.user_id {
+            u.insert("id".into(), json!(id));
+        } else if let Some(name) = &a.username {
+            u.insert("name".into(), json!(name));
+            if let Some(d) = domain(&a.user_domain_id, &a.user_domain_name) {
+                u.insert("domain".into(), d);
+            }
+        }
+        Value::Object(u)
+    };
+    let identity = match config.auth_type {
+        AuthType::Password => {
+            let mut u = user();
+            u["password"] = json!(a.password.as_ref().map(Secret::expose).unwrap_or(""));
+            json!({"methods": ["password"], "password": {"user": u}})
+        }
+        AuthType::ApplicationCredential => {
+            let secret = a
+                .application_credential_secret
+                .as_ref()
+                .map(Secret::expose)
+                .unwrap_or("");
+            let cred = if let Some(id) = &a.application_credential_id {
+                json!({"id": id, "secret": secret})
+            } else {
+                json!({"name": a.application_credential_name, "secret": secret, "user": user()})
+            };
+            json!({"methods": ["application_credential"], "application_credential": cred})
+        }
+        AuthType::Token => {
+            json!({"methods": ["token"], "token": {"id": a.token.as_ref().map(Secret::expose).unwrap_or("")}})
+        }
+    };
+    let mut auth = json!({"identity": identity});
+    if config.auth_type != AuthType::ApplicationCredential {
+        let scope = if let Some(id) = &a.project_id {
+            Some(json!({"project": {"id": id}}))
+        } else if let Some(name) = &a.project_name {
+            let mut p = json!({"name": name});
+            if let Some(d) = domain(&a.project_domain_id, &a.project_domain_name) {
+                p["domain"] = d;
+            }
+            Some(json!({"project": p}))
+        } else {
+            domain(&a.domain_id, &a.domain_name).map(|d| json!({ "domain": d }))
+        };
+        if let Some(s) = scope {
+            auth["scope"] = s;
+        }
+    }
+    json!({ "auth": auth })
+}
+
+async fn authenticate(
+    http: &reqwest::Client,
+    config: &CloudConfig,
+    options: &ClientOptions,
+    counts: &Mutex<BTreeMap<String, u64>>,
+) -> Result<Token, OpenStackError> {
+    let base = config.auth.auth_url.trim_end_matches('/').to_string();
+    let v3 = if base.ends_with("/v3") {
+        base.clone()
+    } else {
+        // Discover the v3 endpoint; fall back to appending /v3.
+        let disc = send_with_retries(
+            http,
+            options,
+            counts,
+            SendArgs {
+                service: "identity",
+                method: Method::GET,
+                url: &format!("{base}/"),
+                body: None,
+                headers: &[],
+                idempotent: true,
+                token: None,
+            },
+        )
+        .await;
+        disc.ok()
+            .and_then(|r| serde_json::from_slice::<Value>(&r.body).ok())
+            .and_then(|doc| {
+                versions_of(&doc)
+                    .iter()
+                    .find(|v| {
+                        v.get("id")
+                            .and_then(Value::as_str)
+                            .is_some_and(|id| id.starts_with("v3"))
+                    })
+                    .and_then(self_link)
+            })
+            .unwrap_or_else(|| format!("{base}/v3"))
+    };
+    let url = format!("{v3}/auth/tokens");
+    let body = auth_body(config);
+    let resp = send_with_retries(
+        http,
+        options,
+        counts,
+        SendArgs {
+            service: "identity",
+            method: Method::POST,
+            url: &url,
+            body: Some(&body),
+            headers: &[],
+            idempotent: true,
+            token: None,
+        },
+    )
+    .await?;
+    let path = split_url(&url);
+    let value = resp
+        .headers
+        .get("x-subject-token")
+        .and_then(|v| v.to_str().ok())
+        .map(Secret::new)
+        .ok_or_else(|| OpenStackError::Decode {
+            service: "identity".into(),
+            method: "POST".into(),
+            path: path.clone(),
+            message: "answer has no X-Subject-Token header".into(),
+        })?;
+    let doc = decode_json("identity", "POST", &path, &resp)?;
+    let t = doc.get("token").ok_or_else(|| OpenStackError::Decode {
+        service: "identity".into(),
+        method: "POST".into(),
+        path: path.clone(),
+        message: "answer has no \"token\" object".into(),
+    })?;
+    let roles: Vec<Role> = t
+        .get("roles")
+        .cloned()
+        .map(serde_json::from_value)
+        .transpose()
+        .map_err(|e| OpenStackError::Decode {
+            service: "identity".into(),
+            method: "POST".into(),
+            path: path.clone(),
+            message: format!("token roles: {e}"),
+        })?
+        .unwrap_or_default();
+    let catalog: Catalog = t
+        .get("catalog")
+        .cloned()
+        .map(serde_json::from_value)
+        .transpose()
+        .map_err(|e| OpenStackError::Decode {
+            service: "identity".into(),
+            method: "POST".into(),
+            path: path.clone(),
+            message: format!("token catalog: {e}"),
+        })?
+        .unwrap_or_default();
+    let s = |v: Option<&Value>| v.and_then(Value::as_str).map(str::to_string);
+    Ok(Token {
+        value,
+        roles,
+        catalog,
+        project_id: s(t.pointer("/project/id")),
+        project_name: s(t.pointer("/project/name")),
+        user_id: s(t.pointer("/user/id")),
+        user_name: s(t.pointer("/user/name")),
+        expires_at: s(t.get("expires_at")),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn microversion_negotiation() {
+        assert_eq!(
+            negotiate_microversion(Some("2.1"), Some("2.93")).as_deref(),
+            Some("2.61")
+        );
+        assert_eq!(
+            negotiate_microversion(Some("2.1"), Some("2.53")).as_deref(),
+            Some("2.53")
+        );
+        assert_eq!(negotiate_microversion(Some(""), Some("")), None);
+        assert_eq!(negotiate_microversion(Some("2.70"), Some("2.93")), None);
+    }
+
+    #[test]
+    fn versioned_urls() {
+        assert!(versioned("http://h/volume/v3/abc"));
+        assert!(versioned("http://h:8774/v2.1"));
+        assert!(!versioned("http://h:9292"));
+        assert!(!versioned("http://h/compute"));
+        assert!(!versioned("http://h/vault"));
+    }
+
+    #[test]
+    fn error_messages_from_bodies() {
+        assert_eq!(
+            api_error_message(
+                br#"{"itemNotFound": {"code": 404, "message": "Flavor x could not be found."}}"#
+            ),
+            "Flavor x could not be found."
+        );
+        assert_eq!(
+            api_error_message(
+                br#"{"NeutronError": {"type": "X", "message": "nope", "detail": ""}}"#
+            ),
+            "nope"
+        );
+        assert_eq!(
+            api_error_message(
+                b"<html><body>\n404 Not Found\n\nThe resource could not be found.\n</body></html>"
+            ),
+            "404 Not Found The resource could not be found."
+        );
+    }
+
+    #[test]
+    fn query_handling() {
+        assert_eq!(
+            set_query_param("/flavors/detail?limit=5&x=1", "limit", "9"),
+            "/flavors/detail?x=1&limit=9"
+        );
+        assert_eq!(
+            query_of("/v2/images?marker=a&limit=2").as_deref(),
+            Some("marker=a&limit=2")
+        );
+    }
+}
