@@ -82,6 +82,22 @@ pub enum Command {
     Validate(ValidateArgs),
     /// Render an existing report (ours or the reference tool's) in another format.
     Report(ReportArgs),
+    /// Serve a simulated OpenStack cloud for any client (prints a clouds.yaml entry).
+    Simulate(SimulateArgs),
+}
+
+/// Flags of `simulate`.
+#[derive(Debug, Args)]
+pub struct SimulateArgs {
+    /// Fixture file describing the cloud, or `compliant` for the built-in compliant cloud.
+    #[arg(value_name = "FIXTURE")]
+    pub fixture: String,
+    /// Port on 127.0.0.1 (default: a free one).
+    #[arg(long, value_name = "N")]
+    pub port: Option<u16>,
+    /// Also write the clouds.yaml entry to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub clouds_yaml: Option<PathBuf>,
 }
 
 /// Flags that choose what a run covers (shared by `run` and `plan`).
@@ -152,6 +168,12 @@ pub struct RunArgs {
     /// Time limit per probe or script, in seconds.
     #[arg(long, value_name = "SECONDS", default_value_t = 3600)]
     pub timeout: u64,
+    /// OpenStack cloud (from clouds.yaml) to test; same as `-a os_cloud=NAME` or `OS_CLOUD`.
+    #[arg(long, value_name = "NAME")]
+    pub os_cloud: Option<String>,
+    /// Start a simulated cloud from FIXTURE (or `compliant`) and test it instead of a real one.
+    #[arg(long, value_name = "FIXTURE")]
+    pub simulate: Option<String>,
 }
 
 /// Flags of `plan`.
@@ -262,6 +284,7 @@ async fn dispatch(cli: Cli) -> Result<ExitStatus> {
         Command::List => list().await,
         Command::Validate(args) => validate(args).await,
         Command::Report(args) => report_cmd(args).await,
+        Command::Simulate(args) => simulate(args).await,
     }
 }
 
@@ -323,12 +346,27 @@ async fn make_plan(args: &SelectionArgs, registry: &Registry) -> Result<Plan> {
 
 async fn run(args: RunArgs) -> Result<ExitStatus> {
     let registry = Registry::builtin();
-    let plan = make_plan(&args.selection, &registry).await?;
+    let scope = load_scope(&args.selection.scope).await?;
+    let mut selection = selection_from(&args.selection)?;
+    let simulator = match &args.simulate {
+        Some(fixture) => Some(start_simulator(fixture, None).await?),
+        None => None,
+    };
+    let cloud = choose_cloud(&scope, &mut selection, &args, simulator.as_ref())?;
+    let plan = plan::resolve(scope, selection, &registry, today())?;
     let subject = match &args.subject {
         Some(subject) => subject.clone(),
         None => default_subject(&plan)?,
     };
     let verbose = if args.debug { 2 } else { args.verbose };
+    let needs_cloud = plan
+        .items
+        .iter()
+        .any(|item| matches!(item.kind, WorkKind::Native { .. }));
+    let services = match cloud {
+        Some(source) if needs_cloud => connect_openstack(source).await?,
+        _ => Services::default(),
+    };
 
     let cancel = CancellationToken::new();
     execute::cancel_on_ctrl_c(cancel.clone());
@@ -336,7 +374,7 @@ async fn run(args: RunArgs) -> Result<ExitStatus> {
         jobs: args.jobs.unwrap_or_else(num_cpus).max(1),
         timeout: Duration::from_secs(args.timeout.max(1)),
         clock: Clock::system(),
-        services: Services::default(),
+        services: services.clone(),
         cancel: cancel.clone(),
     };
     let total: usize = plan.items.iter().map(|item| item.testcases.len()).sum();
@@ -354,7 +392,18 @@ async fn run(args: RunArgs) -> Result<ExitStatus> {
         checked_at,
         run_uuid: uuid::Uuid::new_v4().to_string(),
     };
-    let report = report::build(&plan, &results, &meta);
+    let mut report = report::build(&plan, &results, &meta);
+    if let Some(snapshot) = &services.openstack {
+        let counts = snapshot.request_counts();
+        if verbose > 0 {
+            let list: Vec<String> = counts.iter().map(|(k, v)| format!("{k} {v}")).collect();
+            eprintln!("API requests: {}", list.join(", "));
+        }
+        report::record_requests(&mut report, &counts);
+    }
+    if let Some(sim) = simulator {
+        sim.handle.shutdown().await;
+    }
     let written = report::write_all(
         &report,
         args.output.as_deref(),
@@ -375,6 +424,147 @@ async fn run(args: RunArgs) -> Result<ExitStatus> {
         interrupted,
         args.critical_only,
     ))
+}
+
+/// A running simulated cloud and the cloud name its clouds.yaml entry uses.
+struct RunningSimulator {
+    handle: crate::sim::SimHandle,
+    cloud: String,
+    clouds_yaml: String,
+}
+
+/// The compliant simulated cloud, built into the binary so `--simulate compliant` works anywhere.
+const BUILTIN_COMPLIANT_FIXTURE: &str = include_str!("../fixtures/clouds/compliant.yaml");
+
+async fn start_simulator(fixture: &str, port: Option<u16>) -> Result<RunningSimulator> {
+    use crate::sim::{Fixture, Simulator};
+    let loaded = if !Path::new(fixture).exists() && fixture == "compliant" {
+        Fixture::from_yaml(BUILTIN_COMPLIANT_FIXTURE, "<built-in compliant cloud>")
+    } else {
+        Fixture::load(fixture)
+    }
+    .map_err(|err| anyhow!("{err}"))?;
+    let cloud = format!("sim-{}", loaded.name);
+    let handle = Simulator::start(loaded, port)
+        .await
+        .map_err(|err| anyhow!("{err}"))?;
+    let clouds_yaml = handle.clouds_yaml(&cloud);
+    Ok(RunningSimulator {
+        handle,
+        cloud,
+        clouds_yaml,
+    })
+}
+
+/// Where the OpenStack configuration of a run comes from.
+enum CloudSource {
+    /// A cloud of clouds.yaml (or `envvars`), by name.
+    Named(Option<String>),
+    /// The in-process simulator.
+    Simulated(Box<crate::openstack::config::CloudConfig>),
+}
+
+/// Settles which OpenStack cloud a run uses and makes sure the scope's `os_cloud` variable is
+/// assigned. Scopes without `os_cloud` (KaaS) need no cloud.
+fn choose_cloud(
+    scope: &Scope,
+    selection: &mut Selection,
+    args: &RunArgs,
+    simulator: Option<&RunningSimulator>,
+) -> Result<Option<CloudSource>> {
+    let wants_cloud = scope.variables.iter().any(|v| v == "os_cloud");
+    if let Some(sim) = simulator {
+        if wants_cloud || args.os_cloud.is_none() {
+            selection
+                .assignments
+                .entry("os_cloud".into())
+                .or_insert_with(|| sim.cloud.clone());
+        }
+        return Ok(Some(CloudSource::Simulated(Box::new(
+            sim.handle.cloud_config(&sim.cloud),
+        ))));
+    }
+    if let Some(name) = &args.os_cloud {
+        if selection
+            .assignments
+            .get("os_cloud")
+            .is_some_and(|v| v != name)
+        {
+            bail!("--os-cloud {name} contradicts -a os_cloud=...");
+        }
+        selection
+            .assignments
+            .insert("os_cloud".into(), name.clone());
+        return Ok(Some(CloudSource::Named(Some(name.clone()))));
+    }
+    if !wants_cloud {
+        return Ok(None);
+    }
+    if let Some(name) = selection.assignments.get("os_cloud") {
+        return Ok(Some(CloudSource::Named(Some(name.clone()))));
+    }
+    let env = |key: &str| std::env::var(key).ok().filter(|v| !v.is_empty());
+    if let Some(name) = env("OS_CLOUD") {
+        selection
+            .assignments
+            .insert("os_cloud".into(), name.clone());
+        return Ok(Some(CloudSource::Named(Some(name))));
+    }
+    if env("OS_AUTH_URL").is_some() {
+        selection
+            .assignments
+            .insert("os_cloud".into(), "envvars".into());
+        return Ok(Some(CloudSource::Named(None)));
+    }
+    bail!("{}", crate::openstack::config::no_cloud_help())
+}
+
+/// Connects to the cloud. A broken or missing configuration stops the run (exit 3); a cloud
+/// that does not answer makes every OpenStack probe ABORT with the reason, and the run goes on.
+async fn connect_openstack(source: CloudSource) -> Result<Services> {
+    use crate::openstack::{Client, Snapshot, config};
+    let config = match source {
+        CloudSource::Simulated(config) => *config,
+        CloudSource::Named(name) => {
+            config::load_cloud(name.as_deref()).map_err(|err| anyhow!("{err}"))?
+        }
+    };
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    Ok(match Client::connect(config).await {
+        Ok(client) => Services {
+            openstack: Some(Snapshot::new(client)),
+            ..Services::default()
+        },
+        Err(err) => {
+            eprintln!("warning: cannot connect to the cloud: {err}");
+            Services {
+                openstack_error: Some(format!("cannot connect to the cloud: {err}")),
+                ..Services::default()
+            }
+        }
+    })
+}
+
+async fn simulate(args: SimulateArgs) -> Result<ExitStatus> {
+    let sim = start_simulator(&args.fixture, args.port).await?;
+    if let Some(path) = &args.clouds_yaml {
+        std::fs::write(path, &sim.clouds_yaml)
+            .with_context(|| format!("cannot write {}", path.display()))?;
+        eprintln!("wrote {}", path.display());
+    }
+    println!(
+        "# simulated cloud {} at {}",
+        sim.cloud,
+        sim.handle.auth_url()
+    );
+    println!("# clouds.yaml entry (use with OS_CLOUD={}):", sim.cloud);
+    print!("{}", sim.clouds_yaml);
+    println!("# press Ctrl-C to stop");
+    tokio::signal::ctrl_c()
+        .await
+        .context("waiting for Ctrl-C")?;
+    sim.handle.shutdown().await;
+    Ok(ExitStatus::Pass)
 }
 
 fn num_cpus() -> usize {

@@ -378,7 +378,7 @@ pub fn no_cloud_help() -> String {
         "  - or export OS_AUTH_URL, OS_USERNAME, OS_PASSWORD, OS_PROJECT_NAME,",
         "    OS_USER_DOMAIN_NAME and OS_PROJECT_DOMAIN_NAME (e.g. by sourcing an openrc file).",
         "To try scs-check without a cloud, run against the built-in simulated cloud:",
-        "  scs-check run iaas --simulate fixtures/clouds/compliant.yaml",
+        "  scs-check run iaas --simulate compliant      (built in; or a fixture file)",
     ]
     .join("\n")
 }
@@ -928,7 +928,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let e = load_cloud_with(None, &env_in(dir.path(), &[])).unwrap_err();
         assert!(matches!(e, ConfigError::NoCloud { .. }));
-        assert!(no_cloud_help().contains("--simulate fixtures/clouds/compliant.yaml"));
+        assert!(no_cloud_help().contains("--simulate compliant"));
     }
 
     #[test]

@@ -132,6 +132,21 @@ impl std::fmt::Debug for Clock {
 pub struct Services {
     /// The OpenStack cloud under test: the shared per-run snapshot (which holds the client).
     pub openstack: Option<Arc<crate::openstack::Snapshot>>,
+    /// Why there is no OpenStack snapshot, when connecting failed.
+    pub openstack_error: Option<String>,
+}
+
+impl Services {
+    /// The OpenStack snapshot, or the one-line reason why probes cannot reach the cloud.
+    pub fn openstack(&self) -> Result<&Arc<crate::openstack::Snapshot>, String> {
+        match (&self.openstack, &self.openstack_error) {
+            (Some(snapshot), _) => Ok(snapshot),
+            (None, Some(err)) => Err(err.clone()),
+            (None, None) => Err("no OpenStack cloud configured for this run \
+                                 (use --os-cloud NAME, -a os_cloud=NAME or --simulate FIXTURE)"
+                .to_string()),
+        }
+    }
 }
 
 /// Everything a probe may use.

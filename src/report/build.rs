@@ -299,3 +299,19 @@ fn testcase_summary(
         invocation: None,
     }
 }
+
+/// Records how many API requests the run made, per service, in our summary block
+/// (`scs_check.requests` and `scs_check.requests_by_service`).
+pub fn record_requests(report: &mut Report, counts: &std::collections::BTreeMap<String, u64>) {
+    if let Some(block) = report.scs_check.as_mut() {
+        block.requests = Some(counts.values().sum());
+        let by_service: serde_json::Map<String, serde_json::Value> = counts
+            .iter()
+            .map(|(k, v)| (k.clone(), serde_json::Value::from(*v)))
+            .collect();
+        block.extra.insert(
+            "requests_by_service".into(),
+            serde_json::Value::Object(by_service),
+        );
+    }
+}

@@ -1,5 +1,7 @@
 //! Native probes for the IaaS standards, one file per standard.
 
+pub mod common;
+
 use super::Registry;
 
 /// Registers every IaaS probe.
