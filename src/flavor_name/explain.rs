@@ -100,8 +100,13 @@ pub fn explain(name: &FlavorName) -> String {
         parts.push(text);
     }
     if let Some(gpu) = &name.gpu {
+        let generation = if gpu.generation.is_empty() {
+            String::new()
+        } else {
+            format!(" {}", gpu.vendor.generation_label(&gpu.generation))
+        };
         let mut text = format!(
-            "{} {} GPU",
+            "{} {}{generation} GPU",
             if gpu.passthrough {
                 "pass-through"
             } else {
@@ -109,10 +114,6 @@ pub fn explain(name: &FlavorName) -> String {
             },
             gpu.vendor.label()
         );
-        if !gpu.generation.is_empty() {
-            text.push(' ');
-            text.push_str(&gpu.vendor.generation_label(&gpu.generation));
-        }
         if let Some(units) = gpu.units {
             text.push_str(&format!(" with {units} {}", gpu.vendor.units()));
         }

@@ -96,7 +96,12 @@ pub enum DiskType {
 
 impl DiskType {
     /// All disk types.
-    pub const ALL: [DiskType; 4] = [DiskType::Network, DiskType::Hdd, DiskType::Ssd, DiskType::Nvme];
+    pub const ALL: [DiskType; 4] = [
+        DiskType::Network,
+        DiskType::Hdd,
+        DiskType::Ssd,
+        DiskType::Nvme,
+    ];
 
     /// The letter used in names.
     pub fn letter(self) -> char {
@@ -353,9 +358,10 @@ impl GpuVendor {
 
 /// The GPU extension (`_GNa-64-24h`, …).
 ///
-/// Printing follows the grammar: generation, then `-units`, `h`s, then `-vram`, `h`s. A value with
-/// `vram_gib` set but neither `units` nor `units_perf` cannot be told apart from one with units
-/// when printed; the parser never produces it.
+/// Printing follows the grammar: generation, then `-units`, `h`s, then `-vram`, `h`s. Two shapes
+/// cannot be told apart from others when printed, and the parser never produces them:
+/// `vram_gib` set with neither `units` nor `units_perf` (reads as units), and `vram_perf` > 0
+/// without `vram_gib` (reads as `units_perf`).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Gpu {
     /// `G` = pass-through GPU (true), `g` = virtual GPU (false).
@@ -525,7 +531,8 @@ impl FlavorName {
 
     /// The short form recommended as an additional name: keeps CPU, RAM, disk and `_ib`; drops
     /// hypervisor and `_hwv`; drops the arch part for Intel and AMD but keeps the bare vendor
-    /// letter for ARM and RISC-V; keeps the GPU without its `h` modifiers.
+    /// letter for ARM and RISC-V; keeps the GPU without its `h` modifiers (except those that
+    /// must stay so that a VRAM count without a unit count keeps its meaning).
     pub fn short(&self) -> FlavorName {
         FlavorName {
             hypervisor: None,
@@ -539,7 +546,13 @@ impl FlavorName {
                 }),
             }),
             gpu: self.gpu.as_ref().map(|g| Gpu {
-                units_perf: 0,
+                // Without a unit count, the `h` are what separates the VRAM count from the
+                // generation (`GNahh-6` ≠ `GNa-6`), so they stay.
+                units_perf: if g.units.is_none() && g.vram_gib.is_some() {
+                    g.units_perf
+                } else {
+                    0
+                },
                 vram_perf: 0,
                 ..g.clone()
             }),

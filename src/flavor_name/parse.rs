@@ -544,9 +544,7 @@ impl<'a> Parser<'a> {
         let kind = match (last, c) {
             (Last::Ram, 'u') if prev == Some('o') => ParseErrorKind::RamFlagOrder,
             (Last::Disk, '.') | (Last::Disk, ',') => ParseErrorKind::FractionalDisk,
-            (Last::Disk, t) if DiskType::from_letter(t).is_some() => {
-                ParseErrorKind::SecondDiskType
-            }
+            (Last::Disk, t) if DiskType::from_letter(t).is_some() => ParseErrorKind::SecondDiskType,
             (Last::Disk, t) if DiskType::from_letter(t.to_ascii_lowercase()).is_some() => {
                 ParseErrorKind::DiskTypeCase
             }
