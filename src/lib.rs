@@ -15,6 +15,7 @@
 
 pub mod cli;
 pub mod execute;
+pub mod flavor_name;
 pub mod kube;
 pub mod openstack;
 pub mod plan;
