@@ -21,6 +21,8 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
+mod flavor_name;
+
 /// Exit codes, documented in the README.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ExitStatus {
@@ -84,6 +86,31 @@ pub enum Command {
     Report(ReportArgs),
     /// Serve a simulated OpenStack cloud for any client (prints a clouds.yaml entry).
     Simulate(SimulateArgs),
+    /// Explain SCS flavor names, or check the flavor names of a cloud (--check-cloud).
+    FlavorName(FlavorNameArgs),
+}
+
+/// Flags of `flavor-name`. Exit status 0 when every name is valid (or tolerated in the old v1
+/// syntax) and, with `--check-cloud`, every SCS flavor of the cloud keeps its name's promises.
+#[derive(Debug, Args)]
+pub struct FlavorNameArgs {
+    /// Flavor names to explain, e.g. `SCS-2V-4-20s`.
+    #[arg(value_name = "NAME", required_unless_present = "check_cloud")]
+    pub names: Vec<String>,
+    /// List every SCS flavor of a cloud with its syntax and semantics verdict.
+    #[arg(long)]
+    pub check_cloud: bool,
+    /// OpenStack cloud (from clouds.yaml) for `--check-cloud` (default: `OS_CLOUD`).
+    #[arg(long, value_name = "NAME", requires = "check_cloud")]
+    pub os_cloud: Option<String>,
+    /// Check a simulated cloud from FIXTURE (or `compliant`) with `--check-cloud`.
+    #[arg(
+        long,
+        value_name = "FIXTURE",
+        requires = "check_cloud",
+        conflicts_with = "os_cloud"
+    )]
+    pub simulate: Option<String>,
 }
 
 /// Flags of `simulate`.
@@ -285,6 +312,7 @@ async fn dispatch(cli: Cli) -> Result<ExitStatus> {
         Command::Validate(args) => validate(args).await,
         Command::Report(args) => report_cmd(args).await,
         Command::Simulate(args) => simulate(args).await,
+        Command::FlavorName(args) => flavor_name::run(args).await,
     }
 }
 
