@@ -2,7 +2,9 @@
 //! or shows which character breaks the grammar and why; with `--check-cloud`, lists every SCS
 //! flavor of a cloud (or simulated cloud) with its syntax and semantics verdict.
 
-use super::{CloudSource, ExitStatus, FlavorNameArgs, connect_openstack, start_simulator};
+use super::{
+    CloudSource, ExitStatus, FlavorNameArgs, cloud_config, connect_openstack, start_simulator,
+};
 use crate::flavor_name::{self, Aspect, FlavorName, NameCheck, ParseError, Problem};
 use crate::openstack::models::Flavor;
 use crate::probes::iaas::scs_0100_flavor_naming::flavor_facts;
@@ -128,7 +130,7 @@ async fn cloud_flavors(args: &FlavorNameArgs) -> Result<(String, Vec<Flavor>)> {
     } else {
         bail!("{}", crate::openstack::config::no_cloud_help());
     };
-    let services = connect_openstack(source).await?;
+    let services = connect_openstack(cloud_config(source)?).await;
     let listed = match services.openstack() {
         Ok(snapshot) => snapshot
             .flavors()
