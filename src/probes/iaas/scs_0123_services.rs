@@ -53,14 +53,14 @@ pub fn probe() -> Arc<FnProbe> {
 /// endpoints counts).
 pub fn judge_catalog(id: &str, types: &[&str], catalog: &Catalog) -> Outcome {
     if let Some(found) = types.iter().find(|t| catalog.has_type(t)) {
-        return Outcome::pass(id, format!("the catalog lists a \"{found}\" service"));
+        return Outcome::pass(id, format!("the catalog has a service of type \"{found}\""));
     }
     let wanted = types
         .iter()
         .map(|t| format!("\"{t}\""))
         .collect::<Vec<_>>()
         .join(" or ");
-    Outcome::fail(id, format!("no {wanted} service in the catalog")).with_evidence(vec![
+    Outcome::fail(id, format!("the catalog has no service of type {wanted}")).with_evidence(vec![
         Finding::new(
             format!("service type {wanted}"),
             "missing from the service catalog",
