@@ -1,8 +1,13 @@
 //! Native probes for the IaaS standards, one file per standard.
 
 pub mod common;
+pub mod scs_0102_image_metadata;
+pub mod scs_0104_standard_images;
 
 use super::Registry;
 
 /// Registers every IaaS probe.
-pub fn register(_registry: &mut Registry) {}
+pub fn register(registry: &mut Registry) {
+    registry.register(scs_0102_image_metadata::probe());
+    registry.register(scs_0104_standard_images::probe());
+}
