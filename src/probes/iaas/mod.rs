@@ -3,6 +3,8 @@
 pub mod common;
 pub mod scs_0102_image_metadata;
 pub mod scs_0104_standard_images;
+#[cfg(test)]
+pub(crate) mod testing;
 
 use super::Registry;
 

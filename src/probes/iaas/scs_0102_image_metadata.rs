@@ -147,10 +147,7 @@ pub fn judge(id: &str, images: &[&Image], now: DateTime<Utc>) -> Outcome {
     if offenders == 0 {
         Outcome::pass(
             id,
-            format!(
-                "all {} public images have a valid `{key}`",
-                images.len()
-            ),
+            format!("all {} public images have a valid `{key}`", images.len()),
         )
     } else {
         Outcome::fail(
@@ -190,13 +187,16 @@ pub fn property_problems(key: &str, image: &Image, now: DateTime<Utc>) -> Vec<Fi
         match image.property(prop) {
             None if required => Some(
                 Finding::new(&obj, format!("`{prop}` is missing"))
-                    .expected_actual(one_of(allowed), "(missing)"),
+                    .expected_actual(format!("one of {}", one_of(allowed)), "(missing)"),
             ),
             None => None,
             Some(v) if allowed.contains(&v.as_str()) => None,
             Some(v) => Some(
-                Finding::new(&obj, format!("`{prop}` \"{v}\" is not one of {}", one_of(allowed)))
-                    .expected_actual(one_of(allowed), v),
+                Finding::new(
+                    &obj,
+                    format!("`{prop}` \"{v}\" is not one of {}", one_of(allowed)),
+                )
+                .expected_actual(format!("one of {}", one_of(allowed)), v),
             ),
         }
     };
@@ -217,7 +217,10 @@ pub fn property_problems(key: &str, image: &Image, now: DateTime<Utc>) -> Vec<Fi
         "hw_disk_bus" => in_list("hw_disk_bus", DISK_BUSES, false),
         "hypervisor_type" => in_list("hypervisor_type", HYPERVISORS, false),
         "hw_rng_model" => in_list("hw_rng_model", RNG_MODELS, false),
-        "os_version" | "os_distro" | "image_original_user" | "image_description"
+        "os_version"
+        | "os_distro"
+        | "image_original_user"
+        | "image_description"
         | "provided_until" => present(key),
         "min_disk" => min_disk_problem(image.min_disk, image.size)
             .map(|(msg, exp, act)| Finding::new(&obj, msg).expected_actual(exp, act)),
@@ -257,8 +260,11 @@ pub fn property_problems(key: &str, image: &Image, now: DateTime<Utc>) -> Vec<Fi
         },
         "hotfix_hours" => match image.property("hotfix_hours") {
             Some(v) if !valid_hotfix_hours(&v) => Some(
-                Finding::new(&obj, format!("`hotfix_hours` \"{v}\" is not a number of hours"))
-                    .expected_actual("decimal digits", v),
+                Finding::new(
+                    &obj,
+                    format!("`hotfix_hours` \"{v}\" is not a number of hours"),
+                )
+                .expected_actual("decimal digits", v),
             ),
             _ => None,
         },
@@ -335,31 +341,33 @@ pub fn build_date_problems(image: &Image, now: DateTime<Utc>) -> Vec<Finding> {
     let built = raw.as_deref().and_then(parse_date);
     let registered = image.created_at.as_deref().and_then(parse_created_at);
     match (&raw, built) {
-        (_, Some(b)) => {
-            match registered {
-                Some(r) if b > r => out.push(
-                    Finding::new(
-                        &obj,
-                        "`image_build_date` is later than the registration date (`created_at`)",
-                    )
-                    .expected_actual(
-                        format!("not after {}", r.format("%Y-%m-%dT%H:%M:%SZ")),
-                        raw.clone().unwrap_or_default(),
-                    ),
-                ),
-                Some(_) => {}
-                None => out.push(
-                    Finding::new(&obj, "`created_at` is missing or not a date")
-                        .expected_actual("YYYY-MM-DDThh:mm:ssZ", image.created_at.clone().unwrap_or_else(|| "(missing)".into())),
-                ),
-            }
-        }
-        (value, None) => out.push(
-            Finding::new(&obj, "`image_build_date` is missing or not a date")
+        (_, Some(b)) => match registered {
+            Some(r) if b > r => out.push(
+                Finding::new(
+                    &obj,
+                    "`image_build_date` is later than the registration date (`created_at`)",
+                )
                 .expected_actual(
-                    "YYYY-MM-DD or YYYY-MM-DD hh:mm[:ss]",
-                    value.clone().unwrap_or_else(|| "(missing)".into()),
+                    format!("not after {}", r.format("%Y-%m-%dT%H:%M:%SZ")),
+                    raw.clone().unwrap_or_default(),
                 ),
+            ),
+            Some(_) => {}
+            None => out.push(
+                Finding::new(&obj, "`created_at` is missing or not a date").expected_actual(
+                    "YYYY-MM-DDThh:mm:ssZ",
+                    image
+                        .created_at
+                        .clone()
+                        .unwrap_or_else(|| "(missing)".into()),
+                ),
+            ),
+        },
+        (value, None) => out.push(
+            Finding::new(&obj, "`image_build_date` is missing or not a date").expected_actual(
+                "YYYY-MM-DD or YYYY-MM-DD hh:mm[:ss]",
+                value.clone().unwrap_or_else(|| "(missing)".into()),
+            ),
         ),
     }
     if let Some(t) = built.or(registered)
@@ -379,7 +387,12 @@ pub fn build_date_problems(image: &Image, now: DateTime<Utc>) -> Vec<Finding> {
 // Dates, parsed like Python's `time.strptime` in the reference.
 
 /// The formats the reference tries, in order, for property dates.
-pub const DATE_FORMATS: &[&str] = &["%Y-%m-%dT%H:%M:%SZ", "%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%d"];
+pub const DATE_FORMATS: &[&str] = &[
+    "%Y-%m-%dT%H:%M:%SZ",
+    "%Y-%m-%d %H:%M:%S",
+    "%Y-%m-%d %H:%M",
+    "%Y-%m-%d",
+];
 /// The formats for a date as the last word of an image name.
 pub const NAME_DATE_FORMATS: &[&str] = &["%Y-%m-%d", "%Y%m%d"];
 
@@ -514,7 +527,9 @@ pub fn freshness(image: &Image, now: DateTime<Utc>) -> Freshness {
             (now - t).num_days(),
             allowed.num_seconds() as f64 / 86400.0
         ),
-        None => format!("has no valid build or registration date (`replace_frequency` {frequency})"),
+        None => {
+            format!("has no valid build or registration date (`replace_frequency` {frequency})")
+        }
     };
     match image.property("provided_until") {
         Some(v) if v == "none" || v == "notice" => Freshness::Fine,
@@ -542,7 +557,9 @@ pub fn is_marked(name: &str, hidden: bool) -> bool {
     };
     last == "old"
         || last == "prev"
-        || NAME_DATE_FORMATS.iter().any(|f| strptime(last, f).is_some())
+        || NAME_DATE_FORMATS
+            .iter()
+            .any(|f| strptime(last, f).is_some())
 }
 
 /// The name of the image that should replace `name`: the name without its last word
@@ -617,12 +634,18 @@ fn judge_recency(id: &str, images: &[&Image], now: DateTime<Utc>) -> Outcome {
     if problems.is_empty() {
         Outcome::pass(
             id,
-            format!("none of {} public images is outdated without replacement", images.len()),
+            format!(
+                "none of {} public images is outdated without replacement",
+                images.len()
+            ),
         )
     } else {
         Outcome::fail(
             id,
-            format!("{} image(s) outdated without a valid replacement", problems.len()),
+            format!(
+                "{} image(s) outdated without a valid replacement",
+                problems.len()
+            ),
         )
         .with_evidence(problems)
     }
@@ -634,7 +657,9 @@ fn judge_recency(id: &str, images: &[&Image], now: DateTime<Utc>) -> Outcome {
 /// Groups of public, visible images with `os_purpose=generic` and non-empty `os_distro` and
 /// `os_version`, keyed by (architecture or "", os_distro, os_version); only groups with two or
 /// more images are returned, each with the image names in listing order.
-pub fn duplicate_generic_groups(images: &[&Image]) -> BTreeMap<(String, String, String), Vec<String>> {
+pub fn duplicate_generic_groups(
+    images: &[&Image],
+) -> BTreeMap<(String, String, String), Vec<String>> {
     let mut groups: BTreeMap<(String, String, String), Vec<String>> = BTreeMap::new();
     for image in images {
         if image.visibility.as_deref() != Some("public") || image.os_hidden {

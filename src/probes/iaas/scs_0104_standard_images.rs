@@ -257,14 +257,16 @@ pub fn parse_spec(text: &str, origin: &str) -> Result<ImageSpec, SpecError> {
             ));
         }
         let name_scheme = match &e.name_scheme {
-            Some(scheme) => Some(Regex::new(&format!("^(?:{})", scheme.value)).map_err(|err| {
-                let first = err.to_string();
-                let last = first.lines().last().unwrap_or("invalid").trim().to_string();
-                at(
-                    &scheme.referenced,
-                    format!("`name_scheme` is not a valid regular expression: {last}"),
-                )
-            })?),
+            Some(scheme) => Some(
+                Regex::new(&format!("^(?:{})", scheme.value)).map_err(|err| {
+                    let first = err.to_string();
+                    let last = first.lines().last().unwrap_or("invalid").trim().to_string();
+                    at(
+                        &scheme.referenced,
+                        format!("`name_scheme` is not a valid regular expression: {last}"),
+                    )
+                })?,
+            ),
             None => None,
         };
         let sources = match e.source.value {
@@ -302,7 +304,10 @@ pub fn builtin_spec(name: &str) -> Option<&'static str> {
 /// Loads the spec named by the `image_spec` parameter: a built-in name or mapped URL, an
 /// http(s) URL (downloaded, 30 s timeout), or a path relative to the working directory.
 pub async fn load_spec(reference: Option<&str>) -> Result<ImageSpec, SpecError> {
-    let reference = reference.map(str::trim).filter(|r| !r.is_empty()).ok_or(SpecError::Missing)?;
+    let reference = reference
+        .map(str::trim)
+        .filter(|r| !r.is_empty())
+        .ok_or(SpecError::Missing)?;
     if let Some(text) = builtin_spec(reference) {
         return parse_spec(text, reference);
     }
@@ -402,7 +407,10 @@ fn describe(entry: &SpecEntry) -> String {
 pub fn judge_source(id: &str, entry: &SpecEntry, images: &[&Image]) -> Outcome {
     let matched = matching_images(entry, images);
     if matched.is_empty() {
-        return Outcome::pass(id, format!("no {} present, nothing to check", describe(entry)));
+        return Outcome::pass(
+            id,
+            format!("no {} present, nothing to check", describe(entry)),
+        );
     }
     let evidence: Vec<Finding> = matched
         .iter()
@@ -419,20 +427,26 @@ pub fn judge_source(id: &str, entry: &SpecEntry, images: &[&Image]) -> Outcome {
                         entry.name
                     ),
                 )
-                .expected_actual(format!("starts with {}", entry.sources.join(" or ")), source),
+                .expected_actual(
+                    format!("starts with {}", entry.sources.join(" or ")),
+                    source,
+                ),
             )
         })
         .collect();
     if evidence.is_empty() {
         Outcome::pass(
             id,
-            format!("{} matching image(s) come from allowed sources", matched.len()),
+            format!(
+                "{} matching image(s) come from allowed sources",
+                matched.len()
+            ),
         )
     } else {
         Outcome::fail(
             id,
             format!(
-                "{} of {} {} come from a source the image spec does not allow",
+                "{} of {} matching image(s) ({}) come from a source the image spec does not allow",
                 evidence.len(),
                 matched.len(),
                 describe(entry)
@@ -446,17 +460,19 @@ pub fn judge_source(id: &str, entry: &SpecEntry, images: &[&Image]) -> Outcome {
 pub fn judge_presence(id: &str, entry: &SpecEntry, images: &[&Image]) -> Outcome {
     let matched = matching_images(entry, images);
     if matched.is_empty() {
-        return Outcome::fail(id, format!("no {} in the image list", describe(entry))).with_evidence(
-            vec![
+        return Outcome::fail(id, format!("no {} in the image list", describe(entry)))
+            .with_evidence(vec![
                 Finding::new(
                     format!("image spec entry `{}`", entry.id),
                     format!("no public {} found", describe(entry)),
                 )
                 .expected_actual("at least one image", "none"),
-            ],
-        );
+            ]);
     }
-    let names: Vec<String> = matched.iter().map(|i| format!("\"{}\"", image_name(i))).collect();
+    let names: Vec<String> = matched
+        .iter()
+        .map(|i| format!("\"{}\"", image_name(i)))
+        .collect();
     Outcome::pass(id, format!("found {}", names.join(", ")))
 }
 
