@@ -3,6 +3,11 @@
 pub mod common;
 pub mod scs_0102_image_metadata;
 pub mod scs_0104_standard_images;
+pub mod scs_0114_volume_types;
+pub mod scs_0115_default_security_group_rules;
+pub mod scs_0116_key_manager;
+pub mod scs_0123_services;
+pub mod sigv4;
 #[cfg(test)]
 pub(crate) mod testing;
 
@@ -12,4 +17,8 @@ use super::Registry;
 pub fn register(registry: &mut Registry) {
     registry.register(scs_0102_image_metadata::probe());
     registry.register(scs_0104_standard_images::probe());
+    registry.register(scs_0114_volume_types::probe());
+    registry.register(scs_0115_default_security_group_rules::probe());
+    registry.register(scs_0116_key_manager::presence_probe());
+    registry.register(scs_0123_services::probe());
 }

@@ -1,53 +1,99 @@
-//! Test helpers for IaaS probes: a simulated cloud from fixture text, reached through the real
-//! client, and a probe context over it with a fixed clock.
+//! Test support for IaaS probes: a simulated cloud from a fixture, a probe context over the real
+//! client connected to it, and helpers to run a probe and pick outcomes.
 
 use crate::openstack::{Client, ClientOptions, Snapshot};
-use crate::probes::{Clock, ProbeContext, Services};
+use crate::probes::{Clock, Outcome, Probe, ProbeContext, Services};
 use crate::sim::{Fixture, SimHandle, Simulator};
-use std::collections::BTreeMap;
-use std::path::Path;
+use crate::verdict::Verdict;
+use chrono::TimeZone;
+use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
-/// A running simulated cloud and a context for probes.
-pub struct SimCloud {
-    /// The simulator (kept alive while the test runs).
-    #[allow(dead_code)]
-    pub sim: SimHandle,
-    /// The probe context: the cloud's snapshot, the parameters, a clock fixed at the
-    /// simulator's start (which is when it resolved the fixture's relative dates).
-    pub ctx: ProbeContext,
+/// The folder of the shipped fixtures.
+pub fn fixtures_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fixtures/clouds")
 }
 
-/// Starts a simulator for fixture text (`base:` paths relative to `fixtures/clouds`) and builds
-/// a probe context with the given include parameters.
-pub async fn sim_cloud(fixture: &str, parameters: &[(&str, &str)]) -> SimCloud {
-    let fixture = Fixture::from_yaml_in(fixture, "test", Some(Path::new("fixtures/clouds")))
-        .expect("test fixture is valid");
-    let sim = Simulator::start(fixture, None)
-        .await
-        .expect("simulator starts");
-    let now = chrono::Utc::now();
-    let options = ClientOptions {
-        backoff: Duration::from_millis(1),
-        ..ClientOptions::default()
-    };
-    let client = Client::connect_with(sim.cloud_config("c"), options)
-        .await
-        .expect("connects");
-    let ctx = ProbeContext {
-        services: Services {
-            openstack: Some(Snapshot::new(client)),
-            ..Default::default()
-        },
-        variables: BTreeMap::new(),
-        parameters: parameters
+/// A running simulator with a probe context whose snapshot talks to it.
+pub struct TestCloud {
+    /// The simulator (kept alive as long as the test needs it).
+    pub sim: SimHandle,
+    /// The context to hand to probes.
+    pub ctx: ProbeContext,
+    /// The snapshot inside `ctx`.
+    pub snapshot: Arc<Snapshot>,
+}
+
+impl TestCloud {
+    /// Serves a shipped fixture, e.g. `compliant.yaml`.
+    pub async fn file(name: &str) -> TestCloud {
+        let fixture = Fixture::load(fixtures_dir().join(name)).expect("fixture loads");
+        TestCloud::start(fixture).await
+    }
+
+    /// Serves inline fixture text; `base:` is relative to the shipped fixtures.
+    pub async fn yaml(text: &str) -> TestCloud {
+        let dir = fixtures_dir();
+        let fixture = Fixture::from_yaml_in(text, "test", Some(&dir)).expect("fixture parses");
+        TestCloud::start(fixture).await
+    }
+
+    /// Serves a fixture; the client retries quickly so fault tests stay fast.
+    pub async fn start(fixture: Fixture) -> TestCloud {
+        let sim = Simulator::start(fixture, None).await.expect("simulator");
+        let options = ClientOptions {
+            backoff: Duration::from_millis(1),
+            max_retry_after: Duration::from_millis(1),
+            ..ClientOptions::default()
+        };
+        let client = Client::connect_with(sim.cloud_config("sim"), options)
+            .await
+            .expect("client connects");
+        let snapshot = Snapshot::new(client);
+        let ctx = ProbeContext {
+            services: Services {
+                openstack: Some(snapshot.clone()),
+                ..Default::default()
+            },
+            variables: Default::default(),
+            parameters: Default::default(),
+            clock: Clock::fixed(chrono::Utc.with_ymd_and_hms(2026, 9, 1, 12, 0, 0).unwrap()),
+            cancel: CancellationToken::new(),
+            timeout: Duration::from_secs(60),
+        };
+        TestCloud { sim, ctx, snapshot }
+    }
+
+    /// Runs `probe` for `ids` and checks that it answered each id once, in order.
+    pub async fn run(&self, probe: &dyn Probe, ids: &[&str]) -> Vec<Outcome> {
+        let ids: Vec<String> = ids.iter().map(|s| s.to_string()).collect();
+        let out = probe.run(&self.ctx, &ids).await;
+        let got: Vec<&str> = out.iter().map(|o| o.testcase.as_str()).collect();
+        assert_eq!(got, ids, "one outcome per requested id, in order");
+        out
+    }
+
+    /// Requests the simulator received whose `METHOD /path` contains `needle`.
+    pub fn requests_matching(&self, needle: &str) -> usize {
+        self.sim
+            .request_log()
             .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect(),
-        clock: Clock::fixed(now),
-        cancel: CancellationToken::new(),
-        timeout: Duration::from_secs(60),
-    };
-    SimCloud { sim, ctx }
+            .filter(|l| l.contains(needle))
+            .count()
+    }
+}
+
+/// The outcome for `id`.
+pub fn outcome<'a>(outcomes: &'a [Outcome], id: &str) -> &'a Outcome {
+    outcomes
+        .iter()
+        .find(|o| o.testcase == id)
+        .unwrap_or_else(|| panic!("no outcome for {id}"))
+}
+
+/// The verdict for `id`.
+pub fn verdict(outcomes: &[Outcome], id: &str) -> Verdict {
+    outcome(outcomes, id).verdict
 }

@@ -1,7 +1,7 @@
 //! Tests of the scs-0102 rules (tables) and of the probe against the simulator.
 
 use super::*;
-use crate::probes::iaas::testing::sim_cloud;
+use crate::probes::iaas::testing::TestCloud;
 use crate::verdict::Verdict;
 use chrono::TimeZone;
 use serde_json::{Value, json};
@@ -535,6 +535,19 @@ fn only_public_and_community_images_count() {
 
 // ---------------------------------------------------------------------------------------------
 // The probe through the real client against the simulator.
+
+/// A simulated cloud for fixture text with the given include parameters. The clock is fixed at
+/// the simulator's start, which is when it turned the fixture's relative dates (`@today-10d`)
+/// into real ones.
+async fn sim_cloud(fixture: &str, parameters: &[(&str, &str)]) -> TestCloud {
+    let mut cloud = TestCloud::yaml(fixture).await;
+    cloud.ctx.clock = crate::probes::Clock::fixed(chrono::Utc::now());
+    cloud.ctx.parameters = parameters
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    cloud
+}
 
 async fn verdicts(fixture: &str) -> BTreeMap<String, Outcome> {
     let cloud = sim_cloud(fixture, &[]).await;

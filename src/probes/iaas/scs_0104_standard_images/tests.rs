@@ -2,7 +2,7 @@
 //! the simulator.
 
 use super::*;
-use crate::probes::iaas::testing::sim_cloud;
+use crate::probes::iaas::testing::TestCloud;
 use crate::verdict::Verdict;
 use serde_json::json;
 use std::collections::BTreeMap;
@@ -383,6 +383,19 @@ async fn spec_download() {
 
 // ---------------------------------------------------------------------------------------------
 // The probe through the real client against the simulator.
+
+/// A simulated cloud for fixture text with the given include parameters. The clock is fixed at
+/// the simulator's start, which is when it turned the fixture's relative dates (`@today-10d`)
+/// into real ones.
+async fn sim_cloud(fixture: &str, parameters: &[(&str, &str)]) -> TestCloud {
+    let mut cloud = TestCloud::yaml(fixture).await;
+    cloud.ctx.clock = crate::probes::Clock::fixed(chrono::Utc::now());
+    cloud.ctx.parameters = parameters
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    cloud
+}
 
 async fn verdicts(fixture: &str, spec: &str, list: &[&str]) -> BTreeMap<String, Outcome> {
     let cloud = sim_cloud(fixture, &[("image_spec", spec)]).await;
