@@ -21,6 +21,8 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
+mod kaas;
+
 /// Exit codes, documented in the README.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ExitStatus {
@@ -84,6 +86,19 @@ pub enum Command {
     Report(ReportArgs),
     /// Serve a simulated OpenStack cloud for any client (prints a clouds.yaml entry).
     Simulate(SimulateArgs),
+    /// Judge saved sonobuoy results (a results directory, tarball or sonobuoy_results.yaml).
+    SonobuoyJudge(SonobuoyJudgeArgs),
+}
+
+/// Flags of `sonobuoy-judge`.
+#[derive(Debug, Args)]
+pub struct SonobuoyJudgeArgs {
+    /// Directory from `sonobuoy retrieve -x`, a results tarball, or a sonobuoy_results.yaml.
+    #[arg(value_name = "RESULTS_DIR_OR_TARBALL")]
+    pub results: PathBuf,
+    /// okToFail list to use instead of the built-in one.
+    #[arg(long, value_name = "FILE")]
+    pub ok_to_fail: Option<PathBuf>,
 }
 
 /// Flags of `simulate`.
@@ -172,8 +187,18 @@ pub struct RunArgs {
     #[arg(long, value_name = "NAME")]
     pub os_cloud: Option<String>,
     /// Start a simulated cloud from FIXTURE (or `compliant`) and test it instead of a real one.
+    /// For a KaaS scope, FIXTURE is a cluster fixture (`fixtures/clusters/*.yaml`).
     #[arg(long, value_name = "FIXTURE")]
     pub simulate: Option<String>,
+    /// Kubernetes cluster to test (KaaS); same as `-a kubeconfig=PATH` or `KUBECONFIG`.
+    #[arg(long, value_name = "PATH")]
+    pub kubeconfig: Option<PathBuf>,
+    /// Kubeconfig context to use (default: its current context).
+    #[arg(long, value_name = "NAME")]
+    pub context: Option<String>,
+    /// Download nothing: use cached release/CVE data or the built-in snapshot (KaaS).
+    #[arg(long)]
+    pub offline: bool,
 }
 
 /// Flags of `plan`.
@@ -285,6 +310,7 @@ async fn dispatch(cli: Cli) -> Result<ExitStatus> {
         Command::Validate(args) => validate(args).await,
         Command::Report(args) => report_cmd(args).await,
         Command::Simulate(args) => simulate(args).await,
+        Command::SonobuoyJudge(args) => kaas::sonobuoy_judge(args).await,
     }
 }
 
@@ -348,9 +374,13 @@ async fn run(args: RunArgs) -> Result<ExitStatus> {
     let registry = Registry::builtin();
     let scope = load_scope(&args.selection.scope).await?;
     let mut selection = selection_from(&args.selection)?;
+    let kaas = match kaas::wants_cluster(&scope) {
+        true => Some(kaas::prepare(&mut selection, &args).await?),
+        false => None,
+    };
     let simulator = match &args.simulate {
-        Some(fixture) => Some(start_simulator(fixture, None).await?),
-        None => None,
+        Some(fixture) if kaas.is_none() => Some(start_simulator(fixture, None).await?),
+        _ => None,
     };
     let cloud = choose_cloud(&scope, &mut selection, &args, simulator.as_ref())?;
     let plan = plan::resolve(scope, selection, &registry, today())?;
@@ -363,17 +393,23 @@ async fn run(args: RunArgs) -> Result<ExitStatus> {
         .items
         .iter()
         .any(|item| matches!(item.kind, WorkKind::Native { .. }));
-    let services = match cloud {
+    let mut services = match cloud {
         Some(source) if needs_cloud => connect_openstack(source).await?,
         _ => Services::default(),
     };
+    if let Some(kaas) = kaas.as_ref().filter(|_| needs_cloud) {
+        kaas.connect(&plan.variables, &mut services).await?;
+    }
 
     let cancel = CancellationToken::new();
     execute::cancel_on_ctrl_c(cancel.clone());
     let options = RunOptions {
         jobs: args.jobs.unwrap_or_else(num_cpus).max(1),
         timeout: Duration::from_secs(args.timeout.max(1)),
-        clock: Clock::system(),
+        clock: kaas
+            .as_ref()
+            .and_then(|k| k.clock())
+            .unwrap_or_else(Clock::system),
         services: services.clone(),
         cancel: cancel.clone(),
     };
@@ -403,6 +439,9 @@ async fn run(args: RunArgs) -> Result<ExitStatus> {
     }
     if let Some(sim) = simulator {
         sim.handle.shutdown().await;
+    }
+    if let Some(kaas) = kaas {
+        kaas.finish().await;
     }
     let written = report::write_all(
         &report,

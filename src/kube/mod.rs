@@ -131,8 +131,9 @@ impl Default for KaasOptions {
         KaasOptions {
             github_api: "https://api.github.com".into(),
             github_token: None,
-            cve_feed: "https://kubernetes.io/docs/reference/issues-security/official-cve-feed/index.json"
-                .into(),
+            cve_feed:
+                "https://kubernetes.io/docs/reference/issues-security/official-cve-feed/index.json"
+                    .into(),
             cve_record_base: "https://cveawg.mitre.org/api/cve".into(),
             cache_dir: default_cache_dir(),
             offline: false,
@@ -190,12 +191,11 @@ impl Cluster {
         if !kubeconfig.exists() {
             return Err(KubeError::MissingFile(kubeconfig.to_path_buf()));
         }
-        let file = kube::config::Kubeconfig::read_from(kubeconfig).map_err(|e| {
-            KubeError::BadFile {
+        let file =
+            kube::config::Kubeconfig::read_from(kubeconfig).map_err(|e| KubeError::BadFile {
                 path: kubeconfig.to_path_buf(),
                 message: one_line(&e),
-            }
-        })?;
+            })?;
         let chosen = match context {
             Some(c) => c.to_string(),
             None => file
@@ -325,7 +325,11 @@ mod tests {
             .local_addr()
             .unwrap()
             .port();
-        std::fs::write(&path, kubeconfig_for(&format!("http://127.0.0.1:{port}"), "c1")).unwrap();
+        std::fs::write(
+            &path,
+            kubeconfig_for(&format!("http://127.0.0.1:{port}"), "c1"),
+        )
+        .unwrap();
         let err = Cluster::connect(&path, Some("other"), KaasOptions::default())
             .await
             .unwrap_err();

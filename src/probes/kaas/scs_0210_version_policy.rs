@@ -104,7 +104,10 @@ pub fn parse_version(text: &str) -> Result<Version, String> {
     let parts: Vec<&str> = t.split('.').collect();
     let num = |s: &str| -> Result<u64, String> {
         if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
-            return Err(format!("`{}` is not a version of the form X.Y.Z", text.trim()));
+            return Err(format!(
+                "`{}` is not a version of the form X.Y.Z",
+                text.trim()
+            ));
         }
         s.parse::<u64>()
             .map_err(|_| format!("`{}`: number too large", text.trim()))
@@ -133,15 +136,20 @@ pub fn parse_cluster_version(text: &str) -> Result<(Version, Option<String>), St
         return Ok((v, None));
     }
     let t = text.trim();
-    let core = t.strip_prefix('v').unwrap_or(t).split('+').next().unwrap_or("");
+    let core = t
+        .strip_prefix('v')
+        .unwrap_or(t)
+        .split('+')
+        .next()
+        .unwrap_or("");
     let Some((base, suffix)) = core.split_once('-') else {
         return Err(format!("`{t}` is not a version of the form X.Y.Z"));
     };
     let lower = suffix.to_ascii_lowercase();
-    if ["alpha", "beta", "rc"]
-        .iter()
-        .any(|p| lower.starts_with(p) && lower[p.len()..].starts_with(|c: char| c == '.' || c.is_ascii_digit()))
-    {
+    if ["alpha", "beta", "rc"].iter().any(|p| {
+        lower.starts_with(p)
+            && lower[p.len()..].starts_with(|c: char| c == '.' || c.is_ascii_digit())
+    }) {
         return Err(format!(
             "`{t}` is a pre-release; the version policy applies to released versions"
         ));
@@ -238,11 +246,16 @@ pub fn range_of(entry: &serde_json::Value) -> Result<CveRange, String> {
             parse_version(u).map_err(|e| format!("lessThanOrEqual: {e}"))?,
             true,
         )),
-        (None, Some(u)) => Some((parse_version(u).map_err(|e| format!("lessThan: {e}"))?, false)),
+        (None, Some(u)) => Some((
+            parse_version(u).map_err(|e| format!("lessThan: {e}"))?,
+            false,
+        )),
         (None, None) => None,
     };
     match upper {
-        Some((up, inclusive)) => CveRange::new(lower.unwrap_or(Version::new(0, 0, 0)), Some(up), inclusive),
+        Some((up, inclusive)) => {
+            CveRange::new(lower.unwrap_or(Version::new(0, 0, 0)), Some(up), inclusive)
+        }
         None => {
             if let Some(lo) = lower {
                 return CveRange::new(lo, None, false);
@@ -306,7 +319,10 @@ pub struct CriticalCve {
 /// The affected Kubernetes ranges of a CVE record (CVE JSON 5), or `None` when the record is
 /// not critical or lacks `containers.cna.metrics` / `containers.cna.affected` (skipped, as in
 /// the reference).
-pub fn critical_ranges(id: &str, record: &serde_json::Value) -> Result<Option<CriticalCve>, String> {
+pub fn critical_ranges(
+    id: &str,
+    record: &serde_json::Value,
+) -> Result<Option<CriticalCve>, String> {
     let cna = &record["containers"]["cna"];
     let (Some(metrics), Some(affected)) = (cna.get("metrics"), cna.get("affected")) else {
         return Ok(None);
@@ -452,20 +468,31 @@ pub fn decide(
         ));
     }
     if supported.len() < 3 {
-        warnings.push("the end-of-life table may not be up to date (fewer than three supported branches)".into());
+        warnings.push(
+            "the end-of-life table may not be up to date (fewer than three supported branches)"
+                .into(),
+        );
     }
     let branch = cluster.branch();
     if !supported.iter().any(|e| e.branch == branch) {
         let known = eol.iter().find(|e| e.branch == branch);
         let (message, expected) = match known {
-            Some(e) => (format!("branch {branch} reached end of life on {}", e.eol), supported_list(&supported)),
-            None => (format!("branch {branch} is not in the end-of-life table"), supported_list(&supported)),
+            Some(e) => (
+                format!("branch {branch} reached end of life on {}", e.eol),
+                supported_list(&supported),
+            ),
+            None => (
+                format!("branch {branch} is not in the end-of-life table"),
+                supported_list(&supported),
+            ),
         };
         return Ok(Decision {
             verdict: Verdict::Fail,
             reason: format!("Kubernetes {cluster}: {message}"),
-            findings: vec![Finding::new(format!("cluster version {cluster}"), message)
-                .expected_actual(format!("one of {expected}"), branch.to_string())],
+            findings: vec![
+                Finding::new(format!("cluster version {cluster}"), message)
+                    .expected_actual(format!("one of {expected}"), branch.to_string()),
+            ],
             warnings,
         });
     }
@@ -488,9 +515,15 @@ pub fn decide(
             findings.push(
                 Finding::new(
                     format!("release {v}"),
-                    format!("published {} ({days:.1} days ago); the cluster still runs {cluster}", r.published.format("%Y-%m-%d %H:%M UTC")),
+                    format!(
+                        "published {} ({days:.1} days ago); the cluster still runs {cluster}",
+                        r.published.format("%Y-%m-%d %H:%M UTC")
+                    ),
                 )
-                .expected_actual(format!("update within {PATCH_DAYS} days"), format!("{days:.1} days")),
+                .expected_actual(
+                    format!("update within {PATCH_DAYS} days"),
+                    format!("{days:.1} days"),
+                ),
             );
             continue;
         }
@@ -505,7 +538,10 @@ pub fn decide(
                             ids.join(", ")
                         ),
                     )
-                    .expected_actual(format!("update within {CVE_FAIL_DAYS} days"), format!("{days:.1} days")),
+                    .expected_actual(
+                        format!("update within {CVE_FAIL_DAYS} days"),
+                        format!("{days:.1} days"),
+                    ),
                 );
             } else if age > ChronoDuration::days(CVE_WARN_DAYS) {
                 warnings.push(format!(
@@ -516,7 +552,10 @@ pub fn decide(
         }
     }
     if findings.is_empty() {
-        let latest = newer.last().map(|(v, _)| format!(", newest patch {v}")).unwrap_or_default();
+        let latest = newer
+            .last()
+            .map(|(v, _)| format!(", newest patch {v}"))
+            .unwrap_or_default();
         Ok(Decision {
             verdict: Verdict::Pass,
             reason: format!("Kubernetes {cluster} is on a supported branch and up to date{latest}"),
@@ -633,7 +672,10 @@ pub async fn fetch_releases(options: &KaasOptions) -> Result<Vec<Release>, Strin
         if let Some(token) = &options.github_token {
             req = req.bearer_auth(token);
         }
-        let resp = req.send().await.map_err(|e| format!("GET {url}: {}", crate::kube::one_line(&e)))?;
+        let resp = req
+            .send()
+            .await
+            .map_err(|e| format!("GET {url}: {}", crate::kube::one_line(&e)))?;
         let status = resp.status();
         let next = resp
             .headers()
@@ -672,7 +714,12 @@ pub fn next_link(header: &str) -> Option<String> {
         params
             .split(';')
             .any(|p| p.trim() == "rel=\"next\"")
-            .then(|| url.trim().trim_start_matches('<').trim_end_matches('>').to_string())
+            .then(|| {
+                url.trim()
+                    .trim_start_matches('<')
+                    .trim_end_matches('>')
+                    .to_string()
+            })
     })
 }
 
@@ -745,7 +792,14 @@ pub async fn load_data(options: &KaasOptions, now: DateTime<Utc>) -> Result<Poli
     let releases = match releases {
         Some(Ok(list)) => {
             write_cache(dir, RELEASES_CACHE, now, &list);
-            provenance.push(Finding::new("release data", format!("downloaded from {} ({} releases)", options.github_api, list.len())));
+            provenance.push(Finding::new(
+                "release data",
+                format!(
+                    "downloaded from {} ({} releases)",
+                    options.github_api,
+                    list.len()
+                ),
+            ));
             list
         }
         other => match read_cache::<Vec<Release>>(dir, RELEASES_CACHE) {
@@ -756,12 +810,20 @@ pub async fn load_data(options: &KaasOptions, now: DateTime<Utc>) -> Result<Poli
                 };
                 provenance.push(Finding::new(
                     "release data",
-                    format!("{why}using the cache fetched {} ({})", c.fetched_at.format("%Y-%m-%d %H:%M UTC"), age_text(now, c.fetched_at)),
+                    format!(
+                        "{why}using the cache fetched {} ({})",
+                        c.fetched_at.format("%Y-%m-%d %H:%M UTC"),
+                        age_text(now, c.fetched_at)
+                    ),
                 ));
                 c.data
             }
             None => match other {
-                Some(Err(e)) => return Err(format!("cannot get the Kubernetes releases and no cache exists: {e}")),
+                Some(Err(e)) => {
+                    return Err(format!(
+                        "cannot get the Kubernetes releases and no cache exists: {e}"
+                    ));
+                }
                 _ => {
                     let (taken, list, _) = snapshot()?;
                     provenance.push(Finding::new(
@@ -776,7 +838,14 @@ pub async fn load_data(options: &KaasOptions, now: DateTime<Utc>) -> Result<Poli
     let cves = match cves {
         Some(Ok(list)) => {
             write_cache(dir, CVES_CACHE, now, &list);
-            provenance.push(Finding::new("CVE data", format!("downloaded from {} ({} critical CVEs)", options.cve_feed, list.len())));
+            provenance.push(Finding::new(
+                "CVE data",
+                format!(
+                    "downloaded from {} ({} critical CVEs)",
+                    options.cve_feed,
+                    list.len()
+                ),
+            ));
             list
         }
         other => match read_cache::<Vec<CriticalCve>>(dir, CVES_CACHE) {
@@ -787,12 +856,20 @@ pub async fn load_data(options: &KaasOptions, now: DateTime<Utc>) -> Result<Poli
                 };
                 provenance.push(Finding::new(
                     "CVE data",
-                    format!("{why}using the cache fetched {} ({})", c.fetched_at.format("%Y-%m-%d %H:%M UTC"), age_text(now, c.fetched_at)),
+                    format!(
+                        "{why}using the cache fetched {} ({})",
+                        c.fetched_at.format("%Y-%m-%d %H:%M UTC"),
+                        age_text(now, c.fetched_at)
+                    ),
                 ));
                 c.data
             }
             None => match other {
-                Some(Err(e)) => return Err(format!("cannot get the Kubernetes CVE data and no cache exists: {e}")),
+                Some(Err(e)) => {
+                    return Err(format!(
+                        "cannot get the Kubernetes CVE data and no cache exists: {e}"
+                    ));
+                }
                 _ => {
                     let (taken, _, list) = snapshot()?;
                     provenance.push(Finding::new(
@@ -825,7 +902,8 @@ async fn run(ctx: &ProbeContext, ids: &[String]) -> Vec<Outcome> {
     };
     let now = ctx.clock.now();
     let work = async {
-        let (version, data) = tokio::join!(client.apiserver_version(), load_data(&cluster.options, now));
+        let (version, data) =
+            tokio::join!(client.apiserver_version(), load_data(&cluster.options, now));
         (version, data)
     };
     let (version, data) = tokio::select! {
@@ -833,7 +911,14 @@ async fn run(ctx: &ProbeContext, ids: &[String]) -> Vec<Outcome> {
         _ = ctx.cancel.cancelled() => return abort_all(ids, "interrupted"),
     };
     let outcome = match (version, data) {
-        (Err(e), _) => Outcome::abort(ID, format!("cannot read /version from {}: {}", cluster.server, crate::kube::one_line(&e))),
+        (Err(e), _) => Outcome::abort(
+            ID,
+            format!(
+                "cannot read /version from {}: {}",
+                cluster.server,
+                crate::kube::one_line(&e)
+            ),
+        ),
         (_, Err(e)) => Outcome::abort(ID, e),
         (Ok(info), Ok(data)) => judge(&info.git_version, now, &data),
     };

@@ -50,7 +50,10 @@ async fn run(ctx: &ProbeContext, ids: &[String]) -> Vec<Outcome> {
         Ok(c) => c,
         Err(e) => return abort_all(ids, &e),
     };
-    let namespace = format!("scs-check-sc-{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
+    let namespace = format!(
+        "scs-check-sc-{}",
+        &uuid::Uuid::new_v4().simple().to_string()[..8]
+    );
     let created = std::sync::Mutex::new(false);
     let body = check(ctx, &client, &namespace, &created);
     let outcome = tokio::select! {
@@ -130,7 +133,9 @@ async fn check(
     let classes: Api<StorageClass> = Api::all(client.clone());
     let list = match classes.list(&Default::default()).await {
         Ok(l) => l.items,
-        Err(e) => return Outcome::abort(ID, format!("cannot list storage classes: {}", err_text(&e))),
+        Err(e) => {
+            return Outcome::abort(ID, format!("cannot list storage classes: {}", err_text(&e)));
+        }
     };
     let defs = defaults(&list);
     let names: Vec<String> = defs
@@ -138,20 +143,38 @@ async fn check(
         .map(|c| c.metadata.name.clone().unwrap_or_default())
         .collect();
     if defs.len() != 1 {
-        return Outcome::fail(ID, format!("{} default storage classes; exactly one is required", defs.len()))
-            .with_evidence(vec![
-                Finding::new("storage classes", format!("annotated {DEFAULT_ANNOTATION}=\"true\": [{}]", names.join(", ")))
-                    .expected_actual("1", defs.len().to_string()),
-            ]);
+        return Outcome::fail(
+            ID,
+            format!(
+                "{} default storage classes; exactly one is required",
+                defs.len()
+            ),
+        )
+        .with_evidence(vec![
+            Finding::new(
+                "storage classes",
+                format!(
+                    "annotated {DEFAULT_ANNOTATION}=\"true\": [{}]",
+                    names.join(", ")
+                ),
+            )
+            .expected_actual("1", defs.len().to_string()),
+        ]);
     }
     let class = defs[0];
     let name = names[0].clone();
     if class.provisioner == NO_PROVISIONER {
-        return Outcome::fail(ID, format!("default storage class \"{name}\" provisions node-local volumes"))
-            .with_evidence(vec![
-                Finding::new(format!("storage class \"{name}\""), "node-bound volumes do not survive a node failure")
-                    .expected_actual("a network or replicated provisioner", NO_PROVISIONER),
-            ]);
+        return Outcome::fail(
+            ID,
+            format!("default storage class \"{name}\" provisions node-local volumes"),
+        )
+        .with_evidence(vec![
+            Finding::new(
+                format!("storage class \"{name}\""),
+                "node-bound volumes do not survive a node failure",
+            )
+            .expected_actual("a network or replicated provisioner", NO_PROVISIONER),
+        ]);
     }
 
     let nss: Api<Namespace> = Api::all(client.clone());
@@ -161,7 +184,10 @@ async fn check(
     .unwrap_or_default();
     *created.lock().unwrap_or_else(|p| p.into_inner()) = true;
     if let Err(e) = nss.create(&PostParams::default(), &ns).await {
-        return Outcome::abort(ID, format!("cannot create namespace {namespace}: {}", err_text(&e)));
+        return Outcome::abort(
+            ID,
+            format!("cannot create namespace {namespace}: {}", err_text(&e)),
+        );
     }
     let pvcs: Api<PersistentVolumeClaim> = Api::namespaced(client.clone(), namespace);
     let pvc: PersistentVolumeClaim = serde_json::from_value(serde_json::json!({
@@ -174,7 +200,10 @@ async fn check(
     }))
     .unwrap_or_default();
     if let Err(e) = pvcs.create(&PostParams::default(), &pvc).await {
-        return Outcome::abort(ID, format!("cannot create PVC {namespace}/{PVC}: {}", err_text(&e)));
+        return Outcome::abort(
+            ID,
+            format!("cannot create PVC {namespace}/{PVC}: {}", err_text(&e)),
+        );
     }
     if class.volume_binding_mode.as_deref() == Some("WaitForFirstConsumer") {
         let pods: Api<Pod> = Api::namespaced(client.clone(), namespace);
@@ -188,7 +217,10 @@ async fn check(
         }))
         .unwrap_or_default();
         if let Err(e) = pods.create(&PostParams::default(), &pod).await {
-            return Outcome::abort(ID, format!("cannot create pod {namespace}/{POD}: {}", err_text(&e)));
+            return Outcome::abort(
+                ID,
+                format!("cannot create pod {namespace}/{POD}: {}", err_text(&e)),
+            );
         }
     }
     let wait = Duration::from_secs(60).min(ctx.timeout / 2);
@@ -196,7 +228,12 @@ async fn check(
     let last = loop {
         let got = match pvcs.get(PVC).await {
             Ok(p) => p,
-            Err(e) => return Outcome::abort(ID, format!("cannot read PVC {namespace}/{PVC}: {}", err_text(&e))),
+            Err(e) => {
+                return Outcome::abort(
+                    ID,
+                    format!("cannot read PVC {namespace}/{PVC}: {}", err_text(&e)),
+                );
+            }
         };
         let status = got.status.clone().unwrap_or_default();
         if status.phase.as_deref() == Some("Bound") || started.elapsed() >= wait {
@@ -206,18 +243,37 @@ async fn check(
     };
     let phase = last.phase.clone().unwrap_or_else(|| "unknown".into());
     if phase != "Bound" {
-        return Outcome::fail(ID, format!("a ReadWriteOnce PVC of the default class \"{name}\" did not bind within {}s", wait.as_secs()))
-            .with_evidence(vec![
-                Finding::new(format!("pvc \"{namespace}/{PVC}\""), "not bound").expected_actual("Bound", phase),
-            ]);
+        return Outcome::fail(
+            ID,
+            format!(
+                "a ReadWriteOnce PVC of the default class \"{name}\" did not bind within {}s",
+                wait.as_secs()
+            ),
+        )
+        .with_evidence(vec![
+            Finding::new(format!("pvc \"{namespace}/{PVC}\""), "not bound")
+                .expected_actual("Bound", phase),
+        ]);
     }
     let modes = last.access_modes.unwrap_or_default();
     if !modes.iter().any(|m| m == "ReadWriteOnce") {
-        return Outcome::fail(ID, format!("the bound volume of class \"{name}\" lacks ReadWriteOnce"))
-            .with_evidence(vec![
-                Finding::new(format!("pvc \"{namespace}/{PVC}\""), "access modes of the bound volume")
-                    .expected_actual("ReadWriteOnce", modes.join(", ")),
-            ]);
+        return Outcome::fail(
+            ID,
+            format!("the bound volume of class \"{name}\" lacks ReadWriteOnce"),
+        )
+        .with_evidence(vec![
+            Finding::new(
+                format!("pvc \"{namespace}/{PVC}\""),
+                "access modes of the bound volume",
+            )
+            .expected_actual("ReadWriteOnce", modes.join(", ")),
+        ]);
     }
-    Outcome::pass(ID, format!("default storage class \"{name}\" ({}) binds a ReadWriteOnce PVC", class.provisioner))
+    Outcome::pass(
+        ID,
+        format!(
+            "default storage class \"{name}\" ({}) binds a ReadWriteOnce PVC",
+            class.provisioner
+        ),
+    )
 }

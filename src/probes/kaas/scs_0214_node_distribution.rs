@@ -33,7 +33,10 @@ pub fn judge(nodes: &[(String, BTreeMap<String, String>)]) -> Outcome {
     if nodes.len() < 2 {
         return Outcome::fail(
             ID,
-            format!("{} node(s); a distributed cluster needs at least two", nodes.len()),
+            format!(
+                "{} node(s); a distributed cluster needs at least two",
+                nodes.len()
+            ),
         )
         .with_evidence(vec![
             Finding::new("cluster", "too few nodes to be distributed")
@@ -43,8 +46,20 @@ pub fn judge(nodes: &[(String, BTreeMap<String, String>)]) -> Outcome {
     let any_cp = nodes.iter().any(|(_, l)| l.contains_key(CONTROL_PLANE));
     let groups: Vec<(&str, Vec<&(String, BTreeMap<String, String>)>)> = if any_cp {
         vec![
-            ("control-plane", nodes.iter().filter(|(_, l)| l.contains_key(CONTROL_PLANE)).collect()),
-            ("worker", nodes.iter().filter(|(_, l)| !l.contains_key(CONTROL_PLANE)).collect()),
+            (
+                "control-plane",
+                nodes
+                    .iter()
+                    .filter(|(_, l)| l.contains_key(CONTROL_PLANE))
+                    .collect(),
+            ),
+            (
+                "worker",
+                nodes
+                    .iter()
+                    .filter(|(_, l)| !l.contains_key(CONTROL_PLANE))
+                    .collect(),
+            ),
         ]
     } else {
         vec![("all", nodes.iter().collect())]
@@ -60,8 +75,11 @@ pub fn judge(nodes: &[(String, BTreeMap<String, String>)]) -> Outcome {
             for key in [REGION, ZONE] {
                 if labels.get(key).is_none_or(|v| v.is_empty()) {
                     problems.push(
-                        Finding::new(format!("node \"{name}\""), format!("label {key} is not set"))
-                            .expected_actual("a non-empty value", "missing"),
+                        Finding::new(
+                            format!("node \"{name}\""),
+                            format!("label {key} is not set"),
+                        )
+                        .expected_actual("a non-empty value", "missing"),
                     );
                 }
             }
@@ -75,9 +93,15 @@ pub fn judge(nodes: &[(String, BTreeMap<String, String>)]) -> Outcome {
         let regions = spread(REGION);
         let zones = spread(ZONE);
         if regions.len() >= 2 {
-            notes.push(Finding::new(format!("{group} nodes"), format!("spread over {} regions", regions.len())));
+            notes.push(Finding::new(
+                format!("{group} nodes"),
+                format!("spread over {} regions", regions.len()),
+            ));
         } else if zones.len() >= 2 {
-            notes.push(Finding::new(format!("{group} nodes"), format!("one region, spread over {} zones", zones.len())));
+            notes.push(Finding::new(
+                format!("{group} nodes"),
+                format!("one region, spread over {} zones", zones.len()),
+            ));
         } else {
             notes.push(Finding::new(
                 format!("{group} nodes"),
@@ -86,8 +110,11 @@ pub fn judge(nodes: &[(String, BTreeMap<String, String>)]) -> Outcome {
         }
     }
     if problems.is_empty() {
-        Outcome::pass(ID, format!("{} nodes, all with region and zone labels", nodes.len()))
-            .with_evidence(notes)
+        Outcome::pass(
+            ID,
+            format!("{} nodes, all with region and zone labels", nodes.len()),
+        )
+        .with_evidence(notes)
     } else {
         let n = problems.len();
         problems.extend(notes);
@@ -107,7 +134,10 @@ async fn run(ctx: &ProbeContext, ids: &[String]) -> Vec<Outcome> {
         _ = ctx.cancel.cancelled() => return abort_all(ids, "interrupted"),
     };
     let outcome = match list {
-        Err(e) => Outcome::abort(ID, format!("cannot list nodes: {}", crate::kube::one_line(&e))),
+        Err(e) => Outcome::abort(
+            ID,
+            format!("cannot list nodes: {}", crate::kube::one_line(&e)),
+        ),
         Ok(list) => {
             let nodes: Vec<(String, BTreeMap<String, String>)> = list
                 .items

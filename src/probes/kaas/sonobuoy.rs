@@ -46,15 +46,13 @@ pub fn parse_ok_to_fail(text: &str, origin: &str) -> Result<Vec<OkToFail>, Strin
         reason: Spanned<String>,
     }
     let file: File = serde_saphyr::from_str(text).map_err(|e| {
-        format!("{origin}: {}", e.to_string().lines().next().unwrap_or_default())
-    })?;
-    let at = |s: &Spanned<String>| {
         format!(
-            "{origin}:{}:{}",
-            s.referenced.line(),
-            s.referenced.column()
+            "{origin}: {}",
+            e.to_string().lines().next().unwrap_or_default()
         )
-    };
+    })?;
+    let at =
+        |s: &Spanned<String>| format!("{origin}:{}:{}", s.referenced.line(), s.referenced.column());
     file.ok_to_fail
         .into_iter()
         .map(|e| {
@@ -63,8 +61,13 @@ pub fn parse_ok_to_fail(text: &str, origin: &str) -> Result<Vec<OkToFail>, Strin
                     return Err(format!("{}: `{key}` must not be empty", at(field)));
                 }
             }
-            let regex = Regex::new(&e.regex.value)
-                .map_err(|err| format!("{}: bad regex: {}", at(&e.regex), err.to_string().lines().last().unwrap_or_default().trim()))?;
+            let regex = Regex::new(&e.regex.value).map_err(|err| {
+                format!(
+                    "{}: bad regex: {}",
+                    at(&e.regex),
+                    err.to_string().lines().last().unwrap_or_default().trim()
+                )
+            })?;
             Ok(OkToFail {
                 regex,
                 reason: e.reason.value,
@@ -151,7 +154,11 @@ pub fn judge_file(path: &Path, ok: &[OkToFail]) -> Result<Judgement, String> {
     let text = std::fs::read_to_string(path)
         .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
     let root: ResultItem = serde_saphyr::from_str(&text).map_err(|e| {
-        format!("{}: {}", path.display(), e.to_string().lines().next().unwrap_or_default())
+        format!(
+            "{}: {}",
+            path.display(),
+            e.to_string().lines().next().unwrap_or_default()
+        )
     })?;
     Ok(judge_tree(&root, ok))
 }
@@ -164,7 +171,10 @@ pub fn locate_results(path: &Path, scratch: &Path) -> Result<PathBuf, String> {
         return if f.is_file() {
             Ok(f)
         } else {
-            Err(format!("{}: no {RESULTS_FILE} in this directory", path.display()))
+            Err(format!(
+                "{}: no {RESULTS_FILE} in this directory",
+                path.display()
+            ))
         };
     }
     if !path.is_file() {
@@ -192,7 +202,10 @@ pub fn locate_results(path: &Path, scratch: &Path) -> Result<PathBuf, String> {
         return if f.is_file() {
             Ok(f)
         } else {
-            Err(format!("{}: the tarball has no {RESULTS_FILE}", path.display()))
+            Err(format!(
+                "{}: the tarball has no {RESULTS_FILE}",
+                path.display()
+            ))
         };
     }
     Ok(path.to_path_buf())
@@ -206,7 +219,10 @@ pub fn outcome_of(id: &str, j: &Judgement) -> Outcome {
         .map(|t| Finding::new(format!("test \"{t}\""), "failed"))
         .collect();
     evidence.extend(j.failed_ok.iter().map(|(t, r)| {
-        Finding::new(format!("test \"{t}\""), format!("failed, excused by okToFail: {r}"))
+        Finding::new(
+            format!("test \"{t}\""),
+            format!("failed, excused by okToFail: {r}"),
+        )
     }));
     let reason = format!("sonobuoy reports {}", j.summary());
     let o = if j.passes() {
@@ -239,7 +255,10 @@ pub fn find_sonobuoy(configured: Option<&Path>) -> Result<PathBuf, String> {
         return if p.is_file() {
             Ok(p.to_path_buf())
         } else {
-            Err(format!("sonobuoy binary {} not found; {missing}", p.display()))
+            Err(format!(
+                "sonobuoy binary {} not found; {missing}",
+                p.display()
+            ))
         };
     }
     if let Some(path) = std::env::var_os("PATH") {
@@ -256,7 +275,9 @@ pub fn find_sonobuoy(configured: Option<&Path>) -> Result<PathBuf, String> {
             return Ok(candidate);
         }
     }
-    Err(format!("sonobuoy not found in PATH or ~/.local/bin; {missing}"))
+    Err(format!(
+        "sonobuoy not found in PATH or ~/.local/bin; {missing}"
+    ))
 }
 
 /// One sonobuoy-driven check.
@@ -283,12 +304,20 @@ async fn sonobuoy_cmd(bin: &Path, kubeconfig: &Path, args: &[&str]) -> Result<St
         .map_err(|e| format!("cannot run {}: {e}", bin.display()))?;
     if !out.status.success() {
         let err = String::from_utf8_lossy(&out.stderr);
-        let last = err.lines().rev().find(|l| !l.trim().is_empty()).unwrap_or("");
+        let last = err
+            .lines()
+            .rev()
+            .find(|l| !l.trim().is_empty())
+            .unwrap_or("");
         return Err(format!(
             "`sonobuoy {}` failed ({}){}",
             args.join(" "),
             out.status,
-            if last.is_empty() { String::new() } else { format!(": {}", last.trim()) }
+            if last.is_empty() {
+                String::new()
+            } else {
+                format!(": {}", last.trim())
+            }
         ));
     }
     Ok(String::from_utf8_lossy(&out.stdout).into_owned())
@@ -422,8 +451,19 @@ async fn run_and_retrieve(
     };
     let err_text = err_task.await.unwrap_or_default();
     if !status.success() {
-        let last = err_text.lines().rev().find(|l| !l.trim().is_empty()).unwrap_or("");
-        return Err(format!("`sonobuoy run` failed ({status}){}", if last.is_empty() { String::new() } else { format!(": {}", last.trim()) }));
+        let last = err_text
+            .lines()
+            .rev()
+            .find(|l| !l.trim().is_empty())
+            .unwrap_or("");
+        return Err(format!(
+            "`sonobuoy run` failed ({status}){}",
+            if last.is_empty() {
+                String::new()
+            } else {
+                format!(": {}", last.trim())
+            }
+        ));
     }
     std::fs::create_dir_all(&job.result_dir)
         .map_err(|e| format!("cannot create {}: {e}", job.result_dir.display()))?;
@@ -450,7 +490,9 @@ pub async fn run_check(
     extra: &[&str],
 ) -> Vec<Outcome> {
     let abort = |reason: String| -> Vec<Outcome> {
-        ids.iter().map(|i| Outcome::abort(i, reason.clone())).collect()
+        ids.iter()
+            .map(|i| Outcome::abort(i, reason.clone()))
+            .collect()
     };
     let cluster = match ctx.services.kube() {
         Ok(c) => c.clone(),
