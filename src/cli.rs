@@ -75,7 +75,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run a scope's testcases against a cloud or cluster and report the verdicts.
-    Run(RunArgs),
+    Run(Box<RunArgs>),
     /// Print the resolved plan (versions, targets, testcases, how each runs) without running it.
     Plan(PlanArgs),
     /// List the built-in scopes with their versions and each version's status today.
@@ -304,7 +304,7 @@ fn one_line(err: &anyhow::Error) -> String {
 
 async fn dispatch(cli: Cli) -> Result<ExitStatus> {
     match cli.command {
-        Command::Run(args) => run(args).await,
+        Command::Run(args) => run(*args).await,
         Command::Plan(args) => plan_cmd(args).await,
         Command::List => list().await,
         Command::Validate(args) => validate(args).await,

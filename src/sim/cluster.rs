@@ -542,7 +542,7 @@ fn releases(state: &State, query: &str) -> Response {
     let per_page = param("per_page").unwrap_or(30).clamp(1, 100);
     let page = param("page").unwrap_or(1).max(1);
     let mut sorted = f.releases.clone();
-    sorted.sort_by(|a, b| b.published.cmp(&a.published));
+    sorted.sort_by_key(|r| std::cmp::Reverse(r.published));
     let items: Vec<Value> = sorted
         .iter()
         .skip((page - 1) * per_page)

@@ -28,8 +28,11 @@ pub fn register(registry: &mut Registry) {
     ));
 }
 
+/// A node as the probe sees it: name and labels.
+pub type NodeLabels = (String, BTreeMap<String, String>);
+
 /// Judges nodes given as (name, labels).
-pub fn judge(nodes: &[(String, BTreeMap<String, String>)]) -> Outcome {
+pub fn judge(nodes: &[NodeLabels]) -> Outcome {
     if nodes.len() < 2 {
         return Outcome::fail(
             ID,
@@ -44,7 +47,7 @@ pub fn judge(nodes: &[(String, BTreeMap<String, String>)]) -> Outcome {
         ]);
     }
     let any_cp = nodes.iter().any(|(_, l)| l.contains_key(CONTROL_PLANE));
-    let groups: Vec<(&str, Vec<&(String, BTreeMap<String, String>)>)> = if any_cp {
+    let groups: Vec<(&str, Vec<&NodeLabels>)> = if any_cp {
         vec![
             (
                 "control-plane",
