@@ -150,10 +150,7 @@ pub fn load_config(path: &Path) -> Result<BatchConfig, CertError> {
     let bytes = super::read_file(path)?;
     let text = String::from_utf8_lossy(&bytes);
     let raw: RawConfig = toml::from_str(&text).map_err(|e| {
-        let (line, column) = e
-            .span()
-            .map(|s| line_col(&text, s.start))
-            .unwrap_or((0, 0));
+        let (line, column) = e.span().map(|s| line_col(&text, s.start)).unwrap_or((0, 0));
         CertError::Config {
             path: path.to_path_buf(),
             line,
@@ -221,7 +218,10 @@ impl BatchConfig {
 
     /// Expands a selection into jobs.
     pub fn jobs(&self, selection: &JobSelection) -> Result<JobList, CertError> {
-        let preset_name = match (&selection.preset, selection.scopes.is_empty() && selection.subjects.is_empty()) {
+        let preset_name = match (
+            &selection.preset,
+            selection.scopes.is_empty() && selection.subjects.is_empty(),
+        ) {
             (Some(p), _) => Some(p.clone()),
             (None, true) => Some("default".to_string()),
             (None, false) => None,
@@ -231,7 +231,11 @@ impl BatchConfig {
                 let known: Vec<&str> = self.raw.presets.keys().map(String::as_str).collect();
                 self.err(format!(
                     "no preset {name:?} (presets: {})",
-                    if known.is_empty() { "none".to_string() } else { known.join(", ") }
+                    if known.is_empty() {
+                        "none".to_string()
+                    } else {
+                        known.join(", ")
+                    }
                 ))
             })?),
             None => None,
@@ -417,9 +421,7 @@ async fn run_job(job: Job, options: &BatchOptions) -> JobResult {
         format!("[{}] ", job.subject)
     };
     let mut cmd = tokio::process::Command::new(&options.exe);
-    cmd.arg("run")
-        .arg(&job.spec)
-        .args(["-s", &job.subject]);
+    cmd.arg("run").arg(&job.spec).args(["-s", &job.subject]);
     for (k, v) in &job.assignments {
         cmd.arg("-a").arg(format!("{k}={v}"));
     }
@@ -476,8 +478,14 @@ async fn run_job(job: Job, options: &BatchOptions) -> JobResult {
                 );
             }
             send_signal(pid, libc::SIGINT, false);
-            if tokio::time::timeout(options.grace, child.wait()).await.is_err() {
-                eprintln!("{prefix}no exit {} s after SIGINT; killing", options.grace.as_secs());
+            if tokio::time::timeout(options.grace, child.wait())
+                .await
+                .is_err()
+            {
+                eprintln!(
+                    "{prefix}no exit {} s after SIGINT; killing",
+                    options.grace.as_secs()
+                );
                 send_signal(pid, libc::SIGKILL, true);
                 let _ = child.wait().await;
             }
@@ -633,7 +641,10 @@ mapping = { os_cloud = "literal-{subject}" }
     fn mapping_interpolates_only_the_default() {
         let (dir, c) = config(CONFIG);
         let c = c.unwrap();
-        assert_eq!(c.keyfile, std::fs::canonicalize(dir.path()).unwrap().join("keys/k"));
+        assert_eq!(
+            c.keyfile,
+            std::fs::canonicalize(dir.path()).unwrap().join("keys/k")
+        );
         assert!(c.tokenfile.ends_with(".secret/tokenfile"));
         let m = c.mapping("a");
         assert_eq!(m["os_cloud"], "a");
@@ -649,7 +660,10 @@ mapping = { os_cloud = "literal-{subject}" }
         let list = c.unwrap().jobs(&JobSelection::default()).unwrap();
         assert_eq!(list.workers, Some(2));
         assert_eq!(list.jobs.len(), 2);
-        assert_eq!(list.jobs[0].timeout, Duration::from_secs(DEFAULT_SUBJECT_TIMEOUT));
+        assert_eq!(
+            list.jobs[0].timeout,
+            Duration::from_secs(DEFAULT_SUBJECT_TIMEOUT)
+        );
         assert_eq!(list.jobs[1].timeout, Duration::from_secs(7));
         assert!(list.jobs[0].spec.ends_with("/scope.yaml"));
     }
@@ -678,7 +692,10 @@ mapping = { os_cloud = "literal-{subject}" }
             ..Default::default()
         };
         let err = c.jobs(&sel).unwrap_err().to_string();
-        assert!(err.contains("no preset \"zzz\" (presets: default)"), "{err}");
+        assert!(
+            err.contains("no preset \"zzz\" (presets: default)"),
+            "{err}"
+        );
     }
 
     #[test]

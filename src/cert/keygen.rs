@@ -39,7 +39,11 @@ pub fn base64(bytes: &[u8]) -> String {
     const A: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
     for chunk in bytes.chunks(3) {
-        let b = [chunk[0], *chunk.get(1).unwrap_or(&0), *chunk.get(2).unwrap_or(&0)];
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
         let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
         for i in 0..4 {
             if i <= chunk.len() {
@@ -172,7 +176,10 @@ mod tests {
         let token = std::fs::read_to_string(&out.token_path).unwrap();
         assert_eq!(token, base64(b"my-cloud:hunter2"));
         use std::os::unix::fs::PermissionsExt;
-        let mode = std::fs::metadata(&out.token_path).unwrap().permissions().mode();
+        let mode = std::fs::metadata(&out.token_path)
+            .unwrap()
+            .permissions()
+            .mode();
         assert_eq!(mode & 0o777, 0o600);
         assert!(out.bootstrap.contains("subject: my-cloud"));
         assert!(out.bootstrap.contains("public_key_type: \"ssh-ed25519\""));
@@ -183,7 +190,11 @@ mod tests {
             .map(|h| format!("$argon2{}", h.trim_end_matches('"')))
             .unwrap();
         let parsed = PasswordHash::new(&hash).unwrap();
-        assert!(argon2::Argon2::default().verify_password(b"hunter2", &parsed).is_ok());
+        assert!(
+            argon2::Argon2::default()
+                .verify_password(b"hunter2", &parsed)
+                .is_ok()
+        );
         let again = keygen("my-cloud", &secret, "x").unwrap_err().to_string();
         assert!(again.contains("not overwriting"), "{again}");
         assert!(keygen("bad name", dir.path(), "x").is_err());

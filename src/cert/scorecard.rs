@@ -271,7 +271,10 @@ pub fn compute(
     let mut entries: Vec<SubjectStatus> = groups
         .into_iter()
         .map(|((subject, uuid), rows)| {
-            let scope = scopes.iter().find(|s| s.uuid == uuid).expect("grouped by known scope");
+            let scope = scopes
+                .iter()
+                .find(|s| s.uuid == uuid)
+                .expect("grouped by known scope");
             status(&subject, scope, &rows, at, date, full)
         })
         .collect();
@@ -325,23 +328,27 @@ fn status(
         };
         let mut targets = BTreeMap::new();
         for (target, ids) in &version.targets {
-            let results = ids.iter().map(|id| best.get(id.as_str()).map(|(r, _)| r.result));
+            let results = ids
+                .iter()
+                .map(|id| best.get(id.as_str()).map(|(r, _)| r.result));
             targets.insert(target.clone(), Aggregate::of(results));
             for id in ids {
-                testcases.entry(id.clone()).or_insert_with(|| match best.get(id.as_str()) {
-                    Some((r, until)) => TestcaseStatus {
-                        result: Some(r.result),
-                        checked_at: Some(crate::report::naive_timestamp::format(&r.checked_at)),
-                        expires_at: Some(crate::report::naive_timestamp::format(until)),
-                        report: Some(r.report.clone()),
-                    },
-                    None => TestcaseStatus {
-                        result: None,
-                        checked_at: None,
-                        expires_at: None,
-                        report: None,
-                    },
-                });
+                testcases
+                    .entry(id.clone())
+                    .or_insert_with(|| match best.get(id.as_str()) {
+                        Some((r, until)) => TestcaseStatus {
+                            result: Some(r.result),
+                            checked_at: Some(crate::report::naive_timestamp::format(&r.checked_at)),
+                            expires_at: Some(crate::report::naive_timestamp::format(until)),
+                            report: Some(r.report.clone()),
+                        },
+                        None => TestcaseStatus {
+                            result: None,
+                            checked_at: None,
+                            expires_at: None,
+                            report: None,
+                        },
+                    });
             }
         }
         versions.push((
@@ -461,7 +468,9 @@ pub fn render_table(card: &Scorecard) -> String {
         out.push_str("(no results for any known scope)\n");
     }
     for uuid in &card.unknown_scopes {
-        out.push_str(&format!("note: scope {uuid} is unknown; give it with --scope\n"));
+        out.push_str(&format!(
+            "note: scope {uuid} is unknown; give it with --scope\n"
+        ));
     }
     out.push_str(&format!(
         "as of {} (timeline on {}{})\n",
@@ -547,7 +556,11 @@ pub fn render_badge(entry: &SubjectStatus) -> String {
     let right = if entry.result.is_none() || entry.passed_str.is_empty() {
         entry.symbol.word().to_lowercase()
     } else {
-        format!("{} {}", entry.symbol.word().to_lowercase(), entry.passed_str)
+        format!(
+            "{} {}",
+            entry.symbol.word().to_lowercase(),
+            entry.passed_str
+        )
     };
     // Roughly 6.5 px per character of an 11 px sans-serif font, plus padding.
     let w = |s: &str| (s.chars().count() as f64 * 6.5).ceil() as u32 + 10;
@@ -590,14 +603,46 @@ mod tests {
             (Lifetime::Week, "2025-01-01 00:00:00", "2025-01-13 00:00:00"),
             (Lifetime::Week, "2025-01-06 00:00:00", "2025-01-20 00:00:00"),
             (Lifetime::Week, "2025-01-05 23:59:59", "2025-01-13 00:00:00"),
-            (Lifetime::Month, "2025-01-15 08:00:00", "2025-03-01 00:00:00"),
-            (Lifetime::Month, "2025-11-30 08:00:00", "2026-01-01 00:00:00"),
-            (Lifetime::Month, "2025-12-01 00:00:00", "2026-02-01 00:00:00"),
-            (Lifetime::Quarter, "2025-01-01 00:00:00", "2025-07-01 00:00:00"),
-            (Lifetime::Quarter, "2025-03-31 23:00:00", "2025-07-01 00:00:00"),
-            (Lifetime::Quarter, "2025-05-10 00:00:00", "2025-10-01 00:00:00"),
-            (Lifetime::Quarter, "2025-10-01 00:00:00", "2026-04-01 00:00:00"),
-            (Lifetime::Quarter, "2025-12-31 00:00:00", "2026-04-01 00:00:00"),
+            (
+                Lifetime::Month,
+                "2025-01-15 08:00:00",
+                "2025-03-01 00:00:00",
+            ),
+            (
+                Lifetime::Month,
+                "2025-11-30 08:00:00",
+                "2026-01-01 00:00:00",
+            ),
+            (
+                Lifetime::Month,
+                "2025-12-01 00:00:00",
+                "2026-02-01 00:00:00",
+            ),
+            (
+                Lifetime::Quarter,
+                "2025-01-01 00:00:00",
+                "2025-07-01 00:00:00",
+            ),
+            (
+                Lifetime::Quarter,
+                "2025-03-31 23:00:00",
+                "2025-07-01 00:00:00",
+            ),
+            (
+                Lifetime::Quarter,
+                "2025-05-10 00:00:00",
+                "2025-10-01 00:00:00",
+            ),
+            (
+                Lifetime::Quarter,
+                "2025-10-01 00:00:00",
+                "2026-04-01 00:00:00",
+            ),
+            (
+                Lifetime::Quarter,
+                "2025-12-31 00:00:00",
+                "2026-04-01 00:00:00",
+            ),
             (Lifetime::Year, "2025-01-20 00:00:00", "2026-03-01 00:00:00"),
             (Lifetime::Year, "2025-11-02 00:00:00", "2027-01-01 00:00:00"),
             (Lifetime::Year, "2025-12-31 00:00:00", "2027-02-01 00:00:00"),
@@ -689,19 +734,33 @@ timeline:
 
     #[test]
     fn effective_pass_wins_and_stops_the_walk() {
-        let c = card(&[report("a", "2025-07-01 10:00:00", ALL_PASS)], "2025-07-02 00:00:00", false);
+        let c = card(
+            &[report("a", "2025-07-01 10:00:00", ALL_PASS)],
+            "2025-07-02 00:00:00",
+            false,
+        );
         let e = &c.entries[0];
         assert_eq!(e.result, Some(Aggregate::Pass));
         assert_eq!(e.passed, vec!["v2"]);
         assert_eq!(e.text, "✅ v2");
         assert_eq!(e.validity, "effective");
         // The draft is evaluated but not part of the headline.
-        assert_eq!(e.versions.iter().map(|v| v.name.as_str()).collect::<Vec<_>>(), ["v3", "v2", "v1"]);
+        assert_eq!(
+            e.versions
+                .iter()
+                .map(|v| v.name.as_str())
+                .collect::<Vec<_>>(),
+            ["v3", "v2", "v1"]
+        );
     }
 
     #[test]
     fn drafts_count_only_in_the_full_view() {
-        let c = card(&[report("a", "2025-07-01 10:00:00", ALL_PASS)], "2025-07-02 00:00:00", true);
+        let c = card(
+            &[report("a", "2025-07-01 10:00:00", ALL_PASS)],
+            "2025-07-02 00:00:00",
+            true,
+        );
         assert_eq!(c.entries[0].passed_str, "v3*, v2");
         assert_eq!(c.entries[0].text, "✅ v3*, v2");
     }
@@ -711,7 +770,11 @@ timeline:
         // v2 fails (t-new), v1 passes but is in warn: 🟧 v1†.
         let mut r = ALL_PASS.to_vec();
         r[5] = ("t-new", -1);
-        let c = card(&[report("a", "2025-07-01 10:00:00", &r)], "2025-07-02 00:00:00", false);
+        let c = card(
+            &[report("a", "2025-07-01 10:00:00", &r)],
+            "2025-07-02 00:00:00",
+            false,
+        );
         let e = &c.entries[0];
         assert_eq!(e.result, Some(Aggregate::Pass));
         assert_eq!(e.validity, "warn");
@@ -723,7 +786,11 @@ timeline:
     fn deprecated_version_is_red_with_double_dagger() {
         let mut r = ALL_PASS.to_vec();
         r[5] = ("t-new", -1);
-        let c = card(&[report("a", "2025-09-02 10:00:00", &r)], "2025-09-03 00:00:00", false);
+        let c = card(
+            &[report("a", "2025-09-02 10:00:00", &r)],
+            "2025-09-03 00:00:00",
+            false,
+        );
         let e = &c.entries[0];
         assert_eq!(e.validity, "deprecated");
         assert_eq!(e.symbol, Symbol::Fail);
@@ -733,7 +800,11 @@ timeline:
     #[test]
     fn all_failing_is_red_dash_and_last_result_counts() {
         let c = card(
-            &[report("a", "2025-07-01 10:00:00", &[("t-new", -1), ("t-day", -1)])],
+            &[report(
+                "a",
+                "2025-07-01 10:00:00",
+                &[("t-new", -1), ("t-day", -1)],
+            )],
             "2025-07-02 00:00:00",
             false,
         );
@@ -745,11 +816,19 @@ timeline:
 
     #[test]
     fn missing_and_abort_symbols() {
-        let c = card(&[report("a", "2025-07-01 10:00:00", &[("t-week", 1)])], "2025-07-02 00:00:00", false);
+        let c = card(
+            &[report("a", "2025-07-01 10:00:00", &[("t-week", 1)])],
+            "2025-07-02 00:00:00",
+            false,
+        );
         assert_eq!(c.entries[0].result, Some(Aggregate::Missing));
         assert_eq!(c.entries[0].text, "🟧 v2");
         let c = card(
-            &[report("a", "2025-07-01 10:00:00", &[("t-week", 1), ("t-new", 0)])],
+            &[report(
+                "a",
+                "2025-07-01 10:00:00",
+                &[("t-week", 1), ("t-new", 0)],
+            )],
             "2025-07-02 00:00:00",
             false,
         );
@@ -768,7 +847,8 @@ timeline:
         let c = card(&[old.clone(), new.clone()], "2025-07-13 23:59:59", false);
         assert_eq!(c.entries[0].result, Some(Aggregate::Pass));
         let c = card(&[old, new], "2025-07-14 00:00:00", false);
-        assert_eq!(c.entries[0].expired, 3);
+        // The older t-week row was superseded before expiry: two rows expire.
+        assert_eq!(c.entries[0].expired, 2);
         assert_eq!(c.entries[0].result, None);
         assert_eq!(c.entries[0].text, "🛑 –");
     }
@@ -786,17 +866,45 @@ timeline:
             ("t-year", "2026-09-01 00:00:00"),
         ] {
             let before = ts(until) - Duration::seconds(1);
-            let c = compute(std::slice::from_ref(&r), &[scope()], before, before.date(), false);
-            assert!(c.entries[0].testcases[id].result.is_some(), "{id} before {until}");
-            assert_eq!(c.entries[0].testcases[id].expires_at.as_deref(), Some(&*format!("{until}.000000")));
-            let c = compute(std::slice::from_ref(&r), &[scope()], ts(until), ts(until).date(), false);
-            assert!(c.entries[0].testcases.get(id).is_none_or(|t| t.result.is_none()), "{id} at {until}");
+            let c = compute(
+                std::slice::from_ref(&r),
+                &[scope()],
+                before,
+                before.date(),
+                false,
+            );
+            assert!(
+                c.entries[0].testcases[id].result.is_some(),
+                "{id} before {until}"
+            );
+            assert_eq!(
+                c.entries[0].testcases[id].expires_at.as_deref(),
+                Some(&*format!("{until}.000000"))
+            );
+            let c = compute(
+                std::slice::from_ref(&r),
+                &[scope()],
+                ts(until),
+                ts(until).date(),
+                false,
+            );
+            assert!(
+                c.entries[0]
+                    .testcases
+                    .get(id)
+                    .is_none_or(|t| t.result.is_none()),
+                "{id} at {until}"
+            );
         }
     }
 
     #[test]
     fn unknown_scopes_and_testcases_are_reported() {
-        let mut r = report("a", "2025-07-01 10:00:00", &[("t-week", 1), ("old-check", 1)]);
+        let mut r = report(
+            "a",
+            "2025-07-01 10:00:00",
+            &[("t-week", 1), ("old-check", 1)],
+        );
         let c = card(std::slice::from_ref(&r), "2025-07-02 00:00:00", false);
         assert_eq!(c.entries[0].unknown_testcases, vec!["old-check"]);
         r.spec.uuid = "other".into();
@@ -819,7 +927,11 @@ timeline:
     fn renderers() {
         let reports = [
             report("alpha", "2025-07-01 10:00:00", ALL_PASS),
-            report("beta", "2025-07-01 10:00:00", &[("t-new", -1), ("t-week", -1)]),
+            report(
+                "beta",
+                "2025-07-01 10:00:00",
+                &[("t-new", -1), ("t-week", -1)],
+            ),
         ];
         let c = card(&reports, "2025-07-02 00:00:00", false);
         let md = render_markdown(&c);
@@ -828,7 +940,10 @@ timeline:
             "| Subject | Card scope |\n|---|---|\n| alpha | ✅ v2 |\n| beta | 🛑 – |\n"
         );
         let table = render_table(&c);
-        assert!(table.contains("alpha") && table.contains("✅ v2 [PASS]"), "{table}");
+        assert!(
+            table.contains("alpha") && table.contains("✅ v2 [PASS]"),
+            "{table}"
+        );
         let json: serde_json::Value = serde_json::from_str(&render_json(&c)).unwrap();
         assert_eq!(json["entries"][1]["symbol"], "fail");
         let svg = render_badge(&c.entries[0]);

@@ -24,13 +24,13 @@ pub fn load_private_key(path: &Path) -> Result<PrivateKey, CertError> {
     }
     let passphrase = match std::env::var(PASSPHRASE_ENV) {
         Ok(p) => p,
-        Err(_) => prompt_secret(&format!("Enter passphrase for {}: ", path.display())).map_err(
-            |e| {
+        Err(_) => {
+            prompt_secret(&format!("Enter passphrase for {}: ", path.display())).map_err(|e| {
                 key_err(format!(
                     "the key is encrypted; set {PASSPHRASE_ENV} or run in a terminal ({e})"
                 ))
-            },
-        )?,
+            })?
+        }
     };
     key.decrypt(passphrase.as_bytes())
         .map_err(|_| key_err("wrong passphrase (cannot decrypt the key)".into()))
@@ -39,12 +39,56 @@ pub fn load_private_key(path: &Path) -> Result<PrivateKey, CertError> {
 /// Signs `message` and returns the armored signature (`-----BEGIN SSH SIGNATURE-----` …,
 /// ending with a line feed).
 pub fn sign_bytes(key: &PrivateKey, message: &[u8]) -> Result<String, ssh_key::Error> {
-    let sig = key.sign(NAMESPACE, HashAlg::Sha512, message)?;
+    let sig = match key.key_data() {
+        ssh_key::private::KeypairData::Rsa(rsa) => sign_rsa(key, rsa, message)?,
+        _ => key.sign(NAMESPACE, HashAlg::Sha512, message)?,
+    };
     let mut pem = sig.to_pem(LineEnding::LF)?;
     if !pem.ends_with('\n') {
         pem.push('\n');
     }
     Ok(pem)
+}
+
+/// RSA signing (`rsa-sha2-512`, as ssh-keygen uses for SSHSIG). ssh-key 0.6.7 builds the RSA
+/// private key from the prime `p` twice instead of `p` and `q`, so its own RSA signing fails;
+/// this builds the key correctly and signs the same SSHSIG blob.
+fn sign_rsa(
+    key: &PrivateKey,
+    rsa: &ssh_key::private::RsaKeypair,
+    message: &[u8],
+) -> Result<ssh_key::SshSig, ssh_key::Error> {
+    use rsa::signature::{SignatureEncoding, Signer};
+    let big = |m: &ssh_key::Mpint| {
+        m.as_positive_bytes()
+            .map(rsa::BigUint::from_bytes_be)
+            .ok_or(ssh_key::Error::Crypto)
+    };
+    let private = rsa::RsaPrivateKey::from_components(
+        big(&rsa.public.n)?,
+        big(&rsa.public.e)?,
+        big(&rsa.private.d)?,
+        vec![big(&rsa.private.p)?, big(&rsa.private.q)?],
+    )
+    .map_err(|_| ssh_key::Error::Crypto)?;
+    let signed = ssh_key::SshSig::signed_data(NAMESPACE, HashAlg::Sha512, message)?;
+    let signer = rsa::pkcs1v15::SigningKey::<sha2::Sha512>::new(private);
+    let data = signer
+        .try_sign(&signed)
+        .map_err(|_| ssh_key::Error::Crypto)?
+        .to_vec();
+    let signature = ssh_key::Signature::new(
+        ssh_key::Algorithm::Rsa {
+            hash: Some(HashAlg::Sha512),
+        },
+        data,
+    )?;
+    ssh_key::SshSig::new(
+        key.public_key().key_data().clone(),
+        NAMESPACE,
+        HashAlg::Sha512,
+        signature,
+    )
 }
 
 /// The signature file of a report: `REPORT.sig`.

@@ -208,7 +208,11 @@ fn error_chain(e: &dyn std::error::Error) -> String {
 
 /// The first line of an answer, at most 200 characters.
 fn snippet(text: &str) -> String {
-    let line = text.lines().map(str::trim).find(|l| !l.is_empty()).unwrap_or("");
+    let line = text
+        .lines()
+        .map(str::trim)
+        .find(|l| !l.is_empty())
+        .unwrap_or("");
     line.chars().take(200).collect()
 }
 
@@ -218,7 +222,10 @@ mod tests {
 
     #[test]
     fn body_layout_matches_curl_join() {
-        let body = signed_body("-----BEGIN SSH SIGNATURE-----\nAA\n-----END SSH SIGNATURE-----\n", b"---\na: 1\n");
+        let body = signed_body(
+            "-----BEGIN SSH SIGNATURE-----\nAA\n-----END SSH SIGNATURE-----\n",
+            b"---\na: 1\n",
+        );
         assert_eq!(
             body,
             b"-----BEGIN SSH SIGNATURE-----\nAA\n-----END SSH SIGNATURE-----\n&---\na: 1\n"
@@ -239,7 +246,12 @@ mod tests {
         std::fs::write(&p, "c3Viajpwdw==\n").unwrap();
         assert_eq!(read_token(&p).unwrap(), "c3Viajpwdw==");
         std::fs::write(&p, "\n").unwrap();
-        assert!(read_token(&p).unwrap_err().to_string().contains("found nothing"));
+        assert!(
+            read_token(&p)
+                .unwrap_err()
+                .to_string()
+                .contains("found nothing")
+        );
     }
 
     #[test]

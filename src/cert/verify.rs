@@ -272,7 +272,10 @@ mod tests {
         let err = verify_signature(REPORT.as_bytes(), &sig, &signers_for(&other, ""), None, "s")
             .unwrap_err()
             .to_string();
-        assert!(err.contains("SHA256:") && err.contains("not a trusted key"), "{err}");
+        assert!(
+            err.contains("SHA256:") && err.contains("not a trusted key"),
+            "{err}"
+        );
     }
 
     #[test]
@@ -284,7 +287,9 @@ mod tests {
         let text = format!("# c\n\na@b,c@d namespaces=\"git,rep*\" {pubkey}\n");
         let s = parse_signers(&text, Path::new("f")).unwrap();
         assert_eq!(s[0].principals, vec!["a@b", "c@d"]);
-        let err = parse_signers("a@b nokey\n", Path::new("f")).unwrap_err().to_string();
+        let err = parse_signers("a@b nokey\n", Path::new("f"))
+            .unwrap_err()
+            .to_string();
         assert_eq!(err, "f:1: no key type (such as ssh-ed25519) on this line");
         let err = parse_signers("a@b ssh-ed25519 AAAA\n", Path::new("f"))
             .unwrap_err()
@@ -296,9 +301,13 @@ mod tests {
     fn report_checks() {
         assert_eq!(check_reports(REPORT.as_bytes(), "r").unwrap().len(), 1);
         let twice = format!("{REPORT}{REPORT}");
-        let err = check_reports(twice.as_bytes(), "r").unwrap_err().to_string();
+        let err = check_reports(twice.as_bytes(), "r")
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("appears twice"), "{err}");
-        let err = check_reports(b"---\nfoo: 1\n", "r").unwrap_err().to_string();
+        let err = check_reports(b"---\nfoo: 1\n", "r")
+            .unwrap_err()
+            .to_string();
         assert!(err.starts_with("r: "), "{err}");
         let no_subject = REPORT.replace("subject: s", "subject: ''");
         assert!(check_reports(no_subject.as_bytes(), "r").is_err());

@@ -111,7 +111,12 @@ pub struct BatchArgs {
     #[arg(short = 'w', long, value_name = "N")]
     pub workers: Option<usize>,
     /// Directory for the per-subject and combined reports.
-    #[arg(short = 'o', long = "output-dir", value_name = "DIR", default_value = "reports")]
+    #[arg(
+        short = 'o',
+        long = "output-dir",
+        value_name = "DIR",
+        default_value = "reports"
+    )]
     pub output_dir: PathBuf,
     /// Time limit per subject in seconds (overrides the configuration).
     #[arg(long, value_name = "SECONDS")]
@@ -209,7 +214,11 @@ pub async fn verify(args: VerifyArgs) -> Result<ExitStatus> {
                 "Good signature on {} by {}{} ({} report{}: {})",
                 args.report.display(),
                 v.fingerprint,
-                if who.is_empty() { String::new() } else { format!(" ({who})") },
+                if who.is_empty() {
+                    String::new()
+                } else {
+                    format!(" ({who})")
+                },
                 v.reports.len(),
                 if v.reports.len() == 1 { "" } else { "s" },
                 subjects.join(", ")
@@ -249,20 +258,32 @@ pub async fn keygen(args: KeygenArgs) -> Result<ExitStatus> {
         },
     };
     let out = cert::keygen::keygen(&args.subject, &args.dir, &password)?;
-    println!("wrote {}, {} and {}", out.key_path.display(), out.public_path.display(), out.token_path.display());
+    println!(
+        "wrote {}, {} and {}",
+        out.key_path.display(),
+        out.public_path.display(),
+        out.token_path.display()
+    );
     println!("public key: {}", out.public_key);
     println!("\n# for the monitor operator: add this account to bootstrap.yaml");
     print!("{}", out.bootstrap);
     Ok(ExitStatus::Pass)
 }
 
-fn upload_options(args: &MonitorArgs, default_monitor: Option<&str>, default_token: &Path) -> Result<upload::UploadOptions> {
+fn upload_options(
+    args: &MonitorArgs,
+    default_monitor: Option<&str>,
+    default_token: &Path,
+) -> Result<upload::UploadOptions> {
     let monitor = args
         .monitor
         .clone()
         .or(default_monitor.map(String::from))
         .unwrap_or_else(|| upload::DEFAULT_MONITOR.to_string());
-    let token_file = args.token_file.clone().unwrap_or_else(|| default_token.to_path_buf());
+    let token_file = args
+        .token_file
+        .clone()
+        .unwrap_or_else(|| default_token.to_path_buf());
     let token = upload::read_token(&token_file)?;
     let mut o = upload::UploadOptions::new(&monitor, token);
     o.attempts = args.attempts.max(1);
@@ -275,7 +296,12 @@ fn log_line(line: &str) {
 }
 
 /// Uploads and reports the outcome on the console; 409 is not an error.
-async fn do_upload(options: &upload::UploadOptions, signature: &str, bytes: &[u8], what: &Path) -> Result<()> {
+async fn do_upload(
+    options: &upload::UploadOptions,
+    signature: &str,
+    bytes: &[u8],
+    what: &Path,
+) -> Result<()> {
     match upload::upload(options, signature, bytes, &log_line).await? {
         upload::UploadOutcome::Accepted => {
             eprintln!("uploaded {} to {}", what.display(), options.endpoint());
@@ -283,7 +309,11 @@ async fn do_upload(options: &upload::UploadOptions, signature: &str, bytes: &[u8
         upload::UploadOutcome::AlreadyUploaded { message } => {
             eprintln!(
                 "already uploaded: the monitor has this run uuid already (409{}); nothing changed",
-                if message.is_empty() { String::new() } else { format!(": {message}") }
+                if message.is_empty() {
+                    String::new()
+                } else {
+                    format!(": {message}")
+                }
             );
         }
     }
@@ -293,7 +323,8 @@ async fn do_upload(options: &upload::UploadOptions, signature: &str, bytes: &[u8
 /// `upload`.
 pub async fn upload_cmd(args: UploadArgs) -> Result<ExitStatus> {
     let options = upload_options(&args.monitor, None, Path::new(DEFAULT_TOKEN))?;
-    let bytes = std::fs::read(&args.report).with_context(|| format!("cannot read {}", args.report.display()))?;
+    let bytes = std::fs::read(&args.report)
+        .with_context(|| format!("cannot read {}", args.report.display()))?;
     cert::verify::check_reports(&bytes, &args.report.display().to_string())?;
     let sig_path = args
         .signature
@@ -308,7 +339,8 @@ pub async fn upload_cmd(args: UploadArgs) -> Result<ExitStatus> {
             sig_path.display()
         );
     }
-    let signature = std::fs::read_to_string(&sig_path).with_context(|| format!("cannot read {}", sig_path.display()))?;
+    let signature = std::fs::read_to_string(&sig_path)
+        .with_context(|| format!("cannot read {}", sig_path.display()))?;
     do_upload(&options, &signature, &bytes, &args.report).await?;
     Ok(ExitStatus::Pass)
 }
@@ -323,12 +355,16 @@ pub async fn after_run(args: &super::RunArgs, report: &Report) -> Result<()> {
         Some(p) => p.clone(),
         None => {
             let p = PathBuf::from(format!("report-{}.yaml", report.run.uuid));
-            std::fs::write(&p, report::to_yaml(report)).with_context(|| format!("cannot write {}", p.display()))?;
+            std::fs::write(&p, report::to_yaml(report))
+                .with_context(|| format!("cannot write {}", p.display()))?;
             eprintln!("wrote {} (no -o given)", p.display());
             p
         }
     };
-    let key_path = args.key.clone().unwrap_or_else(|| PathBuf::from(DEFAULT_KEY));
+    let key_path = args
+        .key
+        .clone()
+        .unwrap_or_else(|| PathBuf::from(DEFAULT_KEY));
     let key = cert::sign::load_private_key(&key_path)?;
     let sig_path = cert::sign::sign_file(&key, &path)?;
     eprintln!("wrote {}", sig_path.display());
@@ -380,7 +416,11 @@ pub async fn batch_cmd(args: BatchArgs) -> Result<ExitStatus> {
         extra.extend(["-d".to_string(), d.to_string()]);
     }
     if let Some(s) = &args.sections {
-        let s = if s == ".auto" { auto_sections(Utc::now().date_naive()).to_string() } else { s.clone() };
+        let s = if s == ".auto" {
+            auto_sections(Utc::now().date_naive()).to_string()
+        } else {
+            s.clone()
+        };
         extra.extend(["-S".to_string(), s]);
     }
     if let Some(t) = list.script_timeout {
@@ -396,7 +436,8 @@ pub async fn batch_cmd(args: BatchArgs) -> Result<ExitStatus> {
             }
         });
     }
-    let scopes_used: std::collections::BTreeSet<&str> = list.jobs.iter().map(|j| j.scope.as_str()).collect();
+    let scopes_used: std::collections::BTreeSet<&str> =
+        list.jobs.iter().map(|j| j.scope.as_str()).collect();
     let options = batch::BatchOptions {
         exe: std::env::current_exe().context("cannot find our own executable")?,
         cwd: config.dir.clone(),
@@ -421,7 +462,8 @@ pub async fn batch_cmd(args: BatchArgs) -> Result<ExitStatus> {
         return Ok(ExitStatus::Error);
     };
     let combined_path = out_dir.join("report.yaml");
-    std::fs::write(&combined_path, &combined).with_context(|| format!("cannot write {}", combined_path.display()))?;
+    std::fs::write(&combined_path, &combined)
+        .with_context(|| format!("cannot write {}", combined_path.display()))?;
     println!("combined report: {}", combined_path.display());
     if args.sign || args.upload || args.key.is_some() {
         let key_path = args.key.clone().unwrap_or_else(|| config.keyfile.clone());
@@ -429,10 +471,16 @@ pub async fn batch_cmd(args: BatchArgs) -> Result<ExitStatus> {
         let sig = cert::sign::sign_file(&key, &combined_path)?;
         println!("signature: {}", sig.display());
         if args.upload {
-            let options = upload_options(&args.monitor, config.monitor.as_deref(), &config.tokenfile)?;
+            let options =
+                upload_options(&args.monitor, config.monitor.as_deref(), &config.tokenfile)?;
             let signature = std::fs::read_to_string(&sig)?;
-            if let Err(e) = do_upload(&options, &signature, combined.as_bytes(), &combined_path).await {
-                eprintln!("error: upload failed: {e:#} (the reports are kept in {})", out_dir.display());
+            if let Err(e) =
+                do_upload(&options, &signature, combined.as_bytes(), &combined_path).await
+            {
+                eprintln!(
+                    "error: upload failed: {e:#} (the reports are kept in {})",
+                    out_dir.display()
+                );
                 status = ExitStatus::Error;
             }
         }
@@ -477,14 +525,17 @@ pub async fn scorecard_cmd(args: ScorecardArgs) -> Result<ExitStatus> {
         ScorecardFormat::Json => scorecard::render_json(&card),
     };
     match &args.output {
-        Some(p) => std::fs::write(p, &text).with_context(|| format!("cannot write {}", p.display()))?,
+        Some(p) => {
+            std::fs::write(p, &text).with_context(|| format!("cannot write {}", p.display()))?
+        }
         None => print!("{text}"),
     }
     if let Some(dir) = &args.badges {
         std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
         for entry in &card.entries {
             let p = dir.join(scorecard::badge_file_name(entry));
-            std::fs::write(&p, scorecard::render_badge(entry)).with_context(|| format!("cannot write {}", p.display()))?;
+            std::fs::write(&p, scorecard::render_badge(entry))
+                .with_context(|| format!("cannot write {}", p.display()))?;
         }
         eprintln!("wrote {} badges to {}", card.entries.len(), dir.display());
     }
@@ -504,8 +555,14 @@ mod tests {
 
     #[test]
     fn at_accepts_dates_and_timestamps() {
-        assert_eq!(parse_at("2025-01-02").unwrap().to_string(), "2025-01-02 00:00:00");
-        assert_eq!(parse_at("2025-01-02 03:04:05").unwrap().to_string(), "2025-01-02 03:04:05");
+        assert_eq!(
+            parse_at("2025-01-02").unwrap().to_string(),
+            "2025-01-02 00:00:00"
+        );
+        assert_eq!(
+            parse_at("2025-01-02 03:04:05").unwrap().to_string(),
+            "2025-01-02 03:04:05"
+        );
         assert!(parse_at("tomorrow").is_err());
     }
 }
