@@ -363,8 +363,10 @@ async fn run(args: RunArgs) -> Result<ExitStatus> {
         .items
         .iter()
         .any(|item| matches!(item.kind, WorkKind::Native { .. }));
-    let services = match cloud {
-        Some(source) if needs_cloud => connect_openstack(source).await?,
+    // A broken configuration stops the run even when no probe would talk to the cloud.
+    let cloud_config = cloud.map(cloud_config).transpose()?;
+    let services = match cloud_config {
+        Some(config) if needs_cloud => connect_openstack(config).await,
         _ => Services::default(),
     };
 
@@ -519,18 +521,22 @@ fn choose_cloud(
     bail!("{}", crate::openstack::config::no_cloud_help())
 }
 
-/// Connects to the cloud. A broken or missing configuration stops the run (exit 3); a cloud
-/// that does not answer makes every OpenStack probe ABORT with the reason, and the run goes on.
-async fn connect_openstack(source: CloudSource) -> Result<Services> {
-    use crate::openstack::{Client, Snapshot, config};
-    let config = match source {
-        CloudSource::Simulated(config) => *config,
+/// Reads the cloud's configuration; a broken or missing one stops the run (exit 3).
+fn cloud_config(source: CloudSource) -> Result<crate::openstack::config::CloudConfig> {
+    match source {
+        CloudSource::Simulated(config) => Ok(*config),
         CloudSource::Named(name) => {
-            config::load_cloud(name.as_deref()).map_err(|err| anyhow!("{err}"))?
+            crate::openstack::config::load_cloud(name.as_deref()).map_err(|err| anyhow!("{err}"))
         }
-    };
+    }
+}
+
+/// Connects to the cloud. A cloud that does not answer makes every OpenStack probe ABORT with
+/// the reason, and the run goes on so that a report is written.
+async fn connect_openstack(config: crate::openstack::config::CloudConfig) -> Services {
+    use crate::openstack::{Client, Snapshot};
     let _ = rustls::crypto::ring::default_provider().install_default();
-    Ok(match Client::connect(config).await {
+    match Client::connect(config).await {
         Ok(client) => Services {
             openstack: Some(Snapshot::new(client)),
             ..Services::default()
@@ -542,7 +548,7 @@ async fn connect_openstack(source: CloudSource) -> Result<Services> {
                 ..Services::default()
             }
         }
-    })
+    }
 }
 
 async fn simulate(args: SimulateArgs) -> Result<ExitStatus> {
