@@ -84,6 +84,22 @@ pub enum Command {
     Report(ReportArgs),
     /// Serve a simulated OpenStack cloud for any client (prints a clouds.yaml entry).
     Simulate(SimulateArgs),
+    /// Make a real cloud (as admin) hold a fixture's flavors, images and volume types.
+    Seed(SeedArgs),
+}
+
+/// Flags of `seed`.
+#[derive(Debug, Args)]
+pub struct SeedArgs {
+    /// Fixture file describing the content, or `compliant` for the built-in compliant cloud.
+    #[arg(value_name = "FIXTURE")]
+    pub fixture: String,
+    /// Admin cloud (from clouds.yaml) to seed; default `OS_CLOUD`.
+    #[arg(long, value_name = "NAME")]
+    pub os_cloud: Option<String>,
+    /// Project that gets access to private flavors and owns non-public images.
+    #[arg(long, value_name = "NAME")]
+    pub project: Option<String>,
 }
 
 /// Flags of `simulate`.
@@ -285,6 +301,12 @@ async fn dispatch(cli: Cli) -> Result<ExitStatus> {
         Command::Validate(args) => validate(args).await,
         Command::Report(args) => report_cmd(args).await,
         Command::Simulate(args) => simulate(args).await,
+        Command::Seed(a) => {
+            crate::sim::seed::command(&a.fixture, a.os_cloud.as_deref(), a.project.as_deref())
+                .await
+                .map(|_| ExitStatus::Pass)
+                .map_err(|e| anyhow!("{e}"))
+        }
     }
 }
 

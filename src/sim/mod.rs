@@ -8,6 +8,7 @@
 
 pub mod fixture;
 pub mod generate;
+pub mod seed;
 mod server;
 
 pub use fixture::{Fixture, FixtureError};

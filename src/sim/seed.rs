@@ -71,6 +71,12 @@ pub enum SeedError {
     /// The cloud answered something the seeder cannot use.
     #[error("{0}")]
     Unexpected(String),
+    /// The fixture cannot be read.
+    #[error(transparent)]
+    Fixture(#[from] super::FixtureError),
+    /// The cloud configuration is unusable or the cloud refuses the login.
+    #[error("cannot connect to the cloud: {0}")]
+    Connect(OpenStackError),
 }
 
 /// Options of [`seed`].
@@ -142,6 +148,45 @@ fn glance_string(v: &Value, now: chrono::DateTime<chrono::Utc>) -> String {
     }
 }
 
+/// `scs-check seed FIXTURE --os-cloud CLOUD`: loads the fixture (a file, or `compliant` for the
+/// built-in one), logs in to `cloud` from clouds.yaml (or `OS_CLOUD`) and seeds it; prints one
+/// line per change and a summary.
+pub async fn command(
+    fixture: &str,
+    cloud: Option<&str>,
+    project: Option<&str>,
+) -> Result<SeedSummary, SeedError> {
+    let loaded = if !std::path::Path::new(fixture).exists() && fixture == "compliant" {
+        Fixture::from_yaml(
+            include_str!("../../fixtures/clouds/compliant.yaml"),
+            "<built-in compliant cloud>",
+        )?
+    } else {
+        Fixture::load(fixture)?
+    };
+    let config = crate::openstack::load_cloud(cloud)
+        .map_err(|e| SeedError::Connect(OpenStackError::Config(e)))?;
+    let client = Client::connect(config).await.map_err(SeedError::Connect)?;
+    let options = SeedOptions {
+        project: project.map(str::to_string),
+    };
+    let summary = seed(&client, &loaded, &options).await?;
+    for (verb, list) in [
+        ("deleted", &summary.deleted),
+        ("created", &summary.created),
+        ("updated", &summary.updated),
+    ] {
+        for item in list {
+            println!("{verb} {item}");
+        }
+    }
+    for note in &summary.notes {
+        println!("note: {note}");
+    }
+    println!("seeded fixture \"{}\": {summary}", loaded.name);
+    Ok(summary)
+}
+
 /// Makes the cloud behind `client` (an admin) hold the fixture's flavors, images and volume
 /// types; see the module documentation.
 pub async fn seed(
@@ -154,7 +199,13 @@ pub async fn seed(
         Some(p) => Some(project_id(client, p).await?),
         None => None,
     };
-    seed_flavors(client, &fixture.flavors, project_id.as_deref(), &mut summary).await?;
+    seed_flavors(
+        client,
+        &fixture.flavors,
+        project_id.as_deref(),
+        &mut summary,
+    )
+    .await?;
     seed_images(client, &fixture.images, project_id.as_deref(), &mut summary).await?;
     seed_volume_types(client, &fixture.volume_types, &mut summary).await?;
     for (cond, note) in [
@@ -355,7 +406,12 @@ async fn sync_extra_specs(client: &Client, id: &str, want: &FlavorDef) -> Result
     for key in have.keys() {
         if !want.extra_specs.contains_key(key) {
             client
-                .request("compute", Method::DELETE, &format!("{path}/{}", enc(key)), None)
+                .request(
+                    "compute",
+                    Method::DELETE,
+                    &format!("{path}/{}", enc(key)),
+                    None,
+                )
                 .await
                 .map_err(api(format!(
                     "delete extra spec {key} of flavor \"{}\"",
@@ -406,10 +462,10 @@ fn image_matches(e: &Value, want: &ImageDef, now: chrono::DateTime<chrono::Utc>)
     {
         return false;
     }
-    let props_ok = want
-        .properties
-        .iter()
-        .all(|(k, v)| e.get(k).is_some_and(|have| *have == json!(glance_string(v, now))));
+    let props_ok = want.properties.iter().all(|(k, v)| {
+        e.get(k)
+            .is_some_and(|have| *have == json!(glance_string(v, now)))
+    });
     let no_extra = e.as_object().is_some_and(|o| {
         o.keys().all(|k| {
             GLANCE_CORE.contains(&k.as_str())
@@ -482,7 +538,12 @@ async fn seed_images(
                     .map_err(api(format!("unprotect image \"{name}\"")))?;
             }
             client
-                .request("image", Method::DELETE, &format!("/images/{}", enc(&id)), None)
+                .request(
+                    "image",
+                    Method::DELETE,
+                    &format!("/images/{}", enc(&id)),
+                    None,
+                )
                 .await
                 .map_err(api(format!("delete image \"{name}\"")))?;
             summary.deleted.push(format!("image {name}"));
@@ -764,7 +825,10 @@ mod tests {
         assert!(!image_matches(&e, want, now));
         e["os_distro"] = json!("ubuntu");
         e["extra"] = json!("x");
-        assert!(!image_matches(&e, want, now), "unknown property must not match");
+        assert!(
+            !image_matches(&e, want, now),
+            "unknown property must not match"
+        );
     }
 
     /// The simulator serves fixtures read-only, so seeding it fails at the first write with
@@ -773,13 +837,16 @@ mod tests {
     async fn errors_name_object_and_endpoint() {
         let sim = Simulator::start(Fixture::minimal(), None).await.unwrap();
         let client = Client::connect(sim.cloud_config("c")).await.unwrap();
-        let f = Fixture::from_yaml("flavors: [{name: SCS-1V-2, vcpus: 1, ram: 2048}]\n", "t")
-            .unwrap();
+        let f =
+            Fixture::from_yaml("flavors: [{name: SCS-1V-2, vcpus: 1, ram: 2048}]\n", "t").unwrap();
         let err = seed(&client, &f, &SeedOptions::default())
             .await
             .unwrap_err()
             .to_string();
-        assert!(err.starts_with("create flavor \"SCS-1V-2\": compute POST"), "{err}");
+        assert!(
+            err.starts_with("create flavor \"SCS-1V-2\": compute POST"),
+            "{err}"
+        );
         sim.shutdown().await;
     }
 }
