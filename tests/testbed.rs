@@ -185,16 +185,27 @@ fn comparison_finds_and_explains_differences() {
     let report = |v: &str, tc: &[(&str, &str)]| {
         let tcs: serde_json::Map<String, Value> = tc
             .iter()
-            .map(|(id, r)| (id.to_string(), serde_json::json!({"result": r, "reason": "x"})))
+            .map(|(id, r)| {
+                (
+                    id.to_string(),
+                    serde_json::json!({"result": r, "reason": "x"}),
+                )
+            })
             .collect();
         serde_json::json!({"scs_check": {"versions": [{"name": v, "testcases": tcs}]}})
     };
-    let sim = verdicts(&report("v4", &[("a", "PASS"), ("b", "PASS"), ("c", "FAIL")]));
+    let sim = verdicts(&report(
+        "v4",
+        &[("a", "PASS"), ("b", "PASS"), ("c", "FAIL")],
+    ));
     let real = verdicts(&report("v4", &[("a", "PASS"), ("b", "FAIL")]));
     let d = differences("compliant", &sim, &real);
     assert_eq!(d.len(), 2);
     assert_eq!((d[0].testcase.as_str(), d[0].real.as_str()), ("b", "FAIL"));
-    assert_eq!((d[1].testcase.as_str(), d[1].real.as_str()), ("c", "MISSING"));
+    assert_eq!(
+        (d[1].testcase.as_str(), d[1].real.as_str()),
+        ("c", "MISSING")
+    );
     let known = load_known(
         "differences:\n  - testcase: b\n    real: FAIL\n    fixtures: [compliant]\n    \
          reason: the real service refuses this for members\n",
@@ -221,8 +232,17 @@ fn scs_check(clouds: &Path) -> Command {
 
 fn run_report(clouds: &Path, target: &[&str], out: &Path) -> Value {
     let mut cmd = scs_check(clouds);
-    cmd.args(["run", "iaas", "-q", "-t", TESTS, "--timeout", "600", "--json"])
-        .arg(out);
+    cmd.args([
+        "run",
+        "iaas",
+        "-q",
+        "-t",
+        TESTS,
+        "--timeout",
+        "600",
+        "--json",
+    ])
+    .arg(out);
     for v in VERSIONS {
         cmd.args(["-V", v]);
     }
@@ -259,7 +279,7 @@ async fn leftovers(clouds: &Path) -> Vec<String> {
     for (service, path, key) in listings {
         let items = match client.list(service, path, key).await {
             Ok(items) => items,
-            // Zed Barbican refuses members; the admin check below covers secrets then.
+            // Zed Barbican refuses members: they cannot have created secrets either.
             Err(e) if e.status() == Some(403) => continue,
             Err(e) => panic!("cannot list {key}: {e}"),
         };
@@ -292,7 +312,13 @@ fn real_openstack_matches_simulator() {
         let path = repo().join(format!("fixtures/clouds/{fixture}.yaml"));
         let t0 = std::time::Instant::now();
         let seed = scs_check(&clouds)
-            .args(["seed", "--os-cloud", "testbed-admin", "--project", "scs-test"])
+            .args([
+                "seed",
+                "--os-cloud",
+                "testbed-admin",
+                "--project",
+                "scs-test",
+            ])
             .arg(&path)
             .output()
             .unwrap();
