@@ -258,11 +258,12 @@ fn run_report(clouds: &Path, target: &[&str], out: &Path) -> Value {
 
 /// Lists the member's resources whose names start with one of [`PREFIXES`].
 async fn leftovers(clouds: &Path) -> Vec<String> {
-    use scs_check::openstack::{Client, ConfigEnv, config::load_cloud_with};
-    let env = ConfigEnv {
-        client_config_file: Some(clouds.to_path_buf()),
-        ..ConfigEnv::from_process()
-    };
+    use scs_check::openstack::Client;
+    use scs_check::openstack::config::{ConfigEnv, load_cloud_with};
+    let mut env = ConfigEnv::from_process();
+    env.vars
+        .insert("OS_CLIENT_CONFIG_FILE".into(), clouds.display().to_string());
+    env.vars.remove("OS_CLOUD");
     let config = load_cloud_with(Some("testbed-member"), &env).unwrap();
     let client = Client::connect(config).await.unwrap();
     let listings = [
