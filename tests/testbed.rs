@@ -267,9 +267,9 @@ async fn leftovers(clouds: &Path) -> Vec<String> {
     let config = load_cloud_with(Some("testbed-member"), &env).unwrap();
     let client = Client::connect(config).await.unwrap();
     let listings = [
-        ("network", "/v2.0/security-groups", "security_groups"),
-        ("network", "/v2.0/networks", "networks"),
-        ("network", "/v2.0/routers", "routers"),
+        ("network", "/security-groups", "security_groups"),
+        ("network", "/networks", "networks"),
+        ("network", "/routers", "routers"),
         ("compute", "/servers", "servers"),
         ("compute", "/os-keypairs", "keypairs"),
         ("block-storage", "/volumes", "volumes"),
