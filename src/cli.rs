@@ -21,6 +21,9 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
+mod flavor_name;
+mod kaas;
+
 /// Exit codes, documented in the README.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ExitStatus {
@@ -73,7 +76,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run a scope's testcases against a cloud or cluster and report the verdicts.
-    Run(RunArgs),
+    Run(Box<RunArgs>),
     /// Print the resolved plan (versions, targets, testcases, how each runs) without running it.
     Plan(PlanArgs),
     /// List the built-in scopes with their versions and each version's status today.
@@ -84,6 +87,10 @@ pub enum Command {
     Report(ReportArgs),
     /// Serve a simulated OpenStack cloud for any client (prints a clouds.yaml entry).
     Simulate(SimulateArgs),
+    /// Explain SCS flavor names, or check the flavor names of a cloud (--check-cloud).
+    FlavorName(FlavorNameArgs),
+    /// Judge saved sonobuoy results (a results directory, tarball or sonobuoy_results.yaml).
+    SonobuoyJudge(SonobuoyJudgeArgs),
     /// Make a real cloud (as admin) hold a fixture's flavors, images and volume types.
     Seed(SeedArgs),
 }
@@ -100,6 +107,40 @@ pub struct SeedArgs {
     /// Project that gets access to private flavors and owns non-public images.
     #[arg(long, value_name = "NAME")]
     pub project: Option<String>,
+}
+
+/// Flags of `flavor-name`. Exit status 0 when every name is valid (or tolerated in the old v1
+/// syntax) and, with `--check-cloud`, every SCS flavor of the cloud keeps its name's promises.
+#[derive(Debug, Args)]
+pub struct FlavorNameArgs {
+    /// Flavor names to explain, e.g. `SCS-2V-4-20s`.
+    #[arg(value_name = "NAME", required_unless_present = "check_cloud")]
+    pub names: Vec<String>,
+    /// List every SCS flavor of a cloud with its syntax and semantics verdict.
+    #[arg(long)]
+    pub check_cloud: bool,
+    /// OpenStack cloud (from clouds.yaml) for `--check-cloud` (default: `OS_CLOUD`).
+    #[arg(long, value_name = "NAME", requires = "check_cloud")]
+    pub os_cloud: Option<String>,
+    /// Check a simulated cloud from FIXTURE (or `compliant`) with `--check-cloud`.
+    #[arg(
+        long,
+        value_name = "FIXTURE",
+        requires = "check_cloud",
+        conflicts_with = "os_cloud"
+    )]
+    pub simulate: Option<String>,
+}
+
+/// Flags of `sonobuoy-judge`.
+#[derive(Debug, Args)]
+pub struct SonobuoyJudgeArgs {
+    /// Directory from `sonobuoy retrieve -x`, a results tarball, or a sonobuoy_results.yaml.
+    #[arg(value_name = "RESULTS_DIR_OR_TARBALL")]
+    pub results: PathBuf,
+    /// okToFail list to use instead of the built-in one.
+    #[arg(long, value_name = "FILE")]
+    pub ok_to_fail: Option<PathBuf>,
 }
 
 /// Flags of `simulate`.
@@ -188,8 +229,18 @@ pub struct RunArgs {
     #[arg(long, value_name = "NAME")]
     pub os_cloud: Option<String>,
     /// Start a simulated cloud from FIXTURE (or `compliant`) and test it instead of a real one.
+    /// For a KaaS scope, FIXTURE is a cluster fixture (`fixtures/clusters/*.yaml`).
     #[arg(long, value_name = "FIXTURE")]
     pub simulate: Option<String>,
+    /// Kubernetes cluster to test (KaaS); same as `-a kubeconfig=PATH` or `KUBECONFIG`.
+    #[arg(long, value_name = "PATH")]
+    pub kubeconfig: Option<PathBuf>,
+    /// Kubeconfig context to use (default: its current context).
+    #[arg(long, value_name = "NAME")]
+    pub context: Option<String>,
+    /// Download nothing: use cached release/CVE data or the built-in snapshot (KaaS).
+    #[arg(long)]
+    pub offline: bool,
 }
 
 /// Flags of `plan`.
@@ -295,12 +346,14 @@ fn one_line(err: &anyhow::Error) -> String {
 
 async fn dispatch(cli: Cli) -> Result<ExitStatus> {
     match cli.command {
-        Command::Run(args) => run(args).await,
+        Command::Run(args) => run(*args).await,
         Command::Plan(args) => plan_cmd(args).await,
         Command::List => list().await,
         Command::Validate(args) => validate(args).await,
         Command::Report(args) => report_cmd(args).await,
         Command::Simulate(args) => simulate(args).await,
+        Command::FlavorName(args) => flavor_name::run(args).await,
+        Command::SonobuoyJudge(args) => kaas::sonobuoy_judge(args).await,
         Command::Seed(a) => {
             crate::sim::seed::command(&a.fixture, a.os_cloud.as_deref(), a.project.as_deref())
                 .await
@@ -370,9 +423,13 @@ async fn run(args: RunArgs) -> Result<ExitStatus> {
     let registry = Registry::builtin();
     let scope = load_scope(&args.selection.scope).await?;
     let mut selection = selection_from(&args.selection)?;
+    let kaas = match kaas::wants_cluster(&scope) {
+        true => Some(kaas::prepare(&mut selection, &args).await?),
+        false => None,
+    };
     let simulator = match &args.simulate {
-        Some(fixture) => Some(start_simulator(fixture, None).await?),
-        None => None,
+        Some(fixture) if kaas.is_none() => Some(start_simulator(fixture, None).await?),
+        _ => None,
     };
     let cloud = choose_cloud(&scope, &mut selection, &args, simulator.as_ref())?;
     let plan = plan::resolve(scope, selection, &registry, today())?;
@@ -387,17 +444,23 @@ async fn run(args: RunArgs) -> Result<ExitStatus> {
         .any(|item| matches!(item.kind, WorkKind::Native { .. }));
     // A broken configuration stops the run even when no probe would talk to the cloud.
     let cloud_config = cloud.map(cloud_config).transpose()?;
-    let services = match cloud_config {
+    let mut services = match cloud_config {
         Some(config) if needs_cloud => connect_openstack(config).await,
         _ => Services::default(),
     };
+    if let Some(kaas) = kaas.as_ref().filter(|_| needs_cloud) {
+        kaas.connect(&plan.variables, &mut services).await?;
+    }
 
     let cancel = CancellationToken::new();
     execute::cancel_on_ctrl_c(cancel.clone());
     let options = RunOptions {
         jobs: args.jobs.unwrap_or_else(num_cpus).max(1),
         timeout: Duration::from_secs(args.timeout.max(1)),
-        clock: Clock::system(),
+        clock: kaas
+            .as_ref()
+            .and_then(|k| k.clock())
+            .unwrap_or_else(Clock::system),
         services: services.clone(),
         cancel: cancel.clone(),
     };
@@ -427,6 +490,9 @@ async fn run(args: RunArgs) -> Result<ExitStatus> {
     }
     if let Some(sim) = simulator {
         sim.handle.shutdown().await;
+    }
+    if let Some(kaas) = kaas {
+        kaas.finish().await;
     }
     let written = report::write_all(
         &report,
