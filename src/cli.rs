@@ -91,7 +91,8 @@ pub enum Command {
     FlavorName(FlavorNameArgs),
     /// Judge saved sonobuoy results (a results directory, tarball or sonobuoy_results.yaml).
     SonobuoyJudge(SonobuoyJudgeArgs),
-    /// Make a real cloud (as admin) hold a fixture's flavors, images and volume types.
+    /// Make a test cloud (as admin) hold exactly a fixture's flavors, images and volume types
+    /// (deletes the others).
     Seed(SeedArgs),
 }
 
