@@ -21,8 +21,10 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
+mod cert;
 mod flavor_name;
 mod kaas;
+pub use cert::{BatchArgs, KeygenArgs, ScorecardArgs, SignArgs, UploadArgs, VerifyArgs};
 
 /// Exit codes, documented in the README.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -91,6 +93,18 @@ pub enum Command {
     FlavorName(FlavorNameArgs),
     /// Judge saved sonobuoy results (a results directory, tarball or sonobuoy_results.yaml).
     SonobuoyJudge(SonobuoyJudgeArgs),
+    /// Sign reports (SSHSIG, namespace `report`, as `ssh-keygen -Y sign` does).
+    Sign(SignArgs),
+    /// Verify a signed report and check that it is well formed.
+    Verify(VerifyArgs),
+    /// Create a key pair and token file for a subject, and print the monitor operator's snippet.
+    Keygen(KeygenArgs),
+    /// Upload a signed report to the SCS compliance monitor.
+    Upload(UploadArgs),
+    /// Run scopes × subjects from a configuration file, in parallel, and combine the reports.
+    Batch(BatchArgs),
+    /// Compute each subject's status per scope from reports, as the compliance monitor does.
+    Scorecard(ScorecardArgs),
     /// Make a test cloud (as admin) hold exactly a fixture's flavors, images and volume types
     /// (deletes the others).
     Seed(SeedArgs),
@@ -242,6 +256,18 @@ pub struct RunArgs {
     /// Download nothing: use cached release/CVE data or the built-in snapshot (KaaS).
     #[arg(long)]
     pub offline: bool,
+    /// Sign the report and upload it to the compliance monitor (the report file is kept).
+    #[arg(long)]
+    pub upload: bool,
+    /// Compliance monitor for --upload [default: https://compliance.sovereignit.cloud/].
+    #[arg(long, value_name = "URL")]
+    pub monitor: Option<String>,
+    /// Token file for --upload [default: .secret/tokenfile].
+    #[arg(long, value_name = "FILE")]
+    pub token_file: Option<PathBuf>,
+    /// Sign the report with this key (REPORT.sig) [--upload default: .secret/keyfile].
+    #[arg(long, value_name = "KEY")]
+    pub key: Option<PathBuf>,
 }
 
 /// Flags of `plan`.
@@ -355,6 +381,12 @@ async fn dispatch(cli: Cli) -> Result<ExitStatus> {
         Command::Simulate(args) => simulate(args).await,
         Command::FlavorName(args) => flavor_name::run(args).await,
         Command::SonobuoyJudge(args) => kaas::sonobuoy_judge(args).await,
+        Command::Sign(args) => cert::sign(args).await,
+        Command::Verify(args) => cert::verify(args).await,
+        Command::Keygen(args) => cert::keygen(args).await,
+        Command::Upload(args) => cert::upload_cmd(args).await,
+        Command::Batch(args) => cert::batch_cmd(args).await,
+        Command::Scorecard(args) => cert::scorecard_cmd(args).await,
         Command::Seed(a) => {
             crate::sim::seed::command(&a.fixture, a.os_cloud.as_deref(), a.project.as_deref())
                 .await
@@ -508,6 +540,10 @@ async fn run(args: RunArgs) -> Result<ExitStatus> {
     written.context("writing the report")?;
     if interrupted {
         eprintln!("interrupted: unfinished testcases are reported as ABORT");
+    }
+    if let Err(err) = cert::after_run(&args, &report).await {
+        eprintln!("error: {}", one_line(&err));
+        return Ok(ExitStatus::Error);
     }
     let summaries = report::summarize(&report, Some(&plan.scope), None);
     Ok(ExitStatus::from_run(

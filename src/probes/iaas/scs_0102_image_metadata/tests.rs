@@ -773,6 +773,7 @@ async fn no_cloud_aborts_with_the_reason() {
         services: crate::probes::Services {
             openstack: None,
             openstack_error: Some("cannot authenticate: HTTP 401".into()),
+            ..Default::default()
         },
         variables: BTreeMap::new(),
         parameters: BTreeMap::new(),
