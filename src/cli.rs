@@ -105,6 +105,23 @@ pub enum Command {
     Batch(BatchArgs),
     /// Compute each subject's status per scope from reports, as the compliance monitor does.
     Scorecard(ScorecardArgs),
+    /// Make a test cloud (as admin) hold exactly a fixture's flavors, images and volume types
+    /// (deletes the others).
+    Seed(SeedArgs),
+}
+
+/// Flags of `seed`.
+#[derive(Debug, Args)]
+pub struct SeedArgs {
+    /// Fixture file describing the content, or `compliant` for the built-in compliant cloud.
+    #[arg(value_name = "FIXTURE")]
+    pub fixture: String,
+    /// Admin cloud (from clouds.yaml) to seed; default `OS_CLOUD`.
+    #[arg(long, value_name = "NAME")]
+    pub os_cloud: Option<String>,
+    /// Project that gets access to private flavors and owns non-public images.
+    #[arg(long, value_name = "NAME")]
+    pub project: Option<String>,
 }
 
 /// Flags of `flavor-name`. Exit status 0 when every name is valid (or tolerated in the old v1
@@ -370,6 +387,12 @@ async fn dispatch(cli: Cli) -> Result<ExitStatus> {
         Command::Upload(args) => cert::upload_cmd(args).await,
         Command::Batch(args) => cert::batch_cmd(args).await,
         Command::Scorecard(args) => cert::scorecard_cmd(args).await,
+        Command::Seed(a) => {
+            crate::sim::seed::command(&a.fixture, a.os_cloud.as_deref(), a.project.as_deref())
+                .await
+                .map(|_| ExitStatus::Pass)
+                .map_err(|e| anyhow!("{e}"))
+        }
     }
 }
 

@@ -9,6 +9,7 @@
 pub mod cluster;
 pub mod fixture;
 pub mod generate;
+pub mod seed;
 mod server;
 
 pub use fixture::{Fixture, FixtureError};

@@ -214,10 +214,33 @@ impl SimState {
         }
         // The project's default security group.
         let sg_id = stable_id("security_group", "default");
-        let rules = render_rules(&fixture.network.new_security_group_rules, &sg_id, true);
+        // Its rules: the default-rule templates where the API exists; otherwise what Neutron
+        // before 2023.2 gives it: the rules of a new group plus ingress from the group itself.
+        let rules = match &fixture.network.default_security_group_rules {
+            Some(templates) => render_rules(templates, &sg_id, true),
+            None => {
+                let mut defs = fixture.network.new_security_group_rules.clone();
+                for ethertype in ["IPv4", "IPv6"] {
+                    defs.push(super::fixture::DefaultRuleDef {
+                        direction: "ingress".into(),
+                        ethertype: ethertype.into(),
+                        remote_group_id: Some("PARENT".into()),
+                        remote_ip_prefix: None,
+                        protocol: None,
+                        port_range_min: None,
+                        port_range_max: None,
+                        used_in_default_sg: true,
+                        used_in_non_default_sg: false,
+                    });
+                }
+                render_rules(&defs, &sg_id, true)
+            }
+        };
         dynamic.map("security_groups").insert(
             sg_id.clone(),
-            Resource::now(json!({"id": sg_id, "name": "default",
+            Resource::now(json!({"id": sg_id, "name": "default", "stateful": true,
+                "shared": false, "tags": [], "revision_number": 1,
+                "created_at": now_iso(), "updated_at": now_iso(),
                 "description": "Default security group", "security_group_rules": rules,
                 "project_id": fixture.user.project_id, "tenant_id": fixture.user.project_id})),
         );
@@ -268,7 +291,9 @@ fn render_rules(
             json!({"id": uuid::Uuid::new_v4().to_string(), "security_group_id": sg_id,
                 "direction": r.direction, "ethertype": r.ethertype, "protocol": r.protocol,
                 "port_range_min": r.port_range_min, "port_range_max": r.port_range_max,
-                "remote_ip_prefix": r.remote_ip_prefix, "remote_group_id": remote_group})
+                "remote_ip_prefix": r.remote_ip_prefix, "remote_group_id": remote_group,
+                "normalized_cidr": r.remote_ip_prefix, "remote_address_group_id": null,
+                "description": null, "tags": [], "revision_number": 0})
         })
         .collect()
 }
@@ -326,6 +351,12 @@ fn error(service: &str, status: u16, message: &str) -> Response {
             status,
             &json!({"code": status, "title": reason(status), "description": message}),
         ),
+        // Recorded from Zed Glance (webob's JSON error page for `Accept: application/json`).
+        "image" => json_response(
+            status,
+            &json!({"message": format!("{message}<br /><br />\n\n\n"),
+                "code": format!("{status} {}", reason(status)), "title": reason(status)}),
+        ),
         _ => Response::builder()
             .status(status)
             .header(header::CONTENT_TYPE, "text/html; charset=UTF-8")
@@ -371,7 +402,9 @@ fn page(
         }
     };
     let slice: Vec<Value> = items.iter().skip(start).take(limit).cloned().collect();
-    let next = (start + slice.len() < items.len())
+    // A full page gets a next link even when nothing follows, as Nova, Neutron, Glance and
+    // Cinder do (recorded from Zed); the client then reads one empty page.
+    let next = (slice.len() == limit)
         .then(|| {
             slice
                 .last()
@@ -622,7 +655,8 @@ fn version_list(st: &SimState, service: &str, base: &str) -> Response {
     match service {
         "key-manager" => json_response(300, &json!({"versions": {"values": v}})),
         "placement" => json_response(200, &json!({"versions": v})),
-        "image" | "compute" | "block-storage" => json_response(300, &json!({"versions": v})),
+        // Recorded from Zed: Nova answers 200 here, Glance and Cinder 300.
+        "image" | "block-storage" => json_response(300, &json!({"versions": v})),
         _ => json_response(200, &json!({"versions": v})),
     }
 }
@@ -846,6 +880,7 @@ fn identity(st: &SimState, r: &Req, segs: &[&str]) -> Response {
             }
             resp
         }
+        _ if !r.headers.contains_key("x-auth-token") => unauthorized(),
         _ => error("identity", 404, "The resource could not be found."),
     }
 }
@@ -1328,6 +1363,11 @@ fn network(st: &SimState, r: &Req, rest: &[&str]) -> Response {
                     "security_groups" => {
                         let rules = render_rules(&fx.network.new_security_group_rules, &id, false);
                         m.insert("security_group_rules".into(), json!(rules));
+                        m.entry("stateful").or_insert(json!(true));
+                        m.insert("shared".into(), json!(false));
+                        m.insert("tags".into(), json!([]));
+                        m.insert("revision_number".into(), json!(1));
+                        m.insert("updated_at".into(), json!(now_iso()));
                     }
                     _ => {}
                 }
