@@ -1,9 +1,11 @@
 //! Native probes for the IaaS standards, one file per standard.
 
 pub mod common;
+pub mod creating;
 pub mod scs_0114_volume_types;
 pub mod scs_0115_default_security_group_rules;
 pub mod scs_0116_key_manager;
+pub mod scs_0117_volume_backup;
 pub mod scs_0123_services;
 pub mod sigv4;
 #[cfg(test)]
@@ -16,5 +18,6 @@ pub fn register(registry: &mut Registry) {
     registry.register(scs_0114_volume_types::probe());
     registry.register(scs_0115_default_security_group_rules::probe());
     registry.register(scs_0116_key_manager::presence_probe());
+    registry.register(scs_0117_volume_backup::probe());
     registry.register(scs_0123_services::probe());
 }
