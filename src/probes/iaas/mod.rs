@@ -18,6 +18,7 @@ pub fn register(registry: &mut Registry) {
     registry.register(scs_0114_volume_types::probe());
     registry.register(scs_0115_default_security_group_rules::probe());
     registry.register(scs_0116_key_manager::presence_probe());
+    registry.register(scs_0116_key_manager::permissions_probe());
     registry.register(scs_0117_volume_backup::probe());
     registry.register(scs_0123_services::probe());
 }
