@@ -2,6 +2,7 @@
 
 pub mod common;
 pub mod creating;
+pub mod scs_0101_entropy;
 pub mod scs_0114_volume_types;
 pub mod scs_0115_default_security_group_rules;
 pub mod scs_0116_key_manager;
@@ -15,6 +16,7 @@ use super::Registry;
 
 /// Registers every IaaS probe.
 pub fn register(registry: &mut Registry) {
+    registry.register(scs_0101_entropy::probe());
     registry.register(scs_0114_volume_types::probe());
     registry.register(scs_0115_default_security_group_rules::probe());
     registry.register(scs_0116_key_manager::presence_probe());
