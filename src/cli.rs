@@ -21,6 +21,9 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
+mod cleanup;
+mod resources;
+
 /// Exit codes, documented in the README.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ExitStatus {
@@ -84,6 +87,8 @@ pub enum Command {
     Report(ReportArgs),
     /// Serve a simulated OpenStack cloud for any client (prints a clouds.yaml entry).
     Simulate(SimulateArgs),
+    /// Delete resources that earlier runs left behind (from the ledger and by name prefix).
+    Cleanup(cleanup::CleanupArgs),
 }
 
 /// Flags of `simulate`.
@@ -174,6 +179,9 @@ pub struct RunArgs {
     /// Start a simulated cloud from FIXTURE (or `compliant`) and test it instead of a real one.
     #[arg(long, value_name = "FIXTURE")]
     pub simulate: Option<String>,
+    #[command(flatten)]
+    /// How probes that create cloud resources behave.
+    pub resources: resources::ResourceArgs,
 }
 
 /// Flags of `plan`.
@@ -285,6 +293,7 @@ async fn dispatch(cli: Cli) -> Result<ExitStatus> {
         Command::Validate(args) => validate(args).await,
         Command::Report(args) => report_cmd(args).await,
         Command::Simulate(args) => simulate(args).await,
+        Command::Cleanup(args) => cleanup::run(args).await,
     }
 }
 
@@ -365,19 +374,23 @@ async fn run(args: RunArgs) -> Result<ExitStatus> {
         .any(|item| matches!(item.kind, WorkKind::Native { .. }));
     // A broken configuration stops the run even when no probe would talk to the cloud.
     let cloud_config = cloud.map(cloud_config).transpose()?;
-    let services = match cloud_config {
+    let mut services = match cloud_config {
         Some(config) if needs_cloud => connect_openstack(config).await,
         _ => Services::default(),
     };
+    let cloud_name = plan.variables.get("os_cloud").cloned().unwrap_or_default();
+    let tracker = resources::tracker(&args.resources, &cloud_name, simulator.as_ref())?;
+    services.tracker = Some(tracker.clone());
 
     let cancel = CancellationToken::new();
-    execute::cancel_on_ctrl_c(cancel.clone());
+    execute::cancel_on_ctrl_c_with_cleanup(cancel.clone(), tracker.abort_cleanup_token());
     let options = RunOptions {
         jobs: args.jobs.unwrap_or_else(num_cpus).max(1),
         timeout: Duration::from_secs(args.timeout.max(1)),
         clock: Clock::system(),
         services: services.clone(),
         cancel: cancel.clone(),
+        cleanup_grace: Duration::from_secs(args.resources.cleanup_grace.max(1)),
     };
     let total: usize = plan.items.iter().map(|item| item.testcases.len()).sum();
     let (tx, rx) = tokio::sync::mpsc::unbounded_channel::<Event>();
@@ -402,6 +415,7 @@ async fn run(args: RunArgs) -> Result<ExitStatus> {
             eprintln!("API requests: {}", list.join(", "));
         }
         report::record_requests(&mut report, &counts);
+        resources::finish(&tracker, snapshot, &cloud_name, simulator.is_some(), &mut report).await;
     }
     if let Some(sim) = simulator {
         sim.handle.shutdown().await;
@@ -429,7 +443,7 @@ async fn run(args: RunArgs) -> Result<ExitStatus> {
 }
 
 /// A running simulated cloud and the cloud name its clouds.yaml entry uses.
-struct RunningSimulator {
+pub(crate) struct RunningSimulator {
     handle: crate::sim::SimHandle,
     cloud: String,
     clouds_yaml: String,
@@ -438,7 +452,7 @@ struct RunningSimulator {
 /// The compliant simulated cloud, built into the binary so `--simulate compliant` works anywhere.
 const BUILTIN_COMPLIANT_FIXTURE: &str = include_str!("../fixtures/clouds/compliant.yaml");
 
-async fn start_simulator(fixture: &str, port: Option<u16>) -> Result<RunningSimulator> {
+pub(crate) async fn start_simulator(fixture: &str, port: Option<u16>) -> Result<RunningSimulator> {
     use crate::sim::{Fixture, Simulator};
     let loaded = if !Path::new(fixture).exists() && fixture == "compliant" {
         Fixture::from_yaml(BUILTIN_COMPLIANT_FIXTURE, "<built-in compliant cloud>")
@@ -459,7 +473,7 @@ async fn start_simulator(fixture: &str, port: Option<u16>) -> Result<RunningSimu
 }
 
 /// Where the OpenStack configuration of a run comes from.
-enum CloudSource {
+pub(crate) enum CloudSource {
     /// A cloud of clouds.yaml (or `envvars`), by name.
     Named(Option<String>),
     /// The in-process simulator.
@@ -522,7 +536,7 @@ fn choose_cloud(
 }
 
 /// Reads the cloud's configuration; a broken or missing one stops the run (exit 3).
-fn cloud_config(source: CloudSource) -> Result<crate::openstack::config::CloudConfig> {
+pub(crate) fn cloud_config(source: CloudSource) -> Result<crate::openstack::config::CloudConfig> {
     match source {
         CloudSource::Simulated(config) => Ok(*config),
         CloudSource::Named(name) => {
