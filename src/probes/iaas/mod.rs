@@ -10,6 +10,8 @@ pub mod scs_0117_volume_backup;
 pub mod scs_0123_services;
 pub mod sigv4;
 #[cfg(test)]
+mod interruption_tests;
+#[cfg(test)]
 pub(crate) mod testing;
 
 use super::Registry;
