@@ -74,6 +74,7 @@ pub struct Cli {
 
 /// The subcommands.
 #[derive(Debug, Subcommand)]
+#[allow(clippy::large_enum_variant)] // parsed once; boxing would only complicate dispatch
 pub enum Command {
     /// Run a scope's testcases against a cloud or cluster and report the verdicts.
     Run(RunArgs),
@@ -415,7 +416,14 @@ async fn run(args: RunArgs) -> Result<ExitStatus> {
             eprintln!("API requests: {}", list.join(", "));
         }
         report::record_requests(&mut report, &counts);
-        resources::finish(&tracker, snapshot, &cloud_name, simulator.is_some(), &mut report).await;
+        resources::finish(
+            &tracker,
+            snapshot,
+            &cloud_name,
+            simulator.is_some(),
+            &mut report,
+        )
+        .await;
     }
     if let Some(sim) = simulator {
         sim.handle.shutdown().await;

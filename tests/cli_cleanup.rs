@@ -46,8 +46,15 @@ fn cleanup_dry_run_lists_and_real_run_deletes_only_prefixed() {
         .output()
         .unwrap();
     let out = String::from_utf8_lossy(&dry.stdout);
-    assert!(dry.status.success(), "{out}\n{}", String::from_utf8_lossy(&dry.stderr));
-    assert!(out.contains("volume \"_scs-0117-volume-1a2b3c4d\""), "{out}");
+    assert!(
+        dry.status.success(),
+        "{out}\n{}",
+        String::from_utf8_lossy(&dry.stderr)
+    );
+    assert!(
+        out.contains("volume \"_scs-0117-volume-1a2b3c4d\""),
+        "{out}"
+    );
     assert!(out.contains("would delete"), "{out}");
     assert!(!out.contains("customer-data"), "{out}");
     assert_eq!(out.lines().count(), 3, "{out}");
@@ -58,11 +65,18 @@ fn cleanup_dry_run_lists_and_real_run_deletes_only_prefixed() {
         .output()
         .unwrap();
     let out = String::from_utf8_lossy(&real.stdout);
-    assert!(real.status.success(), "{out}\n{}", String::from_utf8_lossy(&real.stderr));
+    assert!(
+        real.status.success(),
+        "{out}\n{}",
+        String::from_utf8_lossy(&real.stderr)
+    );
     let lines: Vec<&str> = out.lines().collect();
     assert_eq!(lines.len(), 3, "{out}");
     assert!(lines[0].starts_with("secret"), "{out}");
-    assert!(lines[1].starts_with("backup"), "backup before volume: {out}");
+    assert!(
+        lines[1].starts_with("backup"),
+        "backup before volume: {out}"
+    );
     assert!(lines[2].starts_with("volume"), "{out}");
     assert!(lines.iter().all(|l| l.ends_with(": deleted")), "{out}");
 }
@@ -87,7 +101,11 @@ fn run_report_lists_created_resources_as_deleted() {
         .arg(&report)
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let v: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
     let res = v["scs_check"]["resources"].as_array().unwrap();

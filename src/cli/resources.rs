@@ -67,9 +67,7 @@ pub(crate) fn tracker(
     let ledger = match (&args.ledger, simulator) {
         (Some(path), _) => Ledger::open(path).map_err(|e| anyhow!("{e}"))?,
         (None, Some(_)) => Ledger::in_memory(),
-        (None, None) => {
-            Ledger::open(Ledger::default_path(cloud)).map_err(|e| anyhow!("{e}"))?
-        }
+        (None, None) => Ledger::open(Ledger::default_path(cloud)).map_err(|e| anyhow!("{e}"))?,
     };
     let pace = simulator
         .map(|s| Pace(s.handle.fixture().timing.time_scale))

@@ -69,10 +69,7 @@ pub(crate) async fn run_probe(
                 (Ending::Cancelled, "interrupted".to_string())
             };
             token.cancel();
-            if tokio::time::timeout(grace, &mut handle)
-                .await
-                .is_err()
-            {
+            if tokio::time::timeout(grace, &mut handle).await.is_err() {
                 handle.abort();
                 stderr.push(format!(
                     "WARNING: probe did not stop within {} after cancellation",

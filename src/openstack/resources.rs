@@ -559,7 +559,11 @@ async fn find_by_name(
 }
 
 /// GET one resource: `Ok(None)` when it does not exist.
-async fn show(client: &Client, kind: ResourceKind, id: &str) -> Result<Option<Value>, OpenStackError> {
+async fn show(
+    client: &Client,
+    kind: ResourceKind,
+    id: &str,
+) -> Result<Option<Value>, OpenStackError> {
     let (_, _, single) = collection(kind);
     match client
         .get_json(service_of(kind), &format!("{single}/{id}"))
@@ -620,9 +624,7 @@ async fn delete_checked(
     };
     let name = name_of(&current).unwrap_or("");
     if !name.starts_with(prefix) || prefix.is_empty() {
-        return Disposal::Skipped(format!(
-            "its name \"{name}\" lacks the prefix \"{prefix}\""
-        ));
+        return Disposal::Skipped(format!("its name \"{name}\" lacks the prefix \"{prefix}\""));
     }
     if dry_run {
         return Disposal::WouldDelete;

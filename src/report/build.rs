@@ -318,7 +318,10 @@ pub fn record_requests(report: &mut Report, counts: &std::collections::BTreeMap<
 }
 
 /// Records the resources the run created (`scs_check.resources`), with whether each is gone.
-pub fn record_resources(report: &mut Report, records: &[crate::openstack::resources::ResourceRecord]) {
+pub fn record_resources(
+    report: &mut Report,
+    records: &[crate::openstack::resources::ResourceRecord],
+) {
     if let Some(block) = report.scs_check.as_mut() {
         block.resources = records.to_vec();
     }

@@ -179,7 +179,9 @@ impl SimState {
             "compute" => error(
                 service,
                 403,
-                &format!("Quota exceeded for instances: Requested 1, but already used {used} of {limit} instances"),
+                &format!(
+                    "Quota exceeded for instances: Requested 1, but already used {used} of {limit} instances"
+                ),
             ),
             "block-storage" => error(
                 service,
@@ -190,7 +192,10 @@ impl SimState {
             _ => error(
                 service,
                 409,
-                &format!("Quota exceeded for resources: ['{}'].", kind.trim_end_matches('s')),
+                &format!(
+                    "Quota exceeded for resources: ['{}'].",
+                    kind.trim_end_matches('s')
+                ),
             ),
         })
     }
@@ -1082,9 +1087,12 @@ fn compute(st: &SimState, r: &Req, rest: &[&str]) -> Response {
         }
         (&Method::POST, ["servers", id, "action"]) => {
             let res = st.dynamic.lock().ok().and_then(|mut d| {
-                d.map("servers")
-                    .get(*id)
-                    .map(|r| (r.render(), r.created.elapsed().saturating_sub(r.ready_after)))
+                d.map("servers").get(*id).map(|r| {
+                    (
+                        r.render(),
+                        r.created.elapsed().saturating_sub(r.ready_after),
+                    )
+                })
             });
             let Some((server, since_ready)) = res else {
                 return error(
@@ -1145,7 +1153,11 @@ fn create_server(st: &SimState, s: &Value) -> Response {
         .or_else(|| s["imageRef"].as_str())
         .unwrap_or("");
     if !image.is_empty() && !st.images.iter().any(|i| i["id"] == json!(image)) {
-        return error("compute", 400, &format!("Image {image} could not be found."));
+        return error(
+            "compute",
+            400,
+            &format!("Image {image} could not be found."),
+        );
     }
     let nets: Vec<String> = s["networks"]
         .as_array()
@@ -1659,9 +1671,11 @@ fn neutron_in_use(st: &SimState, kind: &str, id: &str) -> Option<Response> {
             .is_some_and(|ips| ips.iter().any(|ip| ip["subnet_id"] == json!(id)))
     };
     let msg = match kind {
-        "routers" if ports.iter().any(|p| {
-            p["device_id"] == json!(id) && p["device_owner"] == json!("network:router_interface")
-        }) =>
+        "routers"
+            if ports.iter().any(|p| {
+                p["device_id"] == json!(id)
+                    && p["device_owner"] == json!("network:router_interface")
+            }) =>
         {
             format!("Router {id} still has ports")
         }
@@ -1719,7 +1733,11 @@ fn router_interface(st: &SimState, id: &str, action: &str, body: &Value) -> Resp
         .get(&subnet)
         .and_then(|s| s.body.get("network_id").cloned())
     else {
-        return error("network", 404, &format!("Subnet {subnet} could not be found."));
+        return error(
+            "network",
+            404,
+            &format!("Subnet {subnet} could not be found."),
+        );
     };
     if existing.is_some() {
         return error(
@@ -1731,9 +1749,11 @@ fn router_interface(st: &SimState, id: &str, action: &str, body: &Value) -> Resp
     let port = uuid::Uuid::new_v4().to_string();
     d.map("ports").insert(
         port.clone(),
-        Resource::now(json!({"id": port, "name": "", "network_id": network, "device_id": id,
+        Resource::now(
+            json!({"id": port, "name": "", "network_id": network, "device_id": id,
             "device_owner": "network:router_interface", "status": "ACTIVE",
-            "fixed_ips": [{"subnet_id": subnet}], "project_id": pid})),
+            "fixed_ips": [{"subnet_id": subnet}], "project_id": pid}),
+        ),
     );
     json_response(
         200,

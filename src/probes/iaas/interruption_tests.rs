@@ -61,7 +61,10 @@ async fn run_until(
 }
 
 /// The janitor, as `scs-check cleanup` runs it.
-async fn cleanup_from(cloud: &TestCloud, path: &Path) -> Vec<crate::openstack::resources::Disposed> {
+async fn cleanup_from(
+    cloud: &TestCloud,
+    path: &Path,
+) -> Vec<crate::openstack::resources::Disposed> {
     let entries = Ledger::read(path).unwrap();
     let ledger = Ledger::open(path).unwrap();
     let options = SweepOptions {
@@ -80,7 +83,9 @@ async fn cleanup_from(cloud: &TestCloud, path: &Path) -> Vec<crate::openstack::r
 }
 
 async fn assert_clean(cloud: &TestCloud, path: &Path) {
-    let left = prefixed_names(cloud.snapshot.client(), "_scs-").await.unwrap();
+    let left = prefixed_names(cloud.snapshot.client(), "_scs-")
+        .await
+        .unwrap();
     assert!(left.is_empty(), "left behind: {left:?}");
     let ledger = Ledger::read(path).unwrap();
     assert!(
@@ -108,9 +113,18 @@ async fn killed_during_network_setup_then_cleanup() {
         EntryState::Intent,
     )
     .await;
-    assert_eq!(prefixed_names(cloud.snapshot.client(), "_scs-").await.unwrap().len(), 2);
+    assert_eq!(
+        prefixed_names(cloud.snapshot.client(), "_scs-")
+            .await
+            .unwrap()
+            .len(),
+        2
+    );
     let done = cleanup_from(&cloud, &path).await;
-    assert!(done.iter().all(|d| !matches!(d.what, Disposal::Failed(_))), "{done:?}");
+    assert!(
+        done.iter().all(|d| !matches!(d.what, Disposal::Failed(_))),
+        "{done:?}"
+    );
     assert_clean(&cloud, &path).await;
 }
 
@@ -150,7 +164,10 @@ async fn killed_during_boot_then_cleanup() {
         .list("block-storage", "/volumes/detail", "volumes")
         .await
         .unwrap();
-    assert!(vols.is_empty(), "boot volume went with the server: {vols:?}");
+    assert!(
+        vols.is_empty(),
+        "boot volume went with the server: {vols:?}"
+    );
 }
 
 #[tokio::test]
@@ -170,7 +187,11 @@ async fn killed_during_backup_then_cleanup_waits_for_it() {
     )
     .await;
     let done = cleanup_from(&cloud, &path).await;
-    assert_eq!(done[0].kind, ResourceKind::Backup, "backup before its volume");
+    assert_eq!(
+        done[0].kind,
+        ResourceKind::Backup,
+        "backup before its volume"
+    );
     assert_eq!(done[0].what, Disposal::Deleted, "{done:?}");
     assert_clean(&cloud, &path).await;
 }
@@ -190,7 +211,10 @@ async fn ctrl_c_during_boot_cleans_up_at_once() {
         cancel.cancel();
     });
     let out = cloud
-        .run(s0101::probe().as_ref(), &[s0101::ENTROPY_AVAIL, s0101::FIPS_TEST])
+        .run(
+            s0101::probe().as_ref(),
+            &[s0101::ENTROPY_AVAIL, s0101::FIPS_TEST],
+        )
         .await;
     assert_eq!(verdict(&out, s0101::ENTROPY_AVAIL), Verdict::Abort);
     assert_eq!(out[0].reason, "interrupted");
@@ -212,10 +236,15 @@ async fn second_ctrl_c_abandons_cleanup_and_leaves_a_list() {
         t.abort_cleanup_token().cancel();
         cancel.cancel();
     });
-    let out = cloud.run(s0101::probe().as_ref(), &[s0101::ENTROPY_AVAIL]).await;
+    let out = cloud
+        .run(s0101::probe().as_ref(), &[s0101::ENTROPY_AVAIL])
+        .await;
     assert_eq!(out[0].verdict, Verdict::Abort);
     assert!(
-        out[0].evidence.iter().any(|f| f.message.contains("cleanup abandoned")),
+        out[0]
+            .evidence
+            .iter()
+            .any(|f| f.message.contains("cleanup abandoned")),
         "{:?}",
         out[0].evidence
     );
@@ -247,8 +276,15 @@ async fn resources_without_the_prefix_are_never_deleted() {
         .list("block-storage", "/volumes/detail", "volumes")
         .await
         .unwrap();
-    let names: Vec<&str> = vols.iter().map(|v| v["name"].as_str().unwrap_or("")).collect();
-    assert_eq!(names, ["customer-data", ""], "only the prefixed volume went");
+    let names: Vec<&str> = vols
+        .iter()
+        .map(|v| v["name"].as_str().unwrap_or(""))
+        .collect();
+    assert_eq!(
+        names,
+        ["customer-data", ""],
+        "only the prefixed volume went"
+    );
     assert!(
         done.iter()
             .any(|d| matches!(&d.what, Disposal::Skipped(why) if why.contains("customer-data"))),

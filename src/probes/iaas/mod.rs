@@ -2,6 +2,8 @@
 
 pub mod common;
 pub mod creating;
+#[cfg(test)]
+mod interruption_tests;
 pub mod scs_0101_entropy;
 pub mod scs_0114_volume_types;
 pub mod scs_0115_default_security_group_rules;
@@ -9,8 +11,6 @@ pub mod scs_0116_key_manager;
 pub mod scs_0117_volume_backup;
 pub mod scs_0123_services;
 pub mod sigv4;
-#[cfg(test)]
-mod interruption_tests;
 #[cfg(test)]
 pub(crate) mod testing;
 

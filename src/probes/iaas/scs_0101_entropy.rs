@@ -36,14 +36,16 @@ pub const MARKER: &str = "_scs-test-";
 
 /// The probe answering both testcases from one VM.
 pub fn probe() -> Arc<FnProbe> {
-    FnProbe::new(PROBE_NAME, vec![ENTROPY_AVAIL.into(), FIPS_TEST.into()], run)
+    FnProbe::new(
+        PROBE_NAME,
+        vec![ENTROPY_AVAIL.into(), FIPS_TEST.into()],
+        run,
+    )
 }
 
 /// The preference key of an image: Debian (2, release) > Ubuntu (1, YYMM) > others (0, 0).
 pub fn image_key(image: &Image) -> (u8, u32) {
-    let distro = image
-        .property("os_distro")
-        .map(|s| s.trim().to_lowercase());
+    let distro = image.property("os_distro").map(|s| s.trim().to_lowercase());
     let version = image
         .property("os_version")
         .map(|s| s.trim().to_lowercase());
@@ -187,10 +189,7 @@ pub fn judge_fips(sections: &BTreeMap<String, Vec<String>>) -> Outcome {
     };
     let text = lines.join("\n");
     let re = regex::Regex::new(r"failures:\s(\d+)").expect("valid regex");
-    let Some(n) = re
-        .captures(&text)
-        .and_then(|c| c[1].parse::<u64>().ok())
-    else {
+    let Some(n) = re.captures(&text).and_then(|c| c[1].parse::<u64>().ok()) else {
         return Outcome::abort(FIPS_TEST, "rngtest printed no failure count (inconclusive)");
     };
     match n {
@@ -201,18 +200,17 @@ pub fn judge_fips(sections: &BTreeMap<String, Vec<String>>) -> Outcome {
         ),
         _ => Outcome::fail(FIPS_TEST, format!("{n} FIPS 140-2 failures in 1000 blocks"))
             .with_evidence(vec![
-                Finding::new("rngtest -c 1000 on /dev/random in a fresh VM", "too many failures")
-                    .expected_actual("at most 5 failures", n.to_string()),
+                Finding::new(
+                    "rngtest -c 1000 on /dev/random in a fresh VM",
+                    "too many failures",
+                )
+                .expected_actual("at most 5 failures", n.to_string()),
             ]),
     }
 }
 
 /// Why the VM run did not give console output: `Abort` reasons.
-async fn vm_console(
-    session: Arc<Session>,
-    image: Image,
-    flavor: Flavor,
-) -> Result<String, String> {
+async fn vm_console(session: Arc<Session>, image: Image, flavor: Flavor) -> Result<String, String> {
     let t = session.tracker().clone();
     let client = session.client().clone();
     let pace = t.pace();
@@ -295,7 +293,9 @@ async fn vm_console(
                 "ACTIVE" => Check::Ready(()),
                 "ERROR" => Check::Failed(format!(
                     "went to ERROR ({})",
-                    v["server"]["fault"]["message"].as_str().unwrap_or("no fault message")
+                    v["server"]["fault"]["message"]
+                        .as_str()
+                        .unwrap_or("no fault message")
                 )),
                 _ => Check::Pending(format!("in status {status}")),
             })
@@ -335,7 +335,11 @@ pub fn base64(data: &[u8]) -> String {
     const T: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     let mut out = String::with_capacity(data.len().div_ceil(3) * 4);
     for chunk in data.chunks(3) {
-        let b = [chunk[0], *chunk.get(1).unwrap_or(&0), *chunk.get(2).unwrap_or(&0)];
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
         let n = (b[0] as u32) << 16 | (b[1] as u32) << 8 | b[2] as u32;
         for i in 0..4 {
             if i <= chunk.len() {
@@ -423,7 +427,9 @@ mod tests {
     const IDS: [&str; 2] = [ENTROPY_AVAIL, FIPS_TEST];
 
     async fn nothing_left(cloud: &TestCloud) {
-        let left = prefixed_names(cloud.snapshot.client(), "_scs-").await.unwrap();
+        let left = prefixed_names(cloud.snapshot.client(), "_scs-")
+            .await
+            .unwrap();
         assert!(left.is_empty(), "left behind: {left:?}");
         // The boot volume (unnamed, deleted with the server) is gone too.
         let vols = cloud
@@ -471,9 +477,17 @@ mod tests {
         };
         let mut img = image("debian", "13");
         img.min_ram = Some(1024);
-        let flavors = vec![f("tiny", 1, 512, true), f("a", 2, 4096, false), f("b", 4, 8192, true)];
+        let flavors = vec![
+            f("tiny", 1, 512, true),
+            f("a", 2, 4096, false),
+            f("b", 4, 8192, true),
+        ];
         assert_eq!(choose_flavor(&flavors, &img).unwrap().id, "b");
-        let flavors = vec![f("tiny", 1, 512, true), f("a", 2, 4096, false), f("c", 1, 2048, false)];
+        let flavors = vec![
+            f("tiny", 1, 512, true),
+            f("a", 2, 4096, false),
+            f("c", 1, 2048, false),
+        ];
         assert_eq!(choose_flavor(&flavors, &img).unwrap().id, "c");
         assert!(choose_flavor(&flavors[..1], &img).is_none());
     }
@@ -489,7 +503,11 @@ mod tests {
         assert!(f.reason.contains("tolerated"));
         let s = parse_sections("_scs-test-entropy-avail: 255\n_scs-test-fips-test: failures:  7\n");
         assert_eq!(judge_entropy(&s).verdict, Verdict::Fail);
-        assert_eq!(judge_fips(&s).verdict, Verdict::Abort, "two spaces: no count");
+        assert_eq!(
+            judge_fips(&s).verdict,
+            Verdict::Abort,
+            "two spaces: no count"
+        );
         let s = parse_sections("_scs-test-fips-test: failures: 6\n");
         assert_eq!(judge_fips(&s).verdict, Verdict::Fail);
         assert_eq!(judge_entropy(&s).verdict, Verdict::Abort);
@@ -505,7 +523,10 @@ mod tests {
         assert!(ud.starts_with("#cloud-config\n"));
         assert!(ud.contains("_scs-test-entropy-avail: "));
         assert!(ud.contains("debian-security"));
-        assert!(!user_data(Some("Debian")).contains("apt:"), "exact match only");
+        assert!(
+            !user_data(Some("Debian")).contains("apt:"),
+            "exact match only"
+        );
     }
 
     #[tokio::test]
@@ -597,7 +618,11 @@ mod tests {
             TestCloud::yaml("base: compliant.yaml\nnetwork: {external_networks: []}\n").await;
         let out = cloud.run(probe().as_ref(), &IDS).await;
         assert_eq!(verdict(&out, ENTROPY_AVAIL), Verdict::Abort, "{out:?}");
-        assert!(out[0].reason.contains("external network"), "{}", out[0].reason);
+        assert!(
+            out[0].reason.contains("external network"),
+            "{}",
+            out[0].reason
+        );
         nothing_left(&cloud).await;
     }
 
@@ -606,7 +631,11 @@ mod tests {
         let cloud = TestCloud::yaml("base: compliant.yaml\nquotas: {servers: 0}\n").await;
         let out = cloud.run(probe().as_ref(), &IDS).await;
         assert_eq!(verdict(&out, ENTROPY_AVAIL), Verdict::Abort, "{out:?}");
-        assert!(out[0].reason.contains("Quota exceeded"), "{}", out[0].reason);
+        assert!(
+            out[0].reason.contains("Quota exceeded"),
+            "{}",
+            out[0].reason
+        );
         nothing_left(&cloud).await;
     }
 }

@@ -8,8 +8,8 @@
 use super::common::{FnProbe, abort_all, checked_snapshot};
 use super::creating::{leftover_findings, with_cleanup};
 use crate::openstack::ledger::ResourceKind;
-use crate::openstack::resources::Session;
 use crate::openstack::models::DefaultSecurityGroupRule;
+use crate::openstack::resources::Session;
 use crate::openstack::{Client, OpenStackError, Snapshot};
 use crate::probes::{Finding, Outcome, ProbeContext};
 use futures::future::BoxFuture;
@@ -28,11 +28,7 @@ pub const DEFAULT_RULES: &str = "scs-0115-default-rules";
 
 /// The probe answering `scs-0115-default-rules`.
 pub fn probe() -> Arc<FnProbe> {
-    FnProbe::new(
-        PROBE_NAME,
-        vec![DEFAULT_RULES.into()],
-        run,
-    )
+    FnProbe::new(PROBE_NAME, vec![DEFAULT_RULES.into()], run)
 }
 
 /// Egress rules (without a remote prefix) found per ethertype and kind of group.
@@ -295,7 +291,10 @@ pub fn judge_new_group(rules: &[DefaultSecurityGroupRule], group: &str) -> Outco
     } else {
         Outcome::fail(
             DEFAULT_RULES,
-            format!("{} problem(s) with a new security group {note}", evidence.len()),
+            format!(
+                "{} problem(s) with a new security group {note}",
+                evidence.len()
+            ),
         )
         .with_evidence(evidence)
     }
@@ -330,7 +329,8 @@ async fn create_and_read_group(
             // The default-rule fields do not exist on real rules; the short check ignores them.
             if let Some(o) = r.as_object_mut() {
                 o.entry("used_in_default_sg").or_insert(Value::Bool(false));
-                o.entry("used_in_non_default_sg").or_insert(Value::Bool(true));
+                o.entry("used_in_non_default_sg")
+                    .or_insert(Value::Bool(true));
             }
             serde_json::from_value(r).map_err(|e| format!("a rule of the new group: {e}"))
         })
@@ -354,7 +354,9 @@ pub async fn fallback_without_api(ctx: &ProbeContext, snapshot: &Snapshot) -> Ou
         Ok(Err(why)) => Outcome::abort(DEFAULT_RULES, why.clone()),
         Ok(Ok((name, rules))) => judge_new_group(rules, name),
     };
-    outcome.evidence.extend(leftover_findings(&guarded.disposed));
+    outcome
+        .evidence
+        .extend(leftover_findings(&guarded.disposed));
     outcome
 }
 
@@ -527,9 +529,19 @@ mod tests {
         .await;
         let out = cloud.run(probe().as_ref(), &IDS).await;
         assert_eq!(out[0].verdict, Verdict::Pass, "{:?}", out[0]);
-        assert!(out[0].reason.contains("new security group"), "{}", out[0].reason);
-        assert_eq!(cloud.requests_matching("POST /network/v2.0/security-groups"), 1);
-        assert_eq!(cloud.requests_matching("DELETE /network/v2.0/security-groups/"), 1);
+        assert!(
+            out[0].reason.contains("new security group"),
+            "{}",
+            out[0].reason
+        );
+        assert_eq!(
+            cloud.requests_matching("POST /network/v2.0/security-groups"),
+            1
+        );
+        assert_eq!(
+            cloud.requests_matching("DELETE /network/v2.0/security-groups/"),
+            1
+        );
         let left = crate::openstack::resources::prefixed_names(cloud.snapshot.client(), "_scs-")
             .await
             .unwrap();
@@ -542,7 +554,10 @@ mod tests {
         let out = cloud.run(probe().as_ref(), &IDS).await;
         assert_eq!(out[0].verdict, Verdict::Fail, "{:?}", out[0]);
         assert!(out[0].evidence[0].message.contains("admits ingress"));
-        assert_eq!(cloud.requests_matching("DELETE /network/v2.0/security-groups/"), 1);
+        assert_eq!(
+            cloud.requests_matching("DELETE /network/v2.0/security-groups/"),
+            1
+        );
     }
 
     #[tokio::test]
@@ -554,8 +569,14 @@ mod tests {
         let out = cloud.run(probe().as_ref(), &IDS).await;
         assert_eq!(out[0].verdict, Verdict::Fail, "{:?}", out[0]);
         let objects: Vec<&str> = out[0].evidence.iter().map(|f| f.object.as_str()).collect();
-        assert!(objects.iter().any(|o| o.starts_with("IPv6 egress")), "{objects:?}");
-        assert!(objects.iter().any(|o| o.starts_with("rule ")), "{objects:?}");
+        assert!(
+            objects.iter().any(|o| o.starts_with("IPv6 egress")),
+            "{objects:?}"
+        );
+        assert!(
+            objects.iter().any(|o| o.starts_with("rule ")),
+            "{objects:?}"
+        );
     }
 
     #[tokio::test]

@@ -81,7 +81,12 @@ async fn exercise_secret(session: Arc<Session>) -> Result<String, (Verdict, Stri
         ));
     }
     client
-        .request("key-manager", Method::DELETE, &format!("/secrets/{id}"), None)
+        .request(
+            "key-manager",
+            Method::DELETE,
+            &format!("/secrets/{id}"),
+            None,
+        )
         .await
         .map_err(|e| judged("deleting the secret", &ResourceError::from(e)))?;
     Ok(name)
@@ -256,7 +261,10 @@ mod tests {
         let out = cloud.run(permissions_probe().as_ref(), &PIDS).await;
         assert_eq!(out[0].verdict, Verdict::Pass, "{:?}", out[0]);
         assert_eq!(cloud.requests_matching("POST /key-manager/v1/secrets"), 1);
-        assert_eq!(cloud.requests_matching("DELETE /key-manager/v1/secrets/"), 1);
+        assert_eq!(
+            cloud.requests_matching("DELETE /key-manager/v1/secrets/"),
+            1
+        );
         assert_eq!(secrets_left(&cloud).await, 0);
         let records = cloud.ctx.services.tracker().records();
         assert_eq!(records.len(), 1);
@@ -265,21 +273,36 @@ mod tests {
 
     #[tokio::test]
     async fn forbidden_create_fails() {
-        let cloud = TestCloud::yaml("base: compliant.yaml\nkey_manager: {member_can_create: false}\n").await;
+        let cloud =
+            TestCloud::yaml("base: compliant.yaml\nkey_manager: {member_can_create: false}\n")
+                .await;
         let out = cloud.run(permissions_probe().as_ref(), &PIDS).await;
         assert_eq!(out[0].verdict, Verdict::Fail, "{:?}", out[0]);
-        assert!(out[0].reason.contains("creating a secret"), "{}", out[0].reason);
+        assert!(
+            out[0].reason.contains("creating a secret"),
+            "{}",
+            out[0].reason
+        );
         assert!(out[0].reason.contains("403"), "{}", out[0].reason);
     }
 
     #[tokio::test]
     async fn forbidden_delete_fails_and_reports_the_leftover() {
-        let cloud = TestCloud::yaml("base: compliant.yaml\nkey_manager: {member_can_delete: false}\n").await;
+        let cloud =
+            TestCloud::yaml("base: compliant.yaml\nkey_manager: {member_can_delete: false}\n")
+                .await;
         let out = cloud.run(permissions_probe().as_ref(), &PIDS).await;
         assert_eq!(out[0].verdict, Verdict::Fail, "{:?}", out[0]);
-        assert!(out[0].reason.contains("deleting the secret"), "{}", out[0].reason);
         assert!(
-            out[0].evidence.iter().any(|f| f.message.contains("left behind")),
+            out[0].reason.contains("deleting the secret"),
+            "{}",
+            out[0].reason
+        );
+        assert!(
+            out[0]
+                .evidence
+                .iter()
+                .any(|f| f.message.contains("left behind")),
             "{:?}",
             out[0].evidence
         );

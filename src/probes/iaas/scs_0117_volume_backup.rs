@@ -7,7 +7,9 @@
 //! role check, an unwritable ledger, the probe's time budget and Ctrl-C give ABORT.
 
 use super::common::{FnProbe, abort_all, checked_snapshot};
-use super::creating::{BACKUP_SCHEDULE, Check, leftover_findings, wait_with_schedule, with_cleanup};
+use super::creating::{
+    BACKUP_SCHEDULE, Check, leftover_findings, wait_with_schedule, with_cleanup,
+};
 use crate::openstack::ledger::ResourceKind;
 use crate::openstack::resources::{ResourceError, Session};
 use crate::probes::{Finding, Outcome, ProbeContext};
@@ -163,7 +165,9 @@ mod tests {
     const IDS: [&str; 1] = [TEST_BACKUP];
 
     async fn nothing_left(cloud: &TestCloud) {
-        let left = prefixed_names(cloud.snapshot.client(), "_scs-").await.unwrap();
+        let left = prefixed_names(cloud.snapshot.client(), "_scs-")
+            .await
+            .unwrap();
         assert!(left.is_empty(), "left behind: {left:?}");
     }
 
@@ -172,7 +176,11 @@ mod tests {
         let cloud = TestCloud::file("compliant.yaml").await;
         let out = cloud.run(probe().as_ref(), &IDS).await;
         assert_eq!(out[0].verdict, Verdict::Pass, "{:?}", out[0]);
-        assert_eq!(cloud.requests_matching("POST /volume/v3/"), 3, "volume, backup, restore");
+        assert_eq!(
+            cloud.requests_matching("POST /volume/v3/"),
+            3,
+            "volume, backup, restore"
+        );
         nothing_left(&cloud).await;
         let records = cloud.ctx.services.tracker().records();
         assert_eq!(records.len(), 3);
@@ -184,7 +192,11 @@ mod tests {
         let cloud = TestCloud::file("vm-and-backup-broken.yaml").await;
         let out = cloud.run(probe().as_ref(), &IDS).await;
         assert_eq!(out[0].verdict, Verdict::Fail, "{:?}", out[0]);
-        assert!(out[0].reason.contains("status is error"), "{}", out[0].reason);
+        assert!(
+            out[0].reason.contains("status is error"),
+            "{}",
+            out[0].reason
+        );
         nothing_left(&cloud).await;
     }
 
