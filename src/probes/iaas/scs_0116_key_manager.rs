@@ -33,8 +33,14 @@ pub fn permissions_probe() -> Arc<FnProbe> {
 /// A 403 is a FAIL (the member lacks a permission the standard asks for); every other error
 /// leaves the question open (ABORT).
 fn judged(step: &str, err: &ResourceError) -> (Verdict, String) {
+    // Barbican also answers 403 when the project's secret quota is used up: that says nothing
+    // about permissions.
     let verdict = match err {
-        ResourceError::Api(OpenStackError::Http { status: 403, .. }) => Verdict::Fail,
+        ResourceError::Api(OpenStackError::Http {
+            status: 403,
+            message,
+            ..
+        }) if !message.to_ascii_lowercase().contains("quota") => Verdict::Fail,
         _ => Verdict::Abort,
     };
     (verdict, format!("{step}: {err}"))
@@ -127,10 +133,11 @@ fn run_permissions<'a>(
                     verdict: *verdict,
                     reason: why.clone(),
                     evidence: vec![
-                        Finding::new("key manager as a member", why.clone()).expected_actual(
-                            "list, create and delete secrets succeed",
-                            why.clone(),
-                        ),
+                        Finding::new("key manager as a member", "a member cannot use secrets")
+                            .expected_actual(
+                                "list, create and delete secrets succeed",
+                                why.clone(),
+                            ),
                     ],
                 },
             };
@@ -318,6 +325,14 @@ mod tests {
         let out = cloud.run(permissions_probe().as_ref(), &PIDS).await;
         assert_eq!(out[0].verdict, Verdict::Abort, "{:?}", out[0]);
         assert_eq!(secrets_left(&cloud).await, 0);
+    }
+
+    #[tokio::test]
+    async fn secret_quota_aborts() {
+        let cloud = TestCloud::file("quota-exhausted.yaml").await;
+        let out = cloud.run(permissions_probe().as_ref(), &PIDS).await;
+        assert_eq!(out[0].verdict, Verdict::Abort, "{:?}", out[0]);
+        assert!(out[0].reason.contains("Quota"), "{}", out[0].reason);
     }
 
     #[tokio::test]

@@ -132,8 +132,11 @@ fn run<'a>(ctx: &'a ProbeContext, testcases: &'a [String]) -> BoxFuture<'a, Vec<
             Err(stopped) => Outcome::abort(TEST_BACKUP, stopped.to_string()),
             Ok(Err(why)) if why.contains("ledger") => Outcome::abort(TEST_BACKUP, why.clone()),
             Ok(Err(why)) => Outcome::fail(TEST_BACKUP, why.clone()).with_evidence(vec![
-                Finding::new("volume backup API", why.clone())
-                    .expected_actual("volume, backup and restore succeed", why.clone()),
+                Finding::new(
+                    "volume backup API",
+                    "a member cannot back up and restore a volume",
+                )
+                .expected_actual("volume, backup and restore succeed", why.clone()),
             ]),
             Ok(Ok(())) => Outcome::pass(
                 TEST_BACKUP,
