@@ -21,8 +21,12 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
+mod cert;
 mod cleanup;
+mod flavor_name;
+mod kaas;
 mod resources;
+pub use cert::{BatchArgs, KeygenArgs, ScorecardArgs, SignArgs, UploadArgs, VerifyArgs};
 
 /// Exit codes, documented in the README.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -74,10 +78,9 @@ pub struct Cli {
 
 /// The subcommands.
 #[derive(Debug, Subcommand)]
-#[allow(clippy::large_enum_variant)] // parsed once; boxing would only complicate dispatch
 pub enum Command {
     /// Run a scope's testcases against a cloud or cluster and report the verdicts.
-    Run(RunArgs),
+    Run(Box<RunArgs>),
     /// Print the resolved plan (versions, targets, testcases, how each runs) without running it.
     Plan(PlanArgs),
     /// List the built-in scopes with their versions and each version's status today.
@@ -90,6 +93,56 @@ pub enum Command {
     Simulate(SimulateArgs),
     /// Delete resources that earlier runs left behind (from the ledger and by name prefix).
     Cleanup(cleanup::CleanupArgs),
+    /// Explain SCS flavor names, or check the flavor names of a cloud (--check-cloud).
+    FlavorName(FlavorNameArgs),
+    /// Judge saved sonobuoy results (a results directory, tarball or sonobuoy_results.yaml).
+    SonobuoyJudge(SonobuoyJudgeArgs),
+    /// Sign reports (SSHSIG, namespace `report`, as `ssh-keygen -Y sign` does).
+    Sign(SignArgs),
+    /// Verify a signed report and check that it is well formed.
+    Verify(VerifyArgs),
+    /// Create a key pair and token file for a subject, and print the monitor operator's snippet.
+    Keygen(KeygenArgs),
+    /// Upload a signed report to the SCS compliance monitor.
+    Upload(UploadArgs),
+    /// Run scopes × subjects from a configuration file, in parallel, and combine the reports.
+    Batch(BatchArgs),
+    /// Compute each subject's status per scope from reports, as the compliance monitor does.
+    Scorecard(ScorecardArgs),
+}
+
+/// Flags of `flavor-name`. Exit status 0 when every name is valid (or tolerated in the old v1
+/// syntax) and, with `--check-cloud`, every SCS flavor of the cloud keeps its name's promises.
+#[derive(Debug, Args)]
+pub struct FlavorNameArgs {
+    /// Flavor names to explain, e.g. `SCS-2V-4-20s`.
+    #[arg(value_name = "NAME", required_unless_present = "check_cloud")]
+    pub names: Vec<String>,
+    /// List every SCS flavor of a cloud with its syntax and semantics verdict.
+    #[arg(long)]
+    pub check_cloud: bool,
+    /// OpenStack cloud (from clouds.yaml) for `--check-cloud` (default: `OS_CLOUD`).
+    #[arg(long, value_name = "NAME", requires = "check_cloud")]
+    pub os_cloud: Option<String>,
+    /// Check a simulated cloud from FIXTURE (or `compliant`) with `--check-cloud`.
+    #[arg(
+        long,
+        value_name = "FIXTURE",
+        requires = "check_cloud",
+        conflicts_with = "os_cloud"
+    )]
+    pub simulate: Option<String>,
+}
+
+/// Flags of `sonobuoy-judge`.
+#[derive(Debug, Args)]
+pub struct SonobuoyJudgeArgs {
+    /// Directory from `sonobuoy retrieve -x`, a results tarball, or a sonobuoy_results.yaml.
+    #[arg(value_name = "RESULTS_DIR_OR_TARBALL")]
+    pub results: PathBuf,
+    /// okToFail list to use instead of the built-in one.
+    #[arg(long, value_name = "FILE")]
+    pub ok_to_fail: Option<PathBuf>,
 }
 
 /// Flags of `simulate`.
@@ -178,11 +231,33 @@ pub struct RunArgs {
     #[arg(long, value_name = "NAME")]
     pub os_cloud: Option<String>,
     /// Start a simulated cloud from FIXTURE (or `compliant`) and test it instead of a real one.
+    /// For a KaaS scope, FIXTURE is a cluster fixture (`fixtures/clusters/*.yaml`).
     #[arg(long, value_name = "FIXTURE")]
     pub simulate: Option<String>,
     #[command(flatten)]
     /// How probes that create cloud resources behave.
     pub resources: resources::ResourceArgs,
+    /// Kubernetes cluster to test (KaaS); same as `-a kubeconfig=PATH` or `KUBECONFIG`.
+    #[arg(long, value_name = "PATH")]
+    pub kubeconfig: Option<PathBuf>,
+    /// Kubeconfig context to use (default: its current context).
+    #[arg(long, value_name = "NAME")]
+    pub context: Option<String>,
+    /// Download nothing: use cached release/CVE data or the built-in snapshot (KaaS).
+    #[arg(long)]
+    pub offline: bool,
+    /// Sign the report and upload it to the compliance monitor (the report file is kept).
+    #[arg(long)]
+    pub upload: bool,
+    /// Compliance monitor for --upload [default: https://compliance.sovereignit.cloud/].
+    #[arg(long, value_name = "URL")]
+    pub monitor: Option<String>,
+    /// Token file for --upload [default: .secret/tokenfile].
+    #[arg(long, value_name = "FILE")]
+    pub token_file: Option<PathBuf>,
+    /// Sign the report with this key (REPORT.sig) [--upload default: .secret/keyfile].
+    #[arg(long, value_name = "KEY")]
+    pub key: Option<PathBuf>,
 }
 
 /// Flags of `plan`.
@@ -288,13 +363,21 @@ fn one_line(err: &anyhow::Error) -> String {
 
 async fn dispatch(cli: Cli) -> Result<ExitStatus> {
     match cli.command {
-        Command::Run(args) => run(args).await,
+        Command::Run(args) => run(*args).await,
         Command::Plan(args) => plan_cmd(args).await,
         Command::List => list().await,
         Command::Validate(args) => validate(args).await,
         Command::Report(args) => report_cmd(args).await,
         Command::Simulate(args) => simulate(args).await,
         Command::Cleanup(args) => cleanup::run(args).await,
+        Command::FlavorName(args) => flavor_name::run(args).await,
+        Command::SonobuoyJudge(args) => kaas::sonobuoy_judge(args).await,
+        Command::Sign(args) => cert::sign(args).await,
+        Command::Verify(args) => cert::verify(args).await,
+        Command::Keygen(args) => cert::keygen(args).await,
+        Command::Upload(args) => cert::upload_cmd(args).await,
+        Command::Batch(args) => cert::batch_cmd(args).await,
+        Command::Scorecard(args) => cert::scorecard_cmd(args).await,
     }
 }
 
@@ -358,9 +441,13 @@ async fn run(args: RunArgs) -> Result<ExitStatus> {
     let registry = Registry::builtin();
     let scope = load_scope(&args.selection.scope).await?;
     let mut selection = selection_from(&args.selection)?;
+    let kaas = match kaas::wants_cluster(&scope) {
+        true => Some(kaas::prepare(&mut selection, &args).await?),
+        false => None,
+    };
     let simulator = match &args.simulate {
-        Some(fixture) => Some(start_simulator(fixture, None).await?),
-        None => None,
+        Some(fixture) if kaas.is_none() => Some(start_simulator(fixture, None).await?),
+        _ => None,
     };
     let cloud = choose_cloud(&scope, &mut selection, &args, simulator.as_ref())?;
     let plan = plan::resolve(scope, selection, &registry, today())?;
@@ -380,15 +467,26 @@ async fn run(args: RunArgs) -> Result<ExitStatus> {
         _ => Services::default(),
     };
     let cloud_name = plan.variables.get("os_cloud").cloned().unwrap_or_default();
-    let tracker = resources::tracker(&args.resources, &cloud_name, simulator.as_ref())?;
+    let tracker = resources::tracker(
+        &args.resources,
+        &cloud_name,
+        simulator.as_ref(),
+        services.openstack.is_some(),
+    )?;
     services.tracker = Some(tracker.clone());
+    if let Some(kaas) = kaas.as_ref().filter(|_| needs_cloud) {
+        kaas.connect(&plan.variables, &mut services).await?;
+    }
 
     let cancel = CancellationToken::new();
     execute::cancel_on_ctrl_c_with_cleanup(cancel.clone(), tracker.abort_cleanup_token());
     let options = RunOptions {
         jobs: args.jobs.unwrap_or_else(num_cpus).max(1),
         timeout: Duration::from_secs(args.timeout.max(1)),
-        clock: Clock::system(),
+        clock: kaas
+            .as_ref()
+            .and_then(|k| k.clock())
+            .unwrap_or_else(Clock::system),
         services: services.clone(),
         cancel: cancel.clone(),
         cleanup_grace: Duration::from_secs(args.resources.cleanup_grace.max(1)),
@@ -428,6 +526,9 @@ async fn run(args: RunArgs) -> Result<ExitStatus> {
     if let Some(sim) = simulator {
         sim.handle.shutdown().await;
     }
+    if let Some(kaas) = kaas {
+        kaas.finish().await;
+    }
     let written = report::write_all(
         &report,
         args.output.as_deref(),
@@ -441,6 +542,10 @@ async fn run(args: RunArgs) -> Result<ExitStatus> {
     written.context("writing the report")?;
     if interrupted {
         eprintln!("interrupted: unfinished testcases are reported as ABORT");
+    }
+    if let Err(err) = cert::after_run(&args, &report).await {
+        eprintln!("error: {}", one_line(&err));
+        return Ok(ExitStatus::Error);
     }
     let summaries = report::summarize(&report, Some(&plan.scope), None);
     Ok(ExitStatus::from_run(

@@ -10,9 +10,11 @@
 //! - [`plan`] selects versions on a date, applies filters and variables, and lists the work.
 //! - [`execute`] runs native probes and external scripts concurrently, with timeouts and cancellation.
 //! - [`report`] turns results into the monitor's YAML report and JSON, JUnit and Markdown.
+//! - [`cert`] signs, verifies and uploads reports, runs batches and computes score cards.
 //! - [`probes`] holds the native probes, registered by testcase id.
 //! - [`openstack`] and [`kube`] are the API clients; [`sim`] the simulated cloud and cluster.
 
+pub mod cert;
 pub mod cli;
 pub mod execute;
 pub mod flavor_name;

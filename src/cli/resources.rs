@@ -54,12 +54,13 @@ pub(crate) fn parse_probe_timeouts(
     Ok(out)
 }
 
-/// The run's tracker: ledger file (or memory for a simulated cloud without `--ledger`), prefix,
-/// budgets and the simulator's pace.
+/// The run's tracker: ledger file (or memory for a simulated cloud or a run without an
+/// OpenStack cloud, unless `--ledger` is given), prefix, budgets and the simulator's pace.
 pub(crate) fn tracker(
     args: &ResourceArgs,
     cloud: &str,
     simulator: Option<&RunningSimulator>,
+    has_cloud: bool,
 ) -> Result<Arc<Tracker>> {
     if args.resource_prefix.trim().is_empty() {
         bail!("--resource-prefix must not be empty (cleanup relies on it)");
@@ -67,6 +68,7 @@ pub(crate) fn tracker(
     let ledger = match (&args.ledger, simulator) {
         (Some(path), _) => Ledger::open(path).map_err(|e| anyhow!("{e}"))?,
         (None, Some(_)) => Ledger::in_memory(),
+        (None, None) if !has_cloud => Ledger::in_memory(),
         (None, None) => Ledger::open(Ledger::default_path(cloud)).map_err(|e| anyhow!("{e}"))?,
     };
     let pace = simulator

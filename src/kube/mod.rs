@@ -1,1 +1,352 @@
-//! Kubernetes API access for the KaaS probes. Knows no standard.
+//! Kubernetes API access for the KaaS probes: kubeconfig discovery (`--kubeconfig`,
+//! `-a kubeconfig=PATH`, `KUBECONFIG`), context selection, the connected [`Cluster`] handle that
+//! probes share, and the settings of the KaaS tools (the `sonobuoy` binary, where the version
+//! policy gets its release and CVE data). Knows no standard.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+pub use kube::Client;
+
+/// Why a cluster cannot be reached. Each message is one line naming the file or endpoint.
+#[derive(Debug, thiserror::Error)]
+pub enum KubeError {
+    /// No kubeconfig path from any source.
+    #[error(
+        "no kubeconfig: give one with --kubeconfig PATH, -a kubeconfig=PATH or the KUBECONFIG variable"
+    )]
+    NoKubeconfig,
+    /// The kubeconfig file does not exist.
+    #[error("kubeconfig {0}: no such file")]
+    MissingFile(PathBuf),
+    /// The kubeconfig file cannot be read or parsed.
+    #[error("kubeconfig {path}: {message}")]
+    BadFile {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        message: String,
+    },
+    /// The requested (or current) context is not in the file.
+    #[error("kubeconfig {path}: no context named `{context}` (contexts: {available})")]
+    MissingContext {
+        /// The file.
+        path: PathBuf,
+        /// The context asked for.
+        context: String,
+        /// The contexts the file has, comma-separated.
+        available: String,
+    },
+    /// The file names no current context and none was given.
+    #[error("kubeconfig {0}: no current-context set; choose one with --context NAME")]
+    NoCurrentContext(PathBuf),
+    /// The client could not be built (bad certificates, bad server URL, ...).
+    #[error("kubeconfig {path}, context `{context}`: {message}")]
+    Client {
+        /// The file.
+        path: PathBuf,
+        /// The context.
+        context: String,
+        /// What failed.
+        message: String,
+    },
+    /// The API server does not answer `/version`.
+    #[error("API server {server} (context `{context}`) is unreachable: {message}")]
+    Unreachable {
+        /// The server URL.
+        server: String,
+        /// The context.
+        context: String,
+        /// What failed.
+        message: String,
+    },
+}
+
+/// Picks the kubeconfig path: the flag, then `-a kubeconfig=`, then `KUBECONFIG` (its first
+/// entry when it lists several files).
+pub fn kubeconfig_path(
+    flag: Option<&Path>,
+    assigned: Option<&str>,
+    env: Option<&str>,
+) -> Result<PathBuf, KubeError> {
+    if let Some(path) = flag {
+        return Ok(path.to_path_buf());
+    }
+    if let Some(path) = assigned.filter(|p| !p.is_empty()) {
+        return Ok(PathBuf::from(path));
+    }
+    if let Some(list) = env.filter(|p| !p.is_empty()) {
+        let sep = if cfg!(windows) { ';' } else { ':' };
+        if let Some(first) = list.split(sep).find(|p| !p.is_empty()) {
+            return Ok(PathBuf::from(first));
+        }
+    }
+    Err(KubeError::NoKubeconfig)
+}
+
+/// Receives progress lines of long-running KaaS checks (sonobuoy status).
+pub type ProgressSink = std::sync::Arc<dyn Fn(String) + Send + Sync>;
+
+/// Where the version policy gets its data and how the sonobuoy checks run. Defaults are the
+/// public endpoints; tests and the simulator point them elsewhere.
+#[derive(Clone)]
+pub struct KaasOptions {
+    /// Base URL of the GitHub API (`https://api.github.com`).
+    pub github_api: String,
+    /// Optional GitHub token (`GITHUB_TOKEN`), raises the rate limit.
+    pub github_token: Option<String>,
+    /// URL of the official Kubernetes CVE feed (JSON feed).
+    pub cve_feed: String,
+    /// Base URL of CVE records; the id is appended (`.../api/cve/CVE-2024-1234`).
+    pub cve_record_base: String,
+    /// Directory for cached downloads (`None`: no cache).
+    pub cache_dir: Option<PathBuf>,
+    /// Use the cache or the built-in snapshot; no downloads.
+    pub offline: bool,
+    /// The `sonobuoy` binary (`None`: look in PATH, then `~/.local/bin`).
+    pub sonobuoy: Option<PathBuf>,
+    /// Overall limit for one sonobuoy-driven check (`None`: the probe's own timeout).
+    pub sonobuoy_timeout: Option<Duration>,
+    /// How often `sonobuoy status --json` is polled while the run goes on.
+    pub sonobuoy_poll: Duration,
+    /// Where progress lines go (`None`: nowhere).
+    pub progress: Option<ProgressSink>,
+}
+
+impl std::fmt::Debug for KaasOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KaasOptions")
+            .field("github_api", &self.github_api)
+            .field("cve_feed", &self.cve_feed)
+            .field("cve_record_base", &self.cve_record_base)
+            .field("cache_dir", &self.cache_dir)
+            .field("offline", &self.offline)
+            .field("sonobuoy", &self.sonobuoy)
+            .finish()
+    }
+}
+
+impl Default for KaasOptions {
+    fn default() -> Self {
+        KaasOptions {
+            github_api: "https://api.github.com".into(),
+            github_token: None,
+            cve_feed:
+                "https://kubernetes.io/docs/reference/issues-security/official-cve-feed/index.json"
+                    .into(),
+            cve_record_base: "https://cveawg.mitre.org/api/cve".into(),
+            cache_dir: default_cache_dir(),
+            offline: false,
+            sonobuoy: None,
+            sonobuoy_timeout: None,
+            sonobuoy_poll: Duration::from_secs(30),
+            progress: None,
+        }
+    }
+}
+
+/// `$XDG_CACHE_HOME/scs-check/kaas`, else `~/.cache/scs-check/kaas`.
+pub fn default_cache_dir() -> Option<PathBuf> {
+    let base = std::env::var_os("XDG_CACHE_HOME")
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))?;
+    Some(base.join("scs-check").join("kaas"))
+}
+
+/// The cluster under test and the KaaS tool settings, shared by every KaaS probe of a run.
+#[derive(Clone)]
+pub struct Cluster {
+    /// The API client (`None` when only the tools are configured, e.g. in `sonobuoy-judge`).
+    pub client: Option<Client>,
+    /// The kubeconfig file.
+    pub kubeconfig: PathBuf,
+    /// The context in use.
+    pub context: String,
+    /// The API server URL.
+    pub server: String,
+    /// Tool and data settings.
+    pub options: KaasOptions,
+}
+
+impl std::fmt::Debug for Cluster {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Cluster")
+            .field("kubeconfig", &self.kubeconfig)
+            .field("context", &self.context)
+            .field("server", &self.server)
+            .finish()
+    }
+}
+
+impl Cluster {
+    /// Loads the kubeconfig, selects `context` (default: the current one), builds a client and
+    /// checks that the API server answers `/version`.
+    pub async fn connect(
+        kubeconfig: &Path,
+        context: Option<&str>,
+        options: KaasOptions,
+    ) -> Result<Cluster, KubeError> {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        if !kubeconfig.exists() {
+            return Err(KubeError::MissingFile(kubeconfig.to_path_buf()));
+        }
+        let file =
+            kube::config::Kubeconfig::read_from(kubeconfig).map_err(|e| KubeError::BadFile {
+                path: kubeconfig.to_path_buf(),
+                message: one_line(&e),
+            })?;
+        let chosen = match context {
+            Some(c) => c.to_string(),
+            None => file
+                .current_context
+                .clone()
+                .filter(|c| !c.is_empty())
+                .ok_or_else(|| KubeError::NoCurrentContext(kubeconfig.to_path_buf()))?,
+        };
+        if !file.contexts.iter().any(|c| c.name == chosen) {
+            let names: Vec<&str> = file.contexts.iter().map(|c| c.name.as_str()).collect();
+            return Err(KubeError::MissingContext {
+                path: kubeconfig.to_path_buf(),
+                context: chosen,
+                available: if names.is_empty() {
+                    "none".into()
+                } else {
+                    names.join(", ")
+                },
+            });
+        }
+        let opts = kube::config::KubeConfigOptions {
+            context: Some(chosen.clone()),
+            ..Default::default()
+        };
+        let client_err = |message: String| KubeError::Client {
+            path: kubeconfig.to_path_buf(),
+            context: chosen.clone(),
+            message,
+        };
+        let mut config = kube::Config::from_custom_kubeconfig(file, &opts)
+            .await
+            .map_err(|e| client_err(one_line(&e)))?;
+        config.connect_timeout = Some(Duration::from_secs(10));
+        config.read_timeout = Some(Duration::from_secs(60));
+        let server = config.cluster_url.to_string();
+        let client = Client::try_from(config).map_err(|e| client_err(one_line(&e)))?;
+        if let Err(e) = client.apiserver_version().await {
+            return Err(KubeError::Unreachable {
+                server,
+                context: chosen,
+                message: one_line(&e),
+            });
+        }
+        Ok(Cluster {
+            client: Some(client),
+            kubeconfig: kubeconfig.to_path_buf(),
+            context: chosen,
+            server,
+            options,
+        })
+    }
+
+    /// A handle without API access, for tools that only need the settings.
+    pub fn offline(kubeconfig: PathBuf, options: KaasOptions) -> Cluster {
+        Cluster {
+            client: None,
+            kubeconfig,
+            context: String::new(),
+            server: String::new(),
+            options,
+        }
+    }
+
+    /// The client, or the reason there is none.
+    pub fn client(&self) -> Result<&Client, String> {
+        self.client
+            .as_ref()
+            .ok_or_else(|| "no Kubernetes API client in this run".to_string())
+    }
+}
+
+/// An error and its sources on one line.
+pub fn one_line(err: &dyn std::error::Error) -> String {
+    let mut parts = vec![err.to_string()];
+    let mut source = err.source();
+    while let Some(s) = source {
+        let text = s.to_string();
+        if !parts.iter().any(|p| p.contains(&text)) {
+            parts.push(text);
+        }
+        source = s.source();
+    }
+    parts.join(": ").replace('\n', " ")
+}
+
+/// Writes a minimal kubeconfig for a plain-HTTP API server without authentication (the
+/// simulator) and returns its text.
+pub fn kubeconfig_for(server: &str, context: &str) -> String {
+    format!(
+        "apiVersion: v1\nkind: Config\nclusters:\n- name: {context}\n  cluster:\n    server: {server}\n\
+         contexts:\n- name: {context}\n  context:\n    cluster: {context}\n    user: {context}\n    namespace: default\n\
+         current-context: {context}\nusers:\n- name: {context}\n  user: {{}}\n"
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kubeconfig_path_precedence() {
+        let p = kubeconfig_path(Some(Path::new("/a")), Some("/b"), Some("/c")).unwrap();
+        assert_eq!(p, PathBuf::from("/a"));
+        let p = kubeconfig_path(None, Some("/b"), Some("/c")).unwrap();
+        assert_eq!(p, PathBuf::from("/b"));
+        let p = kubeconfig_path(None, None, Some(":/c:/d")).unwrap();
+        assert_eq!(p, PathBuf::from("/c"));
+        assert!(matches!(
+            kubeconfig_path(None, Some(""), None),
+            Err(KubeError::NoKubeconfig)
+        ));
+    }
+
+    #[tokio::test]
+    async fn clear_errors_for_missing_file_context_and_server() {
+        let dir = tempfile::tempdir().unwrap();
+        let missing = dir.path().join("nope.yaml");
+        let err = Cluster::connect(&missing, None, KaasOptions::default())
+            .await
+            .unwrap_err();
+        assert!(err.to_string().contains("no such file"), "{err}");
+
+        let path = dir.path().join("kc.yaml");
+        // A port nobody listens on: bind and drop.
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        std::fs::write(
+            &path,
+            kubeconfig_for(&format!("http://127.0.0.1:{port}"), "c1"),
+        )
+        .unwrap();
+        let err = Cluster::connect(&path, Some("other"), KaasOptions::default())
+            .await
+            .unwrap_err();
+        assert!(
+            err.to_string().contains("no context named `other`") && err.to_string().contains("c1"),
+            "{err}"
+        );
+        let err = Cluster::connect(&path, None, KaasOptions::default())
+            .await
+            .unwrap_err();
+        assert!(matches!(err, KubeError::Unreachable { .. }), "{err}");
+        assert!(err.to_string().contains("unreachable"), "{err}");
+
+        std::fs::write(&path, "clusters: [").unwrap();
+        let err = Cluster::connect(&path, None, KaasOptions::default())
+            .await
+            .unwrap_err();
+        assert!(matches!(err, KubeError::BadFile { .. }), "{err}");
+    }
+}

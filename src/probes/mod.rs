@@ -137,6 +137,10 @@ pub struct Services {
     /// Record keeper of resources probes create (prefix, ledger, pace, time budgets). Probes
     /// fall back to an in-memory one when it is unset.
     pub tracker: Option<Arc<crate::openstack::resources::Tracker>>,
+    /// The Kubernetes cluster under test with the KaaS tool settings.
+    pub kube: Option<Arc<crate::kube::Cluster>>,
+    /// Why there is no cluster, when connecting failed.
+    pub kube_error: Option<String>,
 }
 
 impl Services {
@@ -154,6 +158,19 @@ impl Services {
             (None, Some(err)) => Err(err.clone()),
             (None, None) => Err("no OpenStack cloud configured for this run \
                                  (use --os-cloud NAME, -a os_cloud=NAME or --simulate FIXTURE)"
+                .to_string()),
+        }
+    }
+}
+
+impl Services {
+    /// The cluster, or the one-line reason why probes cannot reach it.
+    pub fn kube(&self) -> Result<&Arc<crate::kube::Cluster>, String> {
+        match (&self.kube, &self.kube_error) {
+            (Some(cluster), _) => Ok(cluster),
+            (None, Some(err)) => Err(err.clone()),
+            (None, None) => Err("no Kubernetes cluster configured for this run \
+                                 (use --kubeconfig PATH, -a kubeconfig=PATH or --simulate FIXTURE)"
                 .to_string()),
         }
     }

@@ -6,6 +6,7 @@
 //! pagination, fault injection and stateful resources. The returned [`SimHandle`] gives the
 //! auth URL and a ready clouds.yaml.
 
+pub mod cluster;
 pub mod fixture;
 pub mod generate;
 mod server;

@@ -4,7 +4,11 @@ pub mod common;
 pub mod creating;
 #[cfg(test)]
 mod interruption_tests;
+pub mod scs_0100_flavor_naming;
 pub mod scs_0101_entropy;
+pub mod scs_0102_image_metadata;
+pub mod scs_0103_standard_flavors;
+pub mod scs_0104_standard_images;
 pub mod scs_0114_volume_types;
 pub mod scs_0115_default_security_group_rules;
 pub mod scs_0116_key_manager;
@@ -18,7 +22,11 @@ use super::Registry;
 
 /// Registers every IaaS probe.
 pub fn register(registry: &mut Registry) {
+    registry.register(scs_0100_flavor_naming::probe());
     registry.register(scs_0101_entropy::probe());
+    registry.register(scs_0102_image_metadata::probe());
+    registry.register(scs_0103_standard_flavors::probe());
+    registry.register(scs_0104_standard_images::probe());
     registry.register(scs_0114_volume_types::probe());
     registry.register(scs_0115_default_security_group_rules::probe());
     registry.register(scs_0116_key_manager::presence_probe());

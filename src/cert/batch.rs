@@ -1,0 +1,710 @@
+//! Batch runs: scopes × subjects from a TOML configuration in the spirit of the reference
+//! runner's `config.toml` (`[secrets]`, `[scopes.NAME]`, `[presets.NAME]`,
+//! `[subjects._.mapping]` with `{subject}` interpolation, `[subjects.NAME.mapping]` overrides),
+//! plus our own keys: `[monitor] url`, `timeout` (per subject, seconds) and `script_timeout`
+//! in `[batch]`, a preset or a subject.
+//!
+//! Each (scope, subject) job runs our own binary as a child process (`scs-check run SPEC -s
+//! SUBJECT -a k=v … -o FILE`), in its own process group, with the configuration's directory as
+//! working directory, so a crash or hang of one subject cannot take the others down. Output is
+//! prefixed with the subject. At the per-subject timeout the child gets SIGINT (it then reports
+//! unfinished testcases as ABORT and writes its report), and SIGKILL after a grace period.
+
+use super::CertError;
+use crate::cli::ExitStatus;
+use crate::report::{self, Report};
+use crate::verdict::Aggregate;
+use futures::StreamExt;
+use indexmap::IndexMap;
+use serde::Deserialize;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::io::AsyncBufReadExt;
+use tokio_util::sync::CancellationToken;
+
+/// Default per-subject time limit (seconds) when the configuration sets none.
+pub const DEFAULT_SUBJECT_TIMEOUT: u64 = 4 * 3600;
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawConfig {
+    #[serde(default)]
+    secrets: RawSecrets,
+    #[serde(default)]
+    monitor: RawMonitor,
+    #[serde(default)]
+    batch: RawLimits,
+    #[serde(default)]
+    scopes: IndexMap<String, RawScope>,
+    #[serde(default)]
+    presets: IndexMap<String, RawPreset>,
+    #[serde(default)]
+    subjects: IndexMap<String, RawSubject>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSecrets {
+    keyfile: Option<String>,
+    tokenfile: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawMonitor {
+    url: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize, Clone, Copy)]
+#[serde(deny_unknown_fields)]
+struct RawLimits {
+    timeout: Option<u64>,
+    script_timeout: Option<u64>,
+    workers: Option<usize>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawScope {
+    spec: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawPreset {
+    #[serde(default)]
+    scopes: Vec<String>,
+    #[serde(default)]
+    subjects: Vec<String>,
+    workers: Option<usize>,
+    timeout: Option<u64>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSubject {
+    #[serde(default)]
+    mapping: IndexMap<String, String>,
+    timeout: Option<u64>,
+}
+
+/// A loaded batch configuration; relative paths are resolved against its directory.
+#[derive(Debug)]
+pub struct BatchConfig {
+    /// The configuration file.
+    pub path: PathBuf,
+    /// Its directory: the working directory of the child runs.
+    pub dir: PathBuf,
+    /// The signing key (`[secrets] keyfile`, default `.secret/keyfile`).
+    pub keyfile: PathBuf,
+    /// The token file (`[secrets] tokenfile`, default `.secret/tokenfile`).
+    pub tokenfile: PathBuf,
+    /// The monitor (`[monitor] url`), if set.
+    pub monitor: Option<String>,
+    raw: RawConfig,
+}
+
+/// Which jobs to run: a preset, or lists of scopes and subjects (the preset wins, as in the
+/// reference runner; with nothing given the preset `default` is used).
+#[derive(Debug, Clone, Default)]
+pub struct JobSelection {
+    /// Preset name.
+    pub preset: Option<String>,
+    /// Scope names (keys of `[scopes]`).
+    pub scopes: Vec<String>,
+    /// Subject names.
+    pub subjects: Vec<String>,
+}
+
+/// One (scope, subject) run.
+#[derive(Debug, Clone)]
+pub struct Job {
+    /// Position in the job list.
+    pub index: usize,
+    /// Scope name from the configuration.
+    pub scope: String,
+    /// The scope argument for `run` (an absolute file path, a built-in name or a URL).
+    pub spec: String,
+    /// The subject.
+    pub subject: String,
+    /// The `-a` assignments.
+    pub assignments: IndexMap<String, String>,
+    /// Wall-clock limit of the whole run of this subject.
+    pub timeout: Duration,
+}
+
+/// The jobs and the worker count a selection gives.
+#[derive(Debug, Clone)]
+pub struct JobList {
+    /// The jobs, scopes outer, subjects inner.
+    pub jobs: Vec<Job>,
+    /// Workers from the preset or `[batch]`, if set.
+    pub workers: Option<usize>,
+    /// Per-script limit from the configuration, if set.
+    pub script_timeout: Option<u64>,
+}
+
+/// Reads and checks a batch configuration; errors name the file, line and column.
+pub fn load_config(path: &Path) -> Result<BatchConfig, CertError> {
+    let bytes = super::read_file(path)?;
+    let text = String::from_utf8_lossy(&bytes);
+    let raw: RawConfig = toml::from_str(&text).map_err(|e| {
+        let (line, column) = e.span().map(|s| line_col(&text, s.start)).unwrap_or((0, 0));
+        CertError::Config {
+            path: path.to_path_buf(),
+            line,
+            column,
+            message: e.message().trim().replace('\n', " "),
+        }
+    })?;
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| PathBuf::from("."));
+    let dir = std::fs::canonicalize(&dir).unwrap_or(dir);
+    let resolve = |p: Option<&String>, default: &str| dir.join(p.map_or(default, |s| s.as_str()));
+    Ok(BatchConfig {
+        path: path.to_path_buf(),
+        keyfile: resolve(raw.secrets.keyfile.as_ref(), ".secret/keyfile"),
+        tokenfile: resolve(raw.secrets.tokenfile.as_ref(), ".secret/tokenfile"),
+        monitor: raw.monitor.url.clone(),
+        dir,
+        raw,
+    })
+}
+
+fn line_col(text: &str, offset: usize) -> (usize, usize) {
+    let before = &text[..offset.min(text.len())];
+    let line = before.matches('\n').count() + 1;
+    let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    (line, column)
+}
+
+impl BatchConfig {
+    fn err(&self, message: String) -> CertError {
+        CertError::Config {
+            path: self.path.clone(),
+            line: 0,
+            column: 0,
+            message,
+        }
+    }
+
+    /// The variables of a subject: the `_` mapping with `{subject}` replaced, then the
+    /// subject's own mapping taken literally.
+    pub fn mapping(&self, subject: &str) -> IndexMap<String, String> {
+        let mut out: IndexMap<String, String> = self
+            .raw
+            .subjects
+            .get("_")
+            .map(|s| {
+                s.mapping
+                    .iter()
+                    .map(|(k, v)| (k.clone(), v.replace("{subject}", subject)))
+                    .collect()
+            })
+            .unwrap_or_default();
+        if subject != "_"
+            && let Some(own) = self.raw.subjects.get(subject)
+        {
+            for (k, v) in &own.mapping {
+                out.insert(k.clone(), v.clone());
+            }
+        }
+        out
+    }
+
+    /// Expands a selection into jobs.
+    pub fn jobs(&self, selection: &JobSelection) -> Result<JobList, CertError> {
+        let preset_name = match (
+            &selection.preset,
+            selection.scopes.is_empty() && selection.subjects.is_empty(),
+        ) {
+            (Some(p), _) => Some(p.clone()),
+            (None, true) => Some("default".to_string()),
+            (None, false) => None,
+        };
+        let preset = match &preset_name {
+            Some(name) => Some(self.raw.presets.get(name).ok_or_else(|| {
+                let known: Vec<&str> = self.raw.presets.keys().map(String::as_str).collect();
+                self.err(format!(
+                    "no preset {name:?} (presets: {})",
+                    if known.is_empty() {
+                        "none".to_string()
+                    } else {
+                        known.join(", ")
+                    }
+                ))
+            })?),
+            None => None,
+        };
+        let (scopes, subjects) = match preset {
+            Some(p) => (p.scopes.clone(), p.subjects.clone()),
+            None => (selection.scopes.clone(), selection.subjects.clone()),
+        };
+        if scopes.is_empty() {
+            return Err(self.err("no scope selected".into()));
+        }
+        if subjects.is_empty() {
+            return Err(self.err("no subject selected".into()));
+        }
+        let limits = self.raw.batch;
+        let mut jobs = Vec::new();
+        for scope in &scopes {
+            let entry = self.raw.scopes.get(scope).ok_or_else(|| {
+                self.err(format!("scope {scope:?} is not defined under [scopes]"))
+            })?;
+            let spec = if entry.spec.contains("://") {
+                entry.spec.clone()
+            } else {
+                let p = self.dir.join(&entry.spec);
+                if p.exists() || entry.spec.contains('/') || entry.spec.ends_with(".yaml") {
+                    p.display().to_string()
+                } else {
+                    entry.spec.clone()
+                }
+            };
+            for subject in &subjects {
+                if subject == "_" {
+                    return Err(self.err("\"_\" is the default mapping, not a subject".into()));
+                }
+                let secs = self
+                    .raw
+                    .subjects
+                    .get(subject)
+                    .and_then(|s| s.timeout)
+                    .or(preset.and_then(|p| p.timeout))
+                    .or(limits.timeout)
+                    .unwrap_or(DEFAULT_SUBJECT_TIMEOUT);
+                jobs.push(Job {
+                    index: jobs.len(),
+                    scope: scope.clone(),
+                    spec: spec.clone(),
+                    subject: subject.clone(),
+                    assignments: self.mapping(subject),
+                    timeout: Duration::from_secs(secs.max(1)),
+                });
+            }
+        }
+        Ok(JobList {
+            jobs,
+            workers: preset.and_then(|p| p.workers).or(limits.workers),
+            script_timeout: limits.script_timeout,
+        })
+    }
+}
+
+/// How to run the jobs.
+#[derive(Debug, Clone)]
+pub struct BatchOptions {
+    /// Our binary.
+    pub exe: PathBuf,
+    /// Working directory of the children (the configuration's directory).
+    pub cwd: PathBuf,
+    /// Where per-subject reports go.
+    pub out_dir: PathBuf,
+    /// Parallel children.
+    pub workers: usize,
+    /// Extra arguments for every `run` (such as `-d DATE`, `-S LIST`, `--timeout N`).
+    pub extra_args: Vec<String>,
+    /// Time between SIGINT and SIGKILL for a child past its timeout.
+    pub grace: Duration,
+    /// Cancels every job (Ctrl-C).
+    pub cancel: CancellationToken,
+    /// Prefix output lines with the scope too (several scopes).
+    pub prefix_scope: bool,
+}
+
+/// How one job ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum JobEnd {
+    /// The child exited by itself with this code (`None`: killed by a signal).
+    Exited(Option<i32>),
+    /// The child ran past the subject's timeout and was stopped.
+    TimedOut,
+    /// The batch was cancelled.
+    Cancelled,
+    /// The child could not be started.
+    LaunchFailed(String),
+}
+
+/// The result of one job.
+#[derive(Debug, Clone)]
+pub struct JobResult {
+    /// The job.
+    pub job: Job,
+    /// How it ended.
+    pub end: JobEnd,
+    /// The report file, when one was written and reads as a report.
+    pub report_path: Option<PathBuf>,
+    /// The report read back.
+    pub report: Option<Report>,
+    /// The worst `main` result of the report.
+    pub main: Option<Aggregate>,
+    /// Why there is no report, when there is none.
+    pub problem: Option<String>,
+    /// Wall-clock time.
+    pub duration: Duration,
+}
+
+impl JobResult {
+    /// The exit status this subject alone would give.
+    pub fn status(&self) -> ExitStatus {
+        match self.main {
+            None => ExitStatus::Error,
+            Some(main) => ExitStatus::from_run(
+                main,
+                matches!(self.end, JobEnd::TimedOut | JobEnd::Cancelled),
+                false,
+            ),
+        }
+    }
+}
+
+/// The overall exit status: Error (a subject has no report) > Fail > Inconclusive > Pass.
+pub fn overall_status(results: &[JobResult]) -> ExitStatus {
+    let rank = |s: ExitStatus| match s {
+        ExitStatus::Pass => 0,
+        ExitStatus::Inconclusive => 1,
+        ExitStatus::Fail => 2,
+        ExitStatus::Error => 3,
+    };
+    results
+        .iter()
+        .map(JobResult::status)
+        .max_by_key(|s| rank(*s))
+        .unwrap_or(ExitStatus::Error)
+}
+
+/// The report file of a job.
+pub fn report_path(out_dir: &Path, job: &Job) -> PathBuf {
+    out_dir.join(format!(
+        "report-{}-{}.yaml",
+        super::scorecard::slug(&job.scope),
+        super::scorecard::slug(&job.subject)
+    ))
+}
+
+/// Runs the jobs, at most `workers` at once; returns the results in job order. Each child writes
+/// its own report as soon as it finishes.
+pub async fn run_jobs(jobs: Vec<Job>, options: &BatchOptions) -> Vec<JobResult> {
+    let options = Arc::new(options.clone());
+    let mut results: Vec<JobResult> = futures::stream::iter(jobs)
+        .map(|job| {
+            let options = options.clone();
+            async move { run_job(job, &options).await }
+        })
+        .buffer_unordered(options.workers.max(1))
+        .collect()
+        .await;
+    results.sort_by_key(|r| r.job.index);
+    results
+}
+
+fn send_signal(pid: Option<u32>, signal: i32, group: bool) {
+    if let Some(pid) = pid.and_then(|p| i32::try_from(p).ok()) {
+        let target = if group { -pid } else { pid };
+        // SAFETY: kill(2) with a pid we started; a stale pid only yields ESRCH.
+        unsafe { libc::kill(target, signal) };
+    }
+}
+
+async fn run_job(job: Job, options: &BatchOptions) -> JobResult {
+    let started = Instant::now();
+    let out = report_path(&options.out_dir, &job);
+    let _ = std::fs::remove_file(&out);
+    let prefix = if options.prefix_scope {
+        format!("[{}/{}] ", job.subject, job.scope)
+    } else {
+        format!("[{}] ", job.subject)
+    };
+    let mut cmd = tokio::process::Command::new(&options.exe);
+    cmd.arg("run").arg(&job.spec).args(["-s", &job.subject]);
+    for (k, v) in &job.assignments {
+        cmd.arg("-a").arg(format!("{k}={v}"));
+    }
+    cmd.arg("-o")
+        .arg(&out)
+        .args(&options.extra_args)
+        .current_dir(&options.cwd)
+        .env("CI", "true")
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .process_group(0)
+        .kill_on_drop(true);
+    let mut child = match cmd.spawn() {
+        Ok(c) => c,
+        Err(e) => {
+            let msg = format!("cannot start {}: {e}", options.exe.display());
+            eprintln!("{prefix}{msg}");
+            return finish(job, JobEnd::LaunchFailed(msg), out, started);
+        }
+    };
+    let pid = child.id();
+    let mut pumps = Vec::new();
+    if let Some(stdout) = child.stdout.take() {
+        let p = prefix.clone();
+        pumps.push(tokio::spawn(async move {
+            let mut lines = tokio::io::BufReader::new(stdout).lines();
+            while let Ok(Some(line)) = lines.next_line().await {
+                println!("{p}{line}");
+            }
+        }));
+    }
+    if let Some(stderr) = child.stderr.take() {
+        let p = prefix.clone();
+        pumps.push(tokio::spawn(async move {
+            let mut lines = tokio::io::BufReader::new(stderr).lines();
+            while let Ok(Some(line)) = lines.next_line().await {
+                eprintln!("{p}{line}");
+            }
+        }));
+    }
+    let stopped = tokio::select! {
+        status = child.wait() => Err(status),
+        _ = tokio::time::sleep(job.timeout) => Ok(JobEnd::TimedOut),
+        _ = options.cancel.cancelled() => Ok(JobEnd::Cancelled),
+    };
+    let end = match stopped {
+        Err(status) => JobEnd::Exited(status.ok().and_then(|s| s.code())),
+        Ok(end) => {
+            if end == JobEnd::TimedOut {
+                eprintln!(
+                    "{prefix}time limit of {} s reached; stopping (unfinished testcases become ABORT)",
+                    job.timeout.as_secs()
+                );
+            }
+            send_signal(pid, libc::SIGINT, false);
+            if tokio::time::timeout(options.grace, child.wait())
+                .await
+                .is_err()
+            {
+                eprintln!(
+                    "{prefix}no exit {} s after SIGINT; killing",
+                    options.grace.as_secs()
+                );
+                send_signal(pid, libc::SIGKILL, true);
+                let _ = child.wait().await;
+            }
+            end
+        }
+    };
+    for pump in pumps {
+        let _ = tokio::time::timeout(Duration::from_secs(5), pump).await;
+    }
+    finish(job, end, out, started)
+}
+
+fn finish(job: Job, end: JobEnd, out: PathBuf, started: Instant) -> JobResult {
+    let read = if out.exists() {
+        match report::read_report_file(&out) {
+            Ok(mut reports) if reports.len() == 1 => Ok(reports.remove(0)),
+            Ok(reports) => Err(format!(
+                "{} holds {} reports, expected one",
+                out.display(),
+                reports.len()
+            )),
+            Err(e) => Err(e.to_string()),
+        }
+    } else {
+        Err(match &end {
+            JobEnd::LaunchFailed(m) => m.clone(),
+            JobEnd::Exited(Some(code)) => format!("no report (the run exited with code {code})"),
+            JobEnd::Exited(None) => "no report (the run was killed by a signal)".to_string(),
+            JobEnd::TimedOut => "no report (killed after the time limit)".to_string(),
+            JobEnd::Cancelled => "no report (cancelled)".to_string(),
+        })
+    };
+    let (report, problem) = match read {
+        Ok(r) => (Some(r), None),
+        Err(p) => (None, Some(p)),
+    };
+    let main = report
+        .as_ref()
+        .map(|r| report::main_outcome(&report::summarize(r, None, None)));
+    JobResult {
+        report_path: report.as_ref().map(|_| out),
+        job,
+        end,
+        report,
+        main,
+        problem,
+        duration: started.elapsed(),
+    }
+}
+
+/// The combined multi-document report of every job that produced one, in job order.
+pub fn combined_report(results: &[JobResult]) -> Option<String> {
+    let reports: Vec<Report> = results.iter().filter_map(|r| r.report.clone()).collect();
+    (!reports.is_empty()).then(|| report::to_yaml_multi(&reports))
+}
+
+/// The summary table: one line per job, with what went wrong.
+pub fn render_summary(results: &[JobResult]) -> String {
+    let mut rows: Vec<[String; 6]> = vec![[
+        "SUBJECT".into(),
+        "SCOPE".into(),
+        "RESULT".into(),
+        "EXIT".into(),
+        "TIME".into(),
+        "NOTE".into(),
+    ]];
+    for r in results {
+        let result = r.main.map_or("ERROR".to_string(), |m| m.to_string());
+        let note = match (&r.end, &r.problem) {
+            (_, Some(p)) => p.clone(),
+            (JobEnd::TimedOut, None) => format!("timed out after {} s", r.job.timeout.as_secs()),
+            (JobEnd::Cancelled, None) => "cancelled".into(),
+            _ => r
+                .report_path
+                .as_ref()
+                .map(|p| p.display().to_string())
+                .unwrap_or_default(),
+        };
+        rows.push([
+            r.job.subject.clone(),
+            r.job.scope.clone(),
+            result,
+            (r.status() as u8).to_string(),
+            format!("{:.1}s", r.duration.as_secs_f64()),
+            note,
+        ]);
+    }
+    let widths: Vec<usize> = (0..5)
+        .map(|i| rows.iter().map(|r| r[i].chars().count()).max().unwrap_or(0))
+        .collect();
+    let mut out = String::new();
+    for row in &rows {
+        let mut line = String::new();
+        for (i, w) in widths.iter().enumerate() {
+            line.push_str(&format!("{:<w$}  ", row[i], w = *w));
+        }
+        line.push_str(&row[5]);
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+    let failed: Vec<&str> = results
+        .iter()
+        .filter(|r| r.status() != ExitStatus::Pass)
+        .map(|r| r.job.subject.as_str())
+        .collect();
+    if failed.is_empty() {
+        out.push_str(&format!("all {} runs passed\n", results.len()));
+    } else {
+        out.push_str(&format!(
+            "{} of {} runs did not pass: {}\n",
+            failed.len(),
+            results.len(),
+            failed.join(", ")
+        ));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(text: &str) -> (tempfile::TempDir, Result<BatchConfig, CertError>) {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("config.toml");
+        std::fs::write(&p, text).unwrap();
+        let c = load_config(&p);
+        (dir, c)
+    }
+
+    const CONFIG: &str = r#"
+[secrets]
+keyfile = "keys/k"
+
+[scopes.iaas]
+spec = "scope.yaml"
+
+[presets.default]
+scopes = ["iaas"]
+subjects = ["a", "b-1"]
+workers = 2
+
+[subjects._.mapping]
+os_cloud = "{subject}"
+kubeconfig = "{subject}/kubeconfig.yaml"
+
+[subjects.b-1]
+timeout = 7
+mapping = { os_cloud = "literal-{subject}" }
+"#;
+
+    #[test]
+    fn mapping_interpolates_only_the_default() {
+        let (dir, c) = config(CONFIG);
+        let c = c.unwrap();
+        assert_eq!(
+            c.keyfile,
+            std::fs::canonicalize(dir.path()).unwrap().join("keys/k")
+        );
+        assert!(c.tokenfile.ends_with(".secret/tokenfile"));
+        let m = c.mapping("a");
+        assert_eq!(m["os_cloud"], "a");
+        assert_eq!(m["kubeconfig"], "a/kubeconfig.yaml");
+        let m = c.mapping("b-1");
+        assert_eq!(m["os_cloud"], "literal-{subject}");
+        assert_eq!(m["kubeconfig"], "b-1/kubeconfig.yaml");
+    }
+
+    #[test]
+    fn default_preset_and_timeouts() {
+        let (_d, c) = config(CONFIG);
+        let list = c.unwrap().jobs(&JobSelection::default()).unwrap();
+        assert_eq!(list.workers, Some(2));
+        assert_eq!(list.jobs.len(), 2);
+        assert_eq!(
+            list.jobs[0].timeout,
+            Duration::from_secs(DEFAULT_SUBJECT_TIMEOUT)
+        );
+        assert_eq!(list.jobs[1].timeout, Duration::from_secs(7));
+        assert!(list.jobs[0].spec.ends_with("/scope.yaml"));
+    }
+
+    #[test]
+    fn explicit_scopes_and_subjects() {
+        let (_d, c) = config(CONFIG);
+        let c = c.unwrap();
+        let sel = JobSelection {
+            preset: None,
+            scopes: vec!["iaas".into()],
+            subjects: vec!["x".into()],
+        };
+        let list = c.jobs(&sel).unwrap();
+        assert_eq!(list.jobs[0].subject, "x");
+        assert_eq!(list.workers, None);
+        let sel = JobSelection {
+            preset: None,
+            scopes: vec!["nope".into()],
+            subjects: vec!["x".into()],
+        };
+        let err = c.jobs(&sel).unwrap_err().to_string();
+        assert!(err.contains("scope \"nope\" is not defined"), "{err}");
+        let sel = JobSelection {
+            preset: Some("zzz".into()),
+            ..Default::default()
+        };
+        let err = c.jobs(&sel).unwrap_err().to_string();
+        assert!(
+            err.contains("no preset \"zzz\" (presets: default)"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn bad_config_names_line_and_column() {
+        let (_d, c) = config("[scopes.x]\nspec = \"a\"\nspek = 1\n");
+        let err = c.unwrap_err().to_string();
+        assert!(err.contains("config.toml:3:1: "), "{err}");
+        assert!(err.contains("spek"), "{err}");
+        let (_d, c) = config("[scopes\n");
+        assert!(c.unwrap_err().to_string().contains("config.toml:1:"));
+    }
+}

@@ -1,0 +1,113 @@
+//! The certification workflow around reports: SSHSIG signing and verification compatible with
+//! `ssh-keygen -Y`, upload to the SCS compliance monitor, key and token setup for a subject,
+//! batch runs over many subjects, and the monitor's score card computed offline.
+//!
+//! - [`sign`]: load an OpenSSH private key (passphrase from `SCS_KEY_PASSPHRASE` or the
+//!   terminal) and write the armored signature with namespace `report`.
+//! - [`verify`]: check a signature against an allowed-signers file or a public key, and that
+//!   the signed bytes are a well-formed report.
+//! - [`upload`]: `POST /reports` with the monitor's body layout, Basic auth and retries.
+//! - [`keygen`]: a key pair, a token file and the bootstrap snippet for the monitor operator.
+//! - [`batch`]: scopes × subjects as child processes, per-subject timeouts, combined report.
+//! - [`scorecard`]: each subject's status per scope and version, as the monitor computes it.
+
+pub mod batch;
+pub mod keygen;
+pub mod scorecard;
+pub mod sign;
+pub mod upload;
+pub mod verify;
+
+use std::path::PathBuf;
+
+/// The SSHSIG namespace the monitor verifies reports with.
+pub const NAMESPACE: &str = "report";
+
+/// Errors of the certification workflow; each displays as one line naming the file or endpoint.
+#[derive(Debug, thiserror::Error)]
+pub enum CertError {
+    /// A file could not be read or written.
+    #[error("{}: {source}", path.display())]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// What went wrong.
+        source: std::io::Error,
+    },
+    /// A key file is unusable (unreadable format, wrong passphrase, unsupported type).
+    #[error("{}: {message}", path.display())]
+    Key {
+        /// The key file.
+        path: PathBuf,
+        /// What is wrong.
+        message: String,
+    },
+    /// Signing failed.
+    #[error("signing {}: {message}", path.display())]
+    Sign {
+        /// The signed file.
+        path: PathBuf,
+        /// What went wrong.
+        message: String,
+    },
+    /// A signature does not verify, or cannot be read.
+    #[error("{origin}: {message}")]
+    Verify {
+        /// The signature file (or `<signature>`).
+        origin: String,
+        /// What is wrong.
+        message: String,
+    },
+    /// A line of an allowed-signers or public-key file is malformed.
+    #[error("{}:{line}: {message}", path.display())]
+    Signers {
+        /// The file.
+        path: PathBuf,
+        /// 1-based line.
+        line: usize,
+        /// What is wrong.
+        message: String,
+    },
+    /// The signed data is not a well-formed report.
+    #[error("{0}")]
+    Report(#[from] crate::report::ReportError),
+    /// The monitor refused the upload or could not be reached.
+    #[error("{url}: {message}")]
+    Upload {
+        /// The endpoint.
+        url: String,
+        /// What went wrong.
+        message: String,
+    },
+    /// A batch configuration file is invalid.
+    #[error("{}:{line}:{column}: {message}", path.display())]
+    Config {
+        /// The configuration file.
+        path: PathBuf,
+        /// 1-based line (0 when unknown).
+        line: usize,
+        /// 1-based column (0 when unknown).
+        column: usize,
+        /// What is wrong.
+        message: String,
+    },
+    /// Anything else that stops a command, with its explanation.
+    #[error("{0}")]
+    Other(String),
+}
+
+/// Reads a whole file, naming it in the error.
+pub(crate) fn read_file(path: &std::path::Path) -> Result<Vec<u8>, CertError> {
+    std::fs::read(path).map_err(|source| CertError::Io {
+        path: path.to_path_buf(),
+        source,
+    })
+}
+
+/// Writes a whole file, naming it in the error.
+pub(crate) fn write_file(path: &std::path::Path, bytes: &[u8]) -> Result<(), CertError> {
+    std::fs::write(path, bytes).map_err(|source| CertError::Io {
+        path: path.to_path_buf(),
+        source,
+    })
+}

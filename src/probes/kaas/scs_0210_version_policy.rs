@@ -1,0 +1,959 @@
+//! `version-policy-check` (scs-0210-v2): the cluster's Kubernetes version must be on a
+//! supported branch, and no newer patch of that branch may be older than 31 days (14 days when
+//! the cluster's version is affected by a critical CVE; a warning from 2 days on).
+//!
+//! Inputs: the cluster's `/version`, the end-of-life table in `testcases/kaas/k8s-eol.yaml`,
+//! the Kubernetes releases on GitHub (every page) and the official Kubernetes CVE feed with each
+//! CVE record. Downloads are cached on disk with their fetch time; `--offline` uses the cache or
+//! the snapshot built into the binary. The pure rules ([`parse_version`], [`CveRange`],
+//! [`critical_ranges`], [`decide`]) are separate from the fetching so they can be table-tested.
+
+use crate::kube::KaasOptions;
+use crate::probes::iaas::common::{FnProbe, abort_all};
+use crate::probes::{Finding, Outcome, ProbeContext, Registry};
+use crate::verdict::Verdict;
+use chrono::{DateTime, Duration as ChronoDuration, NaiveDate, Utc};
+use futures::FutureExt;
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use std::path::Path;
+use std::sync::OnceLock;
+
+/// The testcase id.
+pub const ID: &str = "version-policy-check";
+/// A newer patch older than this fails the check.
+pub const PATCH_DAYS: i64 = 31;
+/// With a critical CVE on the cluster's version, a newer patch older than this fails.
+pub const CVE_FAIL_DAYS: i64 = 14;
+/// With a critical CVE, a newer patch older than this gives a warning.
+pub const CVE_WARN_DAYS: i64 = 2;
+/// CVSS base score from which a CVE counts as critical.
+pub const CRITICAL_SCORE: f64 = 8.0;
+
+const EOL_DATA: &str = include_str!("../../../testcases/kaas/k8s-eol.yaml");
+const SNAPSHOT: &str = include_str!("../../../testcases/kaas/k8s-release-snapshot.yaml");
+
+/// Registers the probe.
+pub fn register(registry: &mut Registry) {
+    registry.register(FnProbe::new(
+        "scs-0210-version-policy",
+        vec![ID.to_string()],
+        |ctx, ids| run(ctx, ids).boxed(),
+    ));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Versions and ranges
+
+/// A Kubernetes version `major.minor.patch`; `1.2` equals `1.2.0`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Version {
+    /// Major.
+    pub major: u64,
+    /// Minor.
+    pub minor: u64,
+    /// Patch.
+    pub patch: u64,
+}
+
+impl Version {
+    /// A version from its parts.
+    pub const fn new(major: u64, minor: u64, patch: u64) -> Self {
+        Version {
+            major,
+            minor,
+            patch,
+        }
+    }
+    /// The release branch `major.minor`.
+    pub fn branch(&self) -> Branch {
+        Branch {
+            major: self.major,
+            minor: self.minor,
+        }
+    }
+}
+
+impl fmt::Display for Version {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}.{}.{}", self.major, self.minor, self.patch)
+    }
+}
+
+/// A release branch `major.minor`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Branch {
+    /// Major.
+    pub major: u64,
+    /// Minor.
+    pub minor: u64,
+}
+
+impl fmt::Display for Branch {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}.{}", self.major, self.minor)
+    }
+}
+
+/// The reference's strict version syntax: trimmed, one optional leading `v`, build info after
+/// `+` dropped, then exactly `int.int.int` (`int.int` is read as `int.int.0`).
+pub fn parse_version(text: &str) -> Result<Version, String> {
+    let t = text.trim();
+    let t = t.strip_prefix('v').unwrap_or(t);
+    let t = t.split('+').next().unwrap_or("");
+    let parts: Vec<&str> = t.split('.').collect();
+    let num = |s: &str| -> Result<u64, String> {
+        if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(format!(
+                "`{}` is not a version of the form X.Y.Z",
+                text.trim()
+            ));
+        }
+        s.parse::<u64>()
+            .map_err(|_| format!("`{}`: number too large", text.trim()))
+    };
+    match parts.as_slice() {
+        [a, b] => Ok(Version::new(num(a)?, num(b)?, 0)),
+        [a, b, c] => Ok(Version::new(num(a)?, num(b)?, num(c)?)),
+        _ => Err(format!(
+            "`{}` is not a version of the form X.Y.Z",
+            text.trim()
+        )),
+    }
+}
+
+/// The version of a release tag: the text before the first `-` (`v1.29.3-dev0` → 1.29.3).
+pub fn parse_tag(tag: &str) -> Result<Version, String> {
+    parse_version(tag.split('-').next().unwrap_or(""))
+}
+
+/// The cluster's `gitVersion`, also with vendor suffixes (`v1.31.2-eks-113cf36`,
+/// `v1.30.4+k3s1`, `v1.29.8-gke.1031000`). Returns the version and, when a suffix was dropped
+/// that the reference would have rejected, a note saying so. Pre-releases (`-alpha`, `-beta`,
+/// `-rc`) stay an error: they come before the version they name.
+pub fn parse_cluster_version(text: &str) -> Result<(Version, Option<String>), String> {
+    if let Ok(v) = parse_version(text) {
+        return Ok((v, None));
+    }
+    let t = text.trim();
+    let core = t
+        .strip_prefix('v')
+        .unwrap_or(t)
+        .split('+')
+        .next()
+        .unwrap_or("");
+    let Some((base, suffix)) = core.split_once('-') else {
+        return Err(format!("`{t}` is not a version of the form X.Y.Z"));
+    };
+    let lower = suffix.to_ascii_lowercase();
+    if ["alpha", "beta", "rc"].iter().any(|p| {
+        lower.starts_with(p)
+            && lower[p.len()..].starts_with(|c: char| c == '.' || c.is_ascii_digit())
+    }) {
+        return Err(format!(
+            "`{t}` is a pre-release; the version policy applies to released versions"
+        ));
+    }
+    let v = parse_version(base).map_err(|_| format!("`{t}` is not a version of the form X.Y.Z"))?;
+    Ok((
+        v,
+        Some(format!(
+            "vendor suffix `-{suffix}` of `{t}` ignored; judged as {v} (the reference suite aborts here)"
+        )),
+    ))
+}
+
+/// A range of versions affected by a CVE.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CveRange {
+    /// Lowest affected version (inclusive).
+    pub lower: VersionText,
+    /// Upper bound; `None`: only `lower` is affected.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub upper: Option<VersionText>,
+    /// Whether `upper` itself is affected.
+    #[serde(default)]
+    pub inclusive: bool,
+}
+
+/// A [`Version`] that reads and writes as text in data files.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct VersionText(pub Version);
+
+impl Serialize for VersionText {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(&self.0)
+    }
+}
+
+impl<'de> Deserialize<'de> for VersionText {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(d)?;
+        parse_version(&text)
+            .map(VersionText)
+            .map_err(serde::de::Error::custom)
+    }
+}
+
+impl CveRange {
+    /// A range; `upper < lower` is an error.
+    pub fn new(lower: Version, upper: Option<Version>, inclusive: bool) -> Result<Self, String> {
+        if let Some(up) = upper
+            && up < lower
+        {
+            return Err(format!("upper bound {up} is below lower bound {lower}"));
+        }
+        Ok(CveRange {
+            lower: VersionText(lower),
+            upper: upper.map(VersionText),
+            inclusive,
+        })
+    }
+
+    /// Whether `v` lies in the range.
+    pub fn contains(&self, v: Version) -> bool {
+        let lo = self.lower.0;
+        match self.upper {
+            None => v == lo,
+            Some(VersionText(up)) if self.inclusive => lo <= v && v <= up,
+            Some(VersionText(up)) => lo <= v && v < up,
+        }
+    }
+}
+
+impl fmt::Display for CveRange {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.upper {
+            None => write!(f, "{}", self.lower.0),
+            Some(up) => write!(
+                f,
+                "[{}, {}{}",
+                self.lower.0,
+                up.0,
+                if self.inclusive { "]" } else { ")" }
+            ),
+        }
+    }
+}
+
+/// The range of one `affected[].versions[]` entry of a CVE record, by the reference's rules.
+pub fn range_of(entry: &serde_json::Value) -> Result<CveRange, String> {
+    let field = |k: &str| entry.get(k).and_then(|v| v.as_str());
+    let version = field("version").unwrap_or("");
+    let lower = parse_version(version).ok();
+    let upper = match (field("lessThanOrEqual"), field("lessThan")) {
+        (Some(u), _) => Some((
+            parse_version(u).map_err(|e| format!("lessThanOrEqual: {e}"))?,
+            true,
+        )),
+        (None, Some(u)) => Some((
+            parse_version(u).map_err(|e| format!("lessThan: {e}"))?,
+            false,
+        )),
+        (None, None) => None,
+    };
+    match upper {
+        Some((up, inclusive)) => {
+            CveRange::new(lower.unwrap_or(Version::new(0, 0, 0)), Some(up), inclusive)
+        }
+        None => {
+            if let Some(lo) = lower {
+                return CveRange::new(lo, None, false);
+            }
+            if let Some(prefix) = version.trim().strip_suffix(".x") {
+                // `1.28.x`: the reference makes an empty range out of this (see divergences).
+                let v = parse_version(prefix).map_err(|e| format!("version: {e}"))?;
+                return CveRange::new(v, Some(v), false);
+            }
+            if let Some((a, b)) = version.split_once(" - ") {
+                let lo = parse_version(a).map_err(|e| format!("version: {e}"))?;
+                let up = parse_version(b).map_err(|e| format!("version: {e}"))?;
+                return CveRange::new(lo, Some(up), false);
+            }
+            Err(format!("cannot read the affected version `{version}`"))
+        }
+    }
+}
+
+fn cvss_key() -> &'static regex::Regex {
+    static RE: OnceLock<regex::Regex> = OnceLock::new();
+    RE.get_or_init(|| regex::Regex::new(r"[cC][vV][sS]{1,2}V\d").expect("valid regex"))
+}
+
+/// Whether a CVE's `metrics` list has a CVSS entry with a base score of 8 or more. A CVSS entry
+/// without `baseScore` is an error.
+pub fn is_critical(metrics: &serde_json::Value) -> Result<bool, String> {
+    let Some(list) = metrics.as_array() else {
+        return Err("`metrics` is not a list".into());
+    };
+    let mut critical = false;
+    for entry in list {
+        let Some(map) = entry.as_object() else {
+            continue;
+        };
+        for (key, value) in map {
+            if !cvss_key().is_match(key) {
+                continue;
+            }
+            let score = value
+                .get("baseScore")
+                .and_then(|s| s.as_f64())
+                .ok_or_else(|| format!("metric `{key}` has no numeric baseScore"))?;
+            if score >= CRITICAL_SCORE {
+                critical = true;
+            }
+        }
+    }
+    Ok(critical)
+}
+
+/// A critical CVE and the Kubernetes versions it affects.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CriticalCve {
+    /// The CVE id.
+    pub id: String,
+    /// Affected ranges.
+    pub ranges: Vec<CveRange>,
+}
+
+/// The affected Kubernetes ranges of a CVE record (CVE JSON 5), or `None` when the record is
+/// not critical or lacks `containers.cna.metrics` / `containers.cna.affected` (skipped, as in
+/// the reference).
+pub fn critical_ranges(
+    id: &str,
+    record: &serde_json::Value,
+) -> Result<Option<CriticalCve>, String> {
+    let cna = &record["containers"]["cna"];
+    let (Some(metrics), Some(affected)) = (cna.get("metrics"), cna.get("affected")) else {
+        return Ok(None);
+    };
+    if !is_critical(metrics).map_err(|e| format!("{id}: {e}"))? {
+        return Ok(None);
+    }
+    let mut ranges = Vec::new();
+    for product in affected.as_array().into_iter().flatten() {
+        if product.get("product").and_then(|p| p.as_str()) != Some("Kubernetes") {
+            continue;
+        }
+        for entry in product
+            .get("versions")
+            .and_then(|v| v.as_array())
+            .into_iter()
+            .flatten()
+        {
+            if entry.get("status").and_then(|s| s.as_str()) != Some("affected") {
+                continue;
+            }
+            ranges.push(range_of(entry).map_err(|e| format!("{id}: {e}"))?);
+        }
+    }
+    Ok(Some(CriticalCve {
+        id: id.to_string(),
+        ranges,
+    }))
+}
+
+// ---------------------------------------------------------------------------------------------
+// End of life
+
+/// One row of the end-of-life table.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EolEntry {
+    /// The branch.
+    pub branch: Branch,
+    /// First day without support (UTC).
+    pub eol: NaiveDate,
+}
+
+impl EolEntry {
+    /// Whether the branch is still supported at `now` (before its EOL day, 00:00 UTC).
+    pub fn supported_at(&self, now: DateTime<Utc>) -> bool {
+        now.date_naive() < self.eol
+    }
+}
+
+/// Parses an end-of-life table (`branches: [{branch: "1.30", eol: 2025-06-28}]`), strictly.
+pub fn parse_eol(text: &str, origin: &str) -> Result<Vec<EolEntry>, String> {
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct File {
+        branches: Vec<Row>,
+    }
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Row {
+        branch: String,
+        eol: NaiveDate,
+    }
+    let file: File = serde_saphyr::from_str(text).map_err(|e| format!("{origin}: {e}"))?;
+    file.branches
+        .into_iter()
+        .map(|row| {
+            let v = parse_version(&row.branch).map_err(|e| format!("{origin}: branch {e}"))?;
+            Ok(EolEntry {
+                branch: v.branch(),
+                eol: row.eol,
+            })
+        })
+        .collect()
+}
+
+/// The end-of-life table built into the binary.
+pub fn builtin_eol() -> Vec<EolEntry> {
+    parse_eol(EOL_DATA, "testcases/kaas/k8s-eol.yaml").unwrap_or_default()
+}
+
+// ---------------------------------------------------------------------------------------------
+// Releases and the decision
+
+/// A published Kubernetes release.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Release {
+    /// The tag, e.g. `v1.30.2`.
+    pub tag: String,
+    /// When it was published.
+    pub published: DateTime<Utc>,
+    /// Draft or pre-release (ignored by the policy).
+    #[serde(default)]
+    pub prerelease: bool,
+}
+
+/// Reads GitHub release objects (`tag_name`, `published_at`, `draft`, `prerelease`); drafts and
+/// objects without a publication date are left out.
+pub fn releases_from_github(items: &[serde_json::Value]) -> Vec<Release> {
+    items
+        .iter()
+        .filter(|r| !r["draft"].as_bool().unwrap_or(false))
+        .filter_map(|r| {
+            let tag = r["tag_name"].as_str()?.to_string();
+            let published = r["published_at"].as_str()?.parse::<DateTime<Utc>>().ok()?;
+            Some(Release {
+                tag,
+                published,
+                prerelease: r["prerelease"].as_bool().unwrap_or(false),
+            })
+        })
+        .collect()
+}
+
+/// The verdict of the policy with its evidence and warnings.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Decision {
+    /// PASS or FAIL.
+    pub verdict: Verdict,
+    /// One line.
+    pub reason: String,
+    /// Offending releases and the like.
+    pub findings: Vec<Finding>,
+    /// Warnings (not supported branches ahead, CVE updates due soon).
+    pub warnings: Vec<String>,
+}
+
+/// Applies scs-0210-v2 to a cluster version at `now`. `Err` = the check cannot decide (fewer
+/// than two supported branches in the table).
+pub fn decide(
+    cluster: Version,
+    now: DateTime<Utc>,
+    eol: &[EolEntry],
+    releases: &[Release],
+    cves: &[CriticalCve],
+) -> Result<Decision, String> {
+    let supported: Vec<&EolEntry> = eol.iter().filter(|e| e.supported_at(now)).collect();
+    let mut warnings = Vec::new();
+    if supported.len() < 2 {
+        return Err(format!(
+            "the end-of-life table lists {} supported branch(es) on {}; it is out of date",
+            supported.len(),
+            now.date_naive()
+        ));
+    }
+    if supported.len() < 3 {
+        warnings.push(
+            "the end-of-life table may not be up to date (fewer than three supported branches)"
+                .into(),
+        );
+    }
+    let branch = cluster.branch();
+    if !supported.iter().any(|e| e.branch == branch) {
+        let known = eol.iter().find(|e| e.branch == branch);
+        let (message, expected) = match known {
+            Some(e) => (
+                format!("branch {branch} reached end of life on {}", e.eol),
+                supported_list(&supported),
+            ),
+            None => (
+                format!("branch {branch} is not in the end-of-life table"),
+                supported_list(&supported),
+            ),
+        };
+        return Ok(Decision {
+            verdict: Verdict::Fail,
+            reason: format!("Kubernetes {cluster}: {message}"),
+            findings: vec![
+                Finding::new(format!("cluster version {cluster}"), message)
+                    .expected_actual(format!("one of {expected}"), branch.to_string()),
+            ],
+            warnings,
+        });
+    }
+    let affected: Vec<&CriticalCve> = cves
+        .iter()
+        .filter(|c| c.ranges.iter().any(|r| r.contains(cluster)))
+        .collect();
+    let mut findings = Vec::new();
+    let mut newer: Vec<(Version, &Release)> = releases
+        .iter()
+        .filter(|r| !r.prerelease)
+        .filter_map(|r| parse_tag(&r.tag).ok().map(|v| (v, r)))
+        .filter(|(v, _)| v.branch() == branch && v.patch > cluster.patch)
+        .collect();
+    newer.sort_by_key(|(v, _)| *v);
+    for (v, r) in &newer {
+        let age = now - r.published;
+        let days = age.num_seconds() as f64 / 86400.0;
+        if age > ChronoDuration::days(PATCH_DAYS) {
+            findings.push(
+                Finding::new(
+                    format!("release {v}"),
+                    format!(
+                        "published {} ({days:.1} days ago); the cluster still runs {cluster}",
+                        r.published.format("%Y-%m-%d %H:%M UTC")
+                    ),
+                )
+                .expected_actual(
+                    format!("update within {PATCH_DAYS} days"),
+                    format!("{days:.1} days"),
+                ),
+            );
+            continue;
+        }
+        if !affected.is_empty() {
+            let ids: Vec<&str> = affected.iter().map(|c| c.id.as_str()).collect();
+            if age > ChronoDuration::days(CVE_FAIL_DAYS) {
+                findings.push(
+                    Finding::new(
+                        format!("release {v}"),
+                        format!(
+                            "published {days:.1} days ago; {cluster} is affected by critical {}",
+                            ids.join(", ")
+                        ),
+                    )
+                    .expected_actual(
+                        format!("update within {CVE_FAIL_DAYS} days"),
+                        format!("{days:.1} days"),
+                    ),
+                );
+            } else if age > ChronoDuration::days(CVE_WARN_DAYS) {
+                warnings.push(format!(
+                    "consider updating from {cluster} to {v} to avoid {}",
+                    ids.join(", ")
+                ));
+            }
+        }
+    }
+    if findings.is_empty() {
+        let latest = newer
+            .last()
+            .map(|(v, _)| format!(", newest patch {v}"))
+            .unwrap_or_default();
+        Ok(Decision {
+            verdict: Verdict::Pass,
+            reason: format!("Kubernetes {cluster} is on a supported branch and up to date{latest}"),
+            findings,
+            warnings,
+        })
+    } else {
+        Ok(Decision {
+            verdict: Verdict::Fail,
+            reason: format!(
+                "Kubernetes {cluster} is behind: {} newer patch release(s) past the deadline",
+                findings.len()
+            ),
+            findings,
+            warnings,
+        })
+    }
+}
+
+fn supported_list(list: &[&EolEntry]) -> String {
+    list.iter()
+        .map(|e| e.branch.to_string())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+// ---------------------------------------------------------------------------------------------
+// Data: downloads, cache, snapshot
+
+/// Release and CVE data with where it came from.
+#[derive(Debug, Clone)]
+pub struct PolicyData {
+    /// Releases.
+    pub releases: Vec<Release>,
+    /// Critical CVEs.
+    pub cves: Vec<CriticalCve>,
+    /// How each part was obtained, for the evidence.
+    pub provenance: Vec<Finding>,
+}
+
+/// A cached download.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Cached<T> {
+    fetched_at: DateTime<Utc>,
+    data: T,
+}
+
+const RELEASES_CACHE: &str = "k8s-releases.json";
+const CVES_CACHE: &str = "k8s-critical-cves.json";
+
+fn read_cache<T: serde::de::DeserializeOwned>(dir: Option<&Path>, name: &str) -> Option<Cached<T>> {
+    let text = std::fs::read_to_string(dir?.join(name)).ok()?;
+    serde_json::from_str(&text).ok()
+}
+
+fn write_cache<T: Serialize>(dir: Option<&Path>, name: &str, fetched_at: DateTime<Utc>, data: &T) {
+    let Some(dir) = dir else { return };
+    let cached = Cached { fetched_at, data };
+    if std::fs::create_dir_all(dir).is_ok()
+        && let Ok(text) = serde_json::to_string(&cached)
+    {
+        let tmp = dir.join(format!("{name}.tmp"));
+        if std::fs::write(&tmp, text).is_ok() {
+            let _ = std::fs::rename(&tmp, dir.join(name));
+        }
+    }
+}
+
+/// The snapshot built into the binary: (taken, releases, critical CVEs).
+pub fn builtin_snapshot() -> Result<(NaiveDate, Vec<Release>, Vec<CriticalCve>), String> {
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Snap {
+        taken: NaiveDate,
+        releases: Vec<Release>,
+        critical_cves: Vec<CriticalCve>,
+    }
+    let s: Snap = serde_saphyr::from_str(SNAPSHOT)
+        .map_err(|e| format!("testcases/kaas/k8s-release-snapshot.yaml: {e}"))?;
+    Ok((s.taken, s.releases, s.critical_cves))
+}
+
+fn age_text(now: DateTime<Utc>, then: DateTime<Utc>) -> String {
+    let days = (now - then).num_days();
+    match days {
+        0 => "less than a day old".into(),
+        1 => "1 day old".into(),
+        d => format!("{d} days old"),
+    }
+}
+
+fn http_client() -> Result<reqwest::Client, String> {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    reqwest::Client::builder()
+        .user_agent(concat!("scs-check/", env!("CARGO_PKG_VERSION")))
+        .timeout(std::time::Duration::from_secs(60))
+        .build()
+        .map_err(|e| format!("cannot build an HTTP client: {e}"))
+}
+
+/// Downloads every page of the Kubernetes releases from the GitHub API.
+pub async fn fetch_releases(options: &KaasOptions) -> Result<Vec<Release>, String> {
+    let http = http_client()?;
+    let mut url = format!(
+        "{}/repos/kubernetes/kubernetes/releases?per_page=100",
+        options.github_api.trim_end_matches('/')
+    );
+    let mut all = Vec::new();
+    for _page in 0..100 {
+        let mut req = http
+            .get(&url)
+            .header("Accept", "application/vnd.github+json")
+            .header("X-GitHub-Api-Version", "2022-11-28");
+        if let Some(token) = &options.github_token {
+            req = req.bearer_auth(token);
+        }
+        let resp = req
+            .send()
+            .await
+            .map_err(|e| format!("GET {url}: {}", crate::kube::one_line(&e)))?;
+        let status = resp.status();
+        let next = resp
+            .headers()
+            .get("link")
+            .and_then(|l| l.to_str().ok())
+            .and_then(next_link);
+        let body: serde_json::Value = resp
+            .json()
+            .await
+            .map_err(|e| format!("GET {url}: HTTP {status}, body is not JSON: {e}"))?;
+        let Some(items) = body.as_array() else {
+            let msg = body["message"].as_str().unwrap_or("unexpected answer");
+            let hint = if status.as_u16() == 403 || status.as_u16() == 429 {
+                " (rate limited; set GITHUB_TOKEN)"
+            } else {
+                ""
+            };
+            return Err(format!("GET {url}: HTTP {status}: {msg}{hint}"));
+        };
+        if !status.is_success() {
+            return Err(format!("GET {url}: HTTP {status}"));
+        }
+        all.extend(releases_from_github(items));
+        match next {
+            Some(n) if !items.is_empty() => url = n,
+            _ => return Ok(all),
+        }
+    }
+    Ok(all)
+}
+
+/// The `rel="next"` URL of a `Link` header.
+pub fn next_link(header: &str) -> Option<String> {
+    header.split(',').find_map(|part| {
+        let (url, params) = part.split_once(';')?;
+        params
+            .split(';')
+            .any(|p| p.trim() == "rel=\"next\"")
+            .then(|| {
+                url.trim()
+                    .trim_start_matches('<')
+                    .trim_end_matches('>')
+                    .to_string()
+            })
+    })
+}
+
+/// Downloads the CVE feed and every CVE record (at most 5 at a time) and keeps the critical
+/// ones. Any failed record fails the whole download (the reference aborts there too).
+pub async fn fetch_cves(options: &KaasOptions) -> Result<Vec<CriticalCve>, String> {
+    use futures::StreamExt;
+    let http = http_client()?;
+    let feed_url = &options.cve_feed;
+    let get_json = |url: String| {
+        let http = http.clone();
+        async move {
+            let resp = http
+                .get(&url)
+                .send()
+                .await
+                .map_err(|e| format!("GET {url}: {}", crate::kube::one_line(&e)))?;
+            let status = resp.status();
+            if !status.is_success() {
+                return Err(format!("GET {url}: HTTP {status}"));
+            }
+            resp.json::<serde_json::Value>()
+                .await
+                .map_err(|e| format!("GET {url}: body is not JSON: {e}"))
+        }
+    };
+    let feed = get_json(feed_url.clone()).await?;
+    let ids: Vec<String> = feed["items"]
+        .as_array()
+        .ok_or_else(|| format!("GET {feed_url}: no `items` list"))?
+        .iter()
+        .filter_map(|i| i["id"].as_str().map(str::to_string))
+        .collect();
+    let base = options.cve_record_base.trim_end_matches('/').to_string();
+    let results: Vec<Result<Option<CriticalCve>, String>> = futures::stream::iter(ids)
+        .map(|id| {
+            let url = format!("{base}/{id}");
+            let fetch = get_json(url);
+            async move {
+                let record = fetch.await?;
+                critical_ranges(&id, &record)
+            }
+        })
+        .buffer_unordered(5)
+        .collect()
+        .await;
+    let mut out = Vec::new();
+    for r in results {
+        if let Some(c) = r? {
+            out.push(c);
+        }
+    }
+    out.sort_by(|a, b| a.id.cmp(&b.id));
+    Ok(out)
+}
+
+/// Gets the release and CVE data: downloaded (and cached), or from the cache when offline or
+/// when a download fails, or (offline only) from the built-in snapshot.
+pub async fn load_data(options: &KaasOptions, now: DateTime<Utc>) -> Result<PolicyData, String> {
+    let dir = options.cache_dir.as_deref();
+    let mut provenance = Vec::new();
+    let (releases, cves) = if options.offline {
+        (None, None)
+    } else {
+        let (r, c) = tokio::join!(fetch_releases(options), fetch_cves(options));
+        (Some(r), Some(c))
+    };
+    let snapshot = || builtin_snapshot();
+
+    let releases = match releases {
+        Some(Ok(list)) => {
+            write_cache(dir, RELEASES_CACHE, now, &list);
+            provenance.push(Finding::new(
+                "release data",
+                format!(
+                    "downloaded from {} ({} releases)",
+                    options.github_api,
+                    list.len()
+                ),
+            ));
+            list
+        }
+        other => match read_cache::<Vec<Release>>(dir, RELEASES_CACHE) {
+            Some(c) => {
+                let why = match &other {
+                    Some(Err(e)) => format!("download failed ({e}); "),
+                    _ => "offline; ".into(),
+                };
+                provenance.push(Finding::new(
+                    "release data",
+                    format!(
+                        "{why}using the cache fetched {} ({})",
+                        c.fetched_at.format("%Y-%m-%d %H:%M UTC"),
+                        age_text(now, c.fetched_at)
+                    ),
+                ));
+                c.data
+            }
+            None => match other {
+                Some(Err(e)) => {
+                    return Err(format!(
+                        "cannot get the Kubernetes releases and no cache exists: {e}"
+                    ));
+                }
+                _ => {
+                    let (taken, list, _) = snapshot()?;
+                    provenance.push(Finding::new(
+                        "release data",
+                        format!("offline, no cache: using the built-in snapshot of {taken} ({} days old)", (now.date_naive() - taken).num_days()),
+                    ));
+                    list
+                }
+            },
+        },
+    };
+    let cves = match cves {
+        Some(Ok(list)) => {
+            write_cache(dir, CVES_CACHE, now, &list);
+            provenance.push(Finding::new(
+                "CVE data",
+                format!(
+                    "downloaded from {} ({} critical CVEs)",
+                    options.cve_feed,
+                    list.len()
+                ),
+            ));
+            list
+        }
+        other => match read_cache::<Vec<CriticalCve>>(dir, CVES_CACHE) {
+            Some(c) => {
+                let why = match &other {
+                    Some(Err(e)) => format!("download failed ({e}); "),
+                    _ => "offline; ".into(),
+                };
+                provenance.push(Finding::new(
+                    "CVE data",
+                    format!(
+                        "{why}using the cache fetched {} ({})",
+                        c.fetched_at.format("%Y-%m-%d %H:%M UTC"),
+                        age_text(now, c.fetched_at)
+                    ),
+                ));
+                c.data
+            }
+            None => match other {
+                Some(Err(e)) => {
+                    return Err(format!(
+                        "cannot get the Kubernetes CVE data and no cache exists: {e}"
+                    ));
+                }
+                _ => {
+                    let (taken, _, list) = snapshot()?;
+                    provenance.push(Finding::new(
+                        "CVE data",
+                        format!("offline, no cache: using the built-in snapshot of {taken} ({} days old)", (now.date_naive() - taken).num_days()),
+                    ));
+                    list
+                }
+            },
+        },
+    };
+    Ok(PolicyData {
+        releases,
+        cves,
+        provenance,
+    })
+}
+
+// ---------------------------------------------------------------------------------------------
+// The probe
+
+async fn run(ctx: &ProbeContext, ids: &[String]) -> Vec<Outcome> {
+    let cluster = match ctx.services.kube() {
+        Ok(c) => c.clone(),
+        Err(e) => return abort_all(ids, &e),
+    };
+    let client = match cluster.client() {
+        Ok(c) => c.clone(),
+        Err(e) => return abort_all(ids, &e),
+    };
+    let now = ctx.clock.now();
+    let work = async {
+        let (version, data) =
+            tokio::join!(client.apiserver_version(), load_data(&cluster.options, now));
+        (version, data)
+    };
+    let (version, data) = tokio::select! {
+        r = work => r,
+        _ = ctx.cancel.cancelled() => return abort_all(ids, "interrupted"),
+    };
+    let outcome = match (version, data) {
+        (Err(e), _) => Outcome::abort(
+            ID,
+            format!(
+                "cannot read /version from {}: {}",
+                cluster.server,
+                crate::kube::one_line(&e)
+            ),
+        ),
+        (_, Err(e)) => Outcome::abort(ID, e),
+        (Ok(info), Ok(data)) => judge(&info.git_version, now, &data),
+    };
+    ids.iter()
+        .map(|id| Outcome {
+            testcase: id.clone(),
+            ..outcome.clone()
+        })
+        .collect()
+}
+
+/// The outcome for a cluster's `gitVersion` with the given data.
+pub fn judge(git_version: &str, now: DateTime<Utc>, data: &PolicyData) -> Outcome {
+    let (version, note) = match parse_cluster_version(git_version) {
+        Ok(v) => v,
+        Err(e) => return Outcome::abort(ID, format!("cluster version: {e}")),
+    };
+    let eol = builtin_eol();
+    match decide(version, now, &eol, &data.releases, &data.cves) {
+        Err(e) => Outcome::abort(ID, e),
+        Ok(d) => {
+            let mut evidence = d.findings;
+            for w in d.warnings {
+                evidence.push(Finding::new("warning", w));
+            }
+            if let Some(n) = note {
+                evidence.push(Finding::new(format!("cluster version {git_version}"), n));
+            }
+            evidence.extend(data.provenance.iter().cloned());
+            Outcome {
+                testcase: ID.into(),
+                verdict: d.verdict,
+                reason: d.reason,
+                evidence,
+            }
+        }
+    }
+}

@@ -1,0 +1,852 @@
+//! Tests of the KaaS probes: the version-policy rules as named table cases (vectors from the
+//! reference document), sonobuoy judging (golden counts), orchestration through the fake
+//! `sonobuoy` executable, and every probe over HTTP against the simulated cluster.
+
+use super::scs_0210_version_policy::*;
+use super::sonobuoy::*;
+use crate::kube::{Cluster, KaasOptions};
+use crate::probes::{Clock, Outcome, ProbeContext, Registry, Services};
+use crate::sim::cluster::{ClusterFixture, ClusterHandle, install_fake_sonobuoy};
+use crate::verdict::Verdict;
+use chrono::{DateTime, Utc};
+use serde_json::json;
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio_util::sync::CancellationToken;
+
+fn t(s: &str) -> DateTime<Utc> {
+    s.parse().expect("test timestamp")
+}
+fn v(s: &str) -> Version {
+    parse_version(s).expect("test version")
+}
+
+/// The release dates of the reference's test data (facts of the Kubernetes releases).
+fn releases() -> Vec<Release> {
+    [
+        ("v1.28.8", "2024-03-15T18:53:33Z", false),
+        ("v1.27.12", "2024-03-15T19:26:37Z", false),
+        ("v1.29.3", "2024-03-15T20:15:39Z", false),
+        ("v1.26.15", "2024-03-14T16:24:57Z", false),
+        ("v1.30.0-beta.0", "2024-03-13T05:40:09Z", true),
+        ("v1.29.2", "2024-02-14T18:01:57Z", false),
+        ("v1.28.7", "2024-02-14T15:49:40Z", false),
+        ("v1.26.14", "2024-02-14T16:07:53Z", false),
+        ("v1.30.0-alpha.1", "2024-01-31T19:48:16Z", true),
+        ("v1.29.1", "2024-01-17T19:37:29Z", false),
+        ("v1.28.6", "2024-01-17T19:40:09Z", false),
+        ("v1.26.13", "2024-01-17T19:42:17Z", false),
+        ("v1.28.5", "2023-12-20T13:23:37Z", false),
+        ("v1.26.12", "2023-12-20T13:27:00Z", false),
+        ("v1.29.0", "2023-12-13T16:34:20Z", false),
+    ]
+    .into_iter()
+    .map(|(tag, at, pre)| Release {
+        tag: tag.into(),
+        published: t(at),
+        prerelease: pre,
+    })
+    .collect()
+}
+
+/// An EOL table in which every branch of the vectors is supported (the reference's recency
+/// tests do not involve the EOL step).
+fn eol_all() -> Vec<EolEntry> {
+    (24..=31)
+        .map(|minor| EolEntry {
+            branch: Version::new(1, minor, 0).branch(),
+            eol: chrono::NaiveDate::from_ymd_opt(2099, 1, 1).unwrap(),
+        })
+        .collect()
+}
+
+fn cve_exactly(version: &str) -> Vec<CriticalCve> {
+    vec![CriticalCve {
+        id: "CVE-TEST".into(),
+        ranges: vec![CveRange::new(v(version), None, false).unwrap()],
+    }]
+}
+
+#[test]
+fn version_policy_recency_vectors() {
+    // (name, cluster, now, with CVE on the cluster version, expected PASS)
+    let cases = [
+        (
+            "no_cve_2024_01_17_pass",
+            "1.28.5",
+            "2024-01-17T00:00:00Z",
+            false,
+            true,
+        ),
+        (
+            "no_cve_2024_01_31_pass",
+            "1.28.5",
+            "2024-01-31T00:00:00Z",
+            false,
+            true,
+        ),
+        (
+            "no_cve_2024_02_18_fail",
+            "1.28.5",
+            "2024-02-18T00:00:00Z",
+            false,
+            false,
+        ),
+        (
+            "no_cve_31d_boundary_pass",
+            "1.28.5",
+            "2024-02-17T19:40:00Z",
+            false,
+            true,
+        ),
+        (
+            "no_cve_31d_boundary_fail",
+            "1.28.5",
+            "2024-02-17T19:41:00Z",
+            false,
+            false,
+        ),
+        (
+            "cve_2024_01_20_pass_with_warning",
+            "1.28.5",
+            "2024-01-20T00:00:00Z",
+            true,
+            true,
+        ),
+        (
+            "cve_2024_02_01_fail",
+            "1.28.5",
+            "2024-02-01T00:00:00Z",
+            true,
+            false,
+        ),
+        (
+            "cve_14d_boundary_pass",
+            "1.28.5",
+            "2024-01-31T19:40:00Z",
+            true,
+            true,
+        ),
+        (
+            "cve_14d_boundary_fail",
+            "1.28.5",
+            "2024-01-31T19:41:00Z",
+            true,
+            false,
+        ),
+        (
+            "2024_03_20_1_29_0_fail",
+            "1.29.0",
+            "2024-03-20T00:00:00Z",
+            false,
+            false,
+        ),
+        (
+            "2024_03_20_1_29_3_pass",
+            "1.29.3",
+            "2024-03-20T00:00:00Z",
+            false,
+            true,
+        ),
+        (
+            "2024_03_20_1_26_12_fail",
+            "1.26.12",
+            "2024-03-20T00:00:00Z",
+            false,
+            false,
+        ),
+        (
+            "2024_03_20_1_28_8_pass",
+            "1.28.8",
+            "2024-03-20T00:00:00Z",
+            false,
+            true,
+        ),
+        (
+            "2024_03_20_1_30_0_pass_only_prereleases",
+            "1.30.0",
+            "2024-03-20T00:00:00Z",
+            false,
+            true,
+        ),
+        (
+            "2024_03_20_1_25_0_pass_no_releases",
+            "1.25.0",
+            "2024-03-20T00:00:00Z",
+            false,
+            true,
+        ),
+    ];
+    for (name, cluster, now, cve, pass) in cases {
+        let cves = if cve { cve_exactly(cluster) } else { vec![] };
+        let d = decide(v(cluster), t(now), &eol_all(), &releases(), &cves)
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert_eq!(d.verdict == Verdict::Pass, pass, "{name}: {d:?}");
+        if name.contains("warning") {
+            assert!(
+                d.warnings
+                    .iter()
+                    .any(|w| w.contains("consider updating from 1.28.5")),
+                "{name}: {:?}",
+                d.warnings
+            );
+        }
+    }
+}
+
+#[test]
+fn version_policy_eol_vectors() {
+    let eol = builtin_eol();
+    assert_eq!(eol.len(), 12);
+    let e133 = eol.iter().find(|e| e.branch == v("1.33").branch()).unwrap();
+    // (name, now, supported)
+    for (name, now, supported) in [
+        ("1_33_last_day", "2026-06-27T23:59:59Z", true),
+        ("1_33_eol_day", "2026-06-28T00:00:00Z", false),
+    ] {
+        assert_eq!(e133.supported_at(t(now)), supported, "{name}");
+    }
+    let e129 = eol.iter().find(|e| e.branch == v("1.29").branch()).unwrap();
+    assert!(
+        !e129.supported_at(t("2025-03-01T00:00:00Z")),
+        "1_29_eol_2025_03_01"
+    );
+
+    // The EOL step decides for branches without releases.
+    let now = t("2026-11-20T00:00:00Z");
+    let d = decide(v("1.33.7"), now, &eol, &[], &[]).unwrap();
+    assert_eq!(d.verdict, Verdict::Fail, "eol_branch_fails");
+    let d = decide(v("1.37.0"), now, &eol, &[], &[]).unwrap();
+    assert_eq!(d.verdict, Verdict::Fail, "branch_newer_than_table_fails");
+    assert!(d.reason.contains("not in the end-of-life table"));
+    let d = decide(v("1.35.0"), now, &eol, &[], &[]).unwrap();
+    assert_eq!(d.verdict, Verdict::Pass, "supported_branch_passes");
+    assert!(!d.warnings.is_empty(), "two supported branches warn");
+    let err = decide(v("1.36.0"), t("2027-03-01T00:00:00Z"), &eol, &[], &[]).unwrap_err();
+    assert!(
+        err.contains("out of date"),
+        "one_supported_branch_aborts: {err}"
+    );
+    // Strict table format.
+    assert!(
+        parse_eol(
+            "branches:\n  - {branch: '1.30', eol: 2025-06-28, x: 1}\n",
+            "t"
+        )
+        .is_err()
+    );
+    assert!(parse_eol("branches:\n  - {branch: '1.30', eol: 2025-13-28}\n", "t").is_err());
+}
+
+#[test]
+fn version_parsing_vectors() {
+    assert_eq!(v("  v2.4.99   "), Version::new(2, 4, 99));
+    assert_eq!(v("1.2"), v("1.2.0"));
+    assert_eq!(v("v1.30.4+k3s1"), Version::new(1, 30, 4));
+    assert!(
+        parse_version("v1.31.2-eks-113cf36").is_err(),
+        "reference rejects vendor suffix"
+    );
+    assert!(parse_version("v1.30.0-rc.1").is_err());
+    assert!(parse_version("1.x.3").is_err());
+    assert_eq!(parse_tag("v1.29.3-dev0").unwrap(), Version::new(1, 29, 3));
+    assert_eq!(parse_tag("1.24.0").unwrap(), Version::new(1, 24, 0));
+    assert!(v("1.29.0") < v("1.29.3") && v("1.28.9") < v("1.29.0"));
+    assert!(v("1.28").branch() < v("1.29").branch());
+
+    let (eks, note) = parse_cluster_version("v1.31.2-eks-113cf36").unwrap();
+    assert_eq!(eks, Version::new(1, 31, 2));
+    assert!(note.unwrap().contains("reference suite aborts"));
+    let (gke, _) = parse_cluster_version("v1.29.8-gke.1031000").unwrap();
+    assert_eq!(gke, Version::new(1, 29, 8));
+    let (k3s, note) = parse_cluster_version("v1.30.4+k3s1").unwrap();
+    assert_eq!((k3s, note), (Version::new(1, 30, 4), None));
+    assert!(
+        parse_cluster_version("v1.30.0-rc.1")
+            .unwrap_err()
+            .contains("pre-release")
+    );
+    assert!(parse_cluster_version("v1.30.0-alpha.3").is_err());
+    assert!(parse_cluster_version("banana").is_err());
+}
+
+#[test]
+fn cve_range_vectors() {
+    let r = |e: serde_json::Value| range_of(&e);
+    let single = r(json!({"version": "1.2.3", "status": "affected"})).unwrap();
+    assert!(single.contains(v("1.2.3")) && !single.contains(v("1.2.4")));
+    let excl = r(json!({"version": "1.2.3", "lessThan": "1.3.0"})).unwrap();
+    assert!(excl.contains(v("1.2.3")) && excl.contains(v("1.2.99")) && !excl.contains(v("1.3.0")));
+    assert!(!excl.contains(v("1.2.2")));
+    let incl = r(json!({"version": "1.2.3", "lessThanOrEqual": "1.3.0"})).unwrap();
+    assert!(incl.contains(v("1.3.0")) && !incl.contains(v("1.3.1")));
+    let unspecified = r(json!({"version": "unspecified", "lessThanOrEqual": "1.3.0"})).unwrap();
+    assert_eq!(unspecified.lower.0, Version::new(0, 0, 0));
+    assert!(unspecified.contains(v("0.5.0")) && unspecified.contains(v("1.3.0")));
+    let x = r(json!({"version": "1.28.x"})).unwrap();
+    assert!(
+        !x.contains(v("1.28.0")) && !x.contains(v("1.28.5")),
+        "1.28.x matches nothing"
+    );
+    let dash = r(json!({"version": "v1.2.3 - v1.2.9"})).unwrap();
+    assert!(dash.contains(v("1.2.3")) && dash.contains(v("1.2.8")) && !dash.contains(v("1.2.9")));
+    assert!(r(json!({"version": "1.2.3", "lessThan": "garbage"})).is_err());
+    assert!(
+        r(json!({"version": "1.3.0", "lessThan": "1.2.0"})).is_err(),
+        "upper below lower"
+    );
+    assert!(CveRange::new(v("1.3.0"), Some(v("1.2.0")), true).is_err());
+}
+
+#[test]
+fn cvss_and_record_vectors() {
+    let m = |score: f64, key: &str| json!([{ key: {"baseScore": score} }]);
+    assert!(is_critical(&m(8.0, "cvssV3_1")).unwrap());
+    assert!(is_critical(&m(8.0, "cvssV3_0")).unwrap());
+    assert!(!is_critical(&m(7.9, "cvssV3_1")).unwrap());
+    assert!(is_critical(&m(9.3, "cvssV4_0")).unwrap());
+    assert!(
+        !is_critical(&m(9.9, "other")).unwrap(),
+        "non-CVSS keys are ignored"
+    );
+    assert!(
+        is_critical(&json!([{"cvssV3_1": {"baseScore": 5.0}}, {"cvssV3_0": {"baseScore": 8.1}}]))
+            .unwrap()
+    );
+    assert!(
+        is_critical(&json!([{"cvssV3_1": {"vector": "x"}}])).is_err(),
+        "no baseScore"
+    );
+
+    let record = |metrics: serde_json::Value| {
+        json!({"containers": {"cna": {"metrics": metrics, "affected": [
+            {"product": "Kubernetes", "versions": [
+                {"version": "1.30.0", "lessThan": "1.30.3", "status": "affected"},
+                {"version": "1.30.3", "status": "unaffected"}]},
+            {"product": "kubelet", "versions": [{"version": "1.0.0", "status": "affected"}]}
+        ]}}})
+    };
+    let c = critical_ranges("CVE-1", &record(m(8.8, "cvssV3_1")))
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        c.ranges.len(),
+        1,
+        "only product == Kubernetes, status affected"
+    );
+    assert!(c.ranges[0].contains(v("1.30.2")));
+    assert!(
+        critical_ranges("CVE-2", &record(m(6.0, "cvssV3_1")))
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        critical_ranges("CVE-3", &json!({"containers": {"cna": {"affected": []}}}))
+            .unwrap()
+            .is_none()
+    );
+}
+
+#[test]
+fn builtin_data_files_are_valid() {
+    let (taken, rel, cves) = builtin_snapshot().unwrap();
+    assert!(taken.to_string().starts_with("20"));
+    assert!(!rel.is_empty() && !cves.is_empty());
+    assert!(builtin_ok_to_fail().unwrap().len() >= 5);
+}
+
+#[test]
+fn github_link_header() {
+    let h = r#"<https://api.github.com/x?page=2>; rel="next", <https://api.github.com/x?page=9>; rel="last""#;
+    assert_eq!(
+        next_link(h).as_deref(),
+        Some("https://api.github.com/x?page=2")
+    );
+    assert_eq!(next_link(r#"<https://a/x?page=1>; rel="prev""#), None);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Sonobuoy judging (golden counts for the shipped result files)
+
+fn judge_fixture(name: &str) -> Result<Judgement, String> {
+    judge_file(
+        &Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("fixtures/sonobuoy")
+            .join(name),
+        &builtin_ok_to_fail().unwrap(),
+    )
+}
+
+#[test]
+fn sonobuoy_judge_golden() {
+    let j = judge_fixture("results-pass.yaml").unwrap();
+    assert_eq!(
+        (j.passed, j.failed.len(), j.failed_ok.len(), j.skipped),
+        (3, 0, 0, 2)
+    );
+    assert!(j.passes());
+    assert_eq!(j.summary(), "3 passed, 0 failed, 0 failed_ok, 2 skipped");
+
+    let j = judge_fixture("results-fail.yaml").unwrap();
+    assert_eq!(
+        (j.passed, j.failed.len(), j.failed_ok.len(), j.skipped),
+        (1, 1, 1, 0)
+    );
+    assert_eq!(
+        j.failed,
+        vec!["[sig-network] Services should serve a basic endpoint from pods [Conformance]"]
+    );
+    let o = outcome_of("cncf-k8s-conformance", &j);
+    assert_eq!(o.verdict, Verdict::Fail);
+    assert_eq!(o.evidence.len(), 2);
+
+    let j = judge_fixture("results-ok-to-fail.yaml").unwrap();
+    assert_eq!(
+        (j.passed, j.failed.len(), j.failed_ok.len(), j.skipped),
+        (3, 0, 2, 0)
+    );
+    assert!(j.passes(), "excused failures and deeper levels do not fail");
+
+    let err = judge_fixture("results-broken.yaml").unwrap_err();
+    assert!(err.contains("results-broken.yaml"), "{err}");
+
+    // An empty tree passes.
+    let j = judge_tree(&ResultItem::default(), &[]);
+    assert!(j.passes() && j.passed == 0);
+}
+
+#[test]
+fn ok_to_fail_is_strict() {
+    let ok = parse_ok_to_fail("okToFail:\n  - regex: a.b\n    reason: r\n", "f.yaml").unwrap();
+    assert!(ok[0].regex.is_match("xx a b yy"), "unanchored search");
+    let bad = [
+        (
+            "okToFail:\n  - regex: a\n    reason: r\n    extra: 1\n",
+            "extra",
+        ),
+        ("okToFail:\n  - regex: a\n", "reason"),
+        ("okToFail:\n  - regex: ''\n    reason: r\n", "f.yaml:2:"),
+        ("okToFail:\n  - regex: '('\n    reason: r\n", "bad regex"),
+        ("okToFail: []\nother: 1\n", "other"),
+    ];
+    for (text, needle) in bad {
+        let err = parse_ok_to_fail(text, "f.yaml").unwrap_err();
+        assert!(
+            err.contains(needle) && err.starts_with("f.yaml"),
+            "{text:?} → {err}"
+        );
+    }
+}
+
+#[test]
+fn execution_modes() {
+    assert_eq!(
+        execution_mode_args("parallel").unwrap(),
+        vec!["--e2e-parallel=true"]
+    );
+    assert!(execution_mode_args("serial").unwrap().is_empty());
+    assert_eq!(
+        execution_mode_args("dry").unwrap(),
+        vec!["--plugin-env", "e2e.E2E_DRYRUN=true"]
+    );
+    assert!(execution_mode_args("fast").is_err());
+    let line = status_line(
+        r#"{"plugins":[{"plugin":"e2e","status":"running","progress":{"total":10,"completed":4,"failures":["x"]}}]}"#,
+    );
+    assert_eq!(
+        line.as_deref(),
+        Some("sonobuoy: e2e running 4/10 (1 failed)")
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Probes over HTTP against the simulated cluster
+
+struct Sim {
+    handle: ClusterHandle,
+    dir: tempfile::TempDir,
+    cluster: Arc<Cluster>,
+}
+
+async fn sim(fixture: &str, tweak: impl FnOnce(&mut KaasOptions, &Path)) -> Sim {
+    let f = ClusterFixture::load(
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("fixtures/clusters")
+            .join(fixture),
+    )
+    .unwrap();
+    let behaviour = f.sonobuoy.clone();
+    let handle = ClusterHandle::start(f, None).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let kc = dir.path().join("kubeconfig.yaml");
+    std::fs::write(&kc, handle.kubeconfig()).unwrap();
+    let mut options = handle.kaas_options(Some(dir.path().join("cache")));
+    options.sonobuoy = Some(install_fake_sonobuoy(&dir.path().join("bin"), &behaviour).unwrap());
+    options.sonobuoy_poll = Duration::from_millis(100);
+    tweak(&mut options, dir.path());
+    let cluster = Arc::new(Cluster::connect(&kc, None, options).await.unwrap());
+    Sim {
+        handle,
+        dir,
+        cluster,
+    }
+}
+
+fn ctx(s: &Sim, now: Option<&str>, timeout: Duration) -> ProbeContext {
+    let now = now
+        .map(t)
+        .or(s.handle.fixture().clock)
+        .unwrap_or_else(Utc::now);
+    let mut variables = BTreeMap::new();
+    variables.insert(
+        "subject_root".to_string(),
+        s.dir.path().join("subject").display().to_string(),
+    );
+    variables.insert("execution_mode".to_string(), "parallel".to_string());
+    ProbeContext {
+        services: Services {
+            kube: Some(s.cluster.clone()),
+            ..Default::default()
+        },
+        variables,
+        parameters: BTreeMap::new(),
+        clock: Clock::fixed(now),
+        cancel: CancellationToken::new(),
+        timeout,
+    }
+}
+
+async fn run_probe(ctx: &ProbeContext, id: &str) -> Outcome {
+    let registry = Registry::builtin();
+    let probe = registry
+        .get(registry.probe_for(id).expect("registered"))
+        .unwrap();
+    let mut out = probe.run(ctx, &[id.to_string()]).await;
+    assert_eq!(out.len(), 1);
+    out.remove(0)
+}
+
+#[tokio::test]
+async fn version_policy_probe_over_http() {
+    for (fixture, verdict) in [
+        ("compliant.yaml", Verdict::Pass),
+        ("outdated.yaml", Verdict::Fail),
+        ("critical-cve.yaml", Verdict::Fail),
+        ("eol.yaml", Verdict::Fail),
+        ("vendor-suffix.yaml", Verdict::Pass),
+        ("rate-limited.yaml", Verdict::Abort),
+    ] {
+        let s = sim(fixture, |_, _| {}).await;
+        let o = run_probe(&ctx(&s, None, Duration::from_secs(30)), ID).await;
+        assert_eq!(o.verdict, verdict, "{fixture}: {o:?}");
+        if fixture == "vendor-suffix.yaml" {
+            assert!(
+                o.evidence
+                    .iter()
+                    .any(|f| f.message.contains("vendor suffix")),
+                "{o:?}"
+            );
+        }
+        if fixture == "rate-limited.yaml" {
+            assert!(o.reason.contains("rate limit"), "{}", o.reason);
+        }
+        let reqs = s.handle.requests();
+        assert!(reqs.iter().any(|r| r == "GET /version"), "{reqs:?}");
+    }
+}
+
+#[tokio::test]
+async fn version_policy_pages_caches_and_works_offline() {
+    // More than one page of releases: the newest patch is only on page 2 when per_page is small
+    // — here the server pages at 100, so build 150 releases.
+    let mut text = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/clusters/compliant.yaml"),
+    )
+    .unwrap();
+    text = text.replace("version: v1.35.3", "version: v1.35.0");
+    let mut extra = String::new();
+    for i in 0..150 {
+        extra.push_str(&format!(
+            "  - {{tag: v1.20.{i}, published: 2026-11-19T00:00:00Z}}\n"
+        ));
+    }
+    text = text.replace("releases:\n", &format!("releases:\n{extra}"));
+    let f = ClusterFixture::from_yaml(&text, "paged").unwrap();
+    let handle = ClusterHandle::start(f, None).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let mut options = handle.kaas_options(Some(dir.path().to_path_buf()));
+    let now = t("2026-11-20T12:00:00Z");
+    let data = load_data(&options, now).await.unwrap();
+    assert_eq!(data.releases.len(), 160, "every page is read");
+    let o = judge("v1.35.0", now, &data);
+    assert_eq!(
+        o.verdict,
+        Verdict::Fail,
+        "1.35.1 (page 2) is older than 31 days"
+    );
+    assert!(dir.path().join("k8s-releases.json").is_file());
+
+    // Offline: the cache is used and its age reported, no request is made.
+    let before = handle.requests().len();
+    options.offline = true;
+    let later = t("2026-11-23T12:00:00Z");
+    let data = load_data(&options, later).await.unwrap();
+    assert_eq!(handle.requests().len(), before);
+    assert!(
+        data.provenance
+            .iter()
+            .any(|p| p.message.contains("3 days old")),
+        "{:?}",
+        data.provenance
+    );
+
+    // Online but failing: falls back to the cache.
+    options.offline = false;
+    options.github_api = "http://127.0.0.1:1".into();
+    let data = load_data(&options, later).await.unwrap();
+    assert!(
+        data.provenance
+            .iter()
+            .any(|p| p.message.contains("download failed")),
+        "{:?}",
+        data.provenance
+    );
+
+    // Offline without a cache: the built-in snapshot, with its date.
+    options.offline = true;
+    options.cache_dir = Some(dir.path().join("empty"));
+    let data = load_data(&options, later).await.unwrap();
+    assert!(
+        data.provenance
+            .iter()
+            .any(|p| p.message.contains("built-in snapshot"))
+    );
+    // Online, failing, no cache: ABORT reason.
+    options.offline = false;
+    let err = load_data(&options, later).await.unwrap_err();
+    assert!(err.contains("no cache"), "{err}");
+}
+
+#[tokio::test]
+async fn node_distribution_probe_over_http() {
+    let s = sim("compliant.yaml", |_, _| {}).await;
+    let o = run_probe(
+        &ctx(&s, None, Duration::from_secs(10)),
+        super::scs_0214_node_distribution::ID,
+    )
+    .await;
+    assert_eq!(o.verdict, Verdict::Pass, "{o:?}");
+    let s = sim("nodes-unlabelled.yaml", |_, _| {}).await;
+    let o = run_probe(
+        &ctx(&s, None, Duration::from_secs(10)),
+        super::scs_0214_node_distribution::ID,
+    )
+    .await;
+    assert_eq!(o.verdict, Verdict::Fail);
+    assert!(o.evidence[0].object.contains("worker-2"));
+    // Pure rule: fewer than two nodes fails.
+    let one = vec![("n".to_string(), BTreeMap::new())];
+    assert_eq!(
+        super::scs_0214_node_distribution::judge(&one).verdict,
+        Verdict::Fail
+    );
+}
+
+#[tokio::test]
+async fn storage_class_probe_over_http_cleans_up() {
+    use super::scs_0211_default_storage_class::ID as SC;
+    let s = sim("compliant.yaml", |_, _| {}).await;
+    let o = run_probe(&ctx(&s, None, Duration::from_secs(10)), SC).await;
+    assert_eq!(o.verdict, Verdict::Pass, "{o:?}");
+    assert!(s.handle.created() >= 2);
+    assert_eq!(
+        s.handle.leftovers(),
+        (0, 0, 0),
+        "everything created is deleted"
+    );
+
+    let s = sim("storage-broken.yaml", |_, _| {}).await;
+    let o = run_probe(&ctx(&s, None, Duration::from_secs(10)), SC).await;
+    assert_eq!(o.verdict, Verdict::Fail, "two defaults");
+
+    for (pvc, needle) in [("pending", "did not bind"), ("rwx-only", "ReadWriteOnce")] {
+        let text = std::fs::read_to_string(
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/clusters/compliant.yaml"),
+        )
+        .unwrap()
+        .replace("pvc: bind", &format!("pvc: {pvc}"));
+        let handle = ClusterHandle::start(ClusterFixture::from_yaml(&text, pvc).unwrap(), None)
+            .await
+            .unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let kc = dir.path().join("kc");
+        std::fs::write(&kc, handle.kubeconfig()).unwrap();
+        let cluster = Arc::new(
+            Cluster::connect(&kc, None, KaasOptions::default())
+                .await
+                .unwrap(),
+        );
+        let s2 = Sim {
+            handle,
+            dir,
+            cluster,
+        };
+        let o = run_probe(&ctx(&s2, None, Duration::from_secs(2)), SC).await;
+        assert_eq!(o.verdict, Verdict::Fail, "{pvc}: {o:?}");
+        assert!(o.reason.contains(needle), "{pvc}: {}", o.reason);
+        assert_eq!(
+            s2.handle.leftovers(),
+            (0, 0, 0),
+            "{pvc}: cleaned up after a failure"
+        );
+    }
+}
+
+#[tokio::test]
+async fn sonobuoy_probes_with_the_fake_executable() {
+    use super::scs_0201_cncf_conformance::ID as CNCF;
+    use super::scs_0219_networking::ID as NET;
+    let s = sim("compliant.yaml", |_, _| {}).await;
+    let o = run_probe(&ctx(&s, None, Duration::from_secs(60)), CNCF).await;
+    assert_eq!(o.verdict, Verdict::Pass, "{o:?}");
+    assert!(
+        s.dir
+            .path()
+            .join("subject/sono-results-e2e")
+            .join(RESULTS_FILE)
+            .is_file()
+    );
+    let calls = std::fs::read_to_string(s.dir.path().join("bin/calls.log")).unwrap();
+    let lines: Vec<&str> = calls.lines().collect();
+    let kc = s.cluster.kubeconfig.display().to_string();
+    assert_eq!(lines[0], format!("--kubeconfig {kc} delete --wait"));
+    assert_eq!(
+        lines[1],
+        format!(
+            "--kubeconfig {kc} run --wait --mode=certified-conformance --plugin-env e2e.E2E_EXTRA_ARGS=--ginkgo.flake-attempts=2 --e2e-parallel=true"
+        )
+    );
+    assert!(
+        lines[2].contains("retrieve -x ") && lines[2].ends_with("sono-results-e2e"),
+        "{calls}"
+    );
+    assert_eq!(
+        *lines.last().unwrap(),
+        format!("--kubeconfig {kc} delete --wait")
+    );
+
+    let o = run_probe(&ctx(&s, None, Duration::from_secs(60)), NET).await;
+    assert_eq!(o.verdict, Verdict::Pass);
+    let calls = std::fs::read_to_string(s.dir.path().join("bin/calls.log")).unwrap();
+    assert!(
+        calls.contains("run --wait --e2e-focus NetworkPolicy --e2e-parallel=true"),
+        "{calls}"
+    );
+
+    let s = sim("sonobuoy-fail.yaml", |_, _| {}).await;
+    let o = run_probe(&ctx(&s, None, Duration::from_secs(60)), NET).await;
+    assert_eq!(o.verdict, Verdict::Fail);
+}
+
+#[tokio::test]
+async fn sonobuoy_broken_results_missing_binary_and_run_failure_abort() {
+    use super::scs_0201_cncf_conformance::ID as CNCF;
+    for (behaviour, needle) in [
+        ("broken", "sonobuoy_results.yaml"),
+        ("run-fails", "could not create"),
+        ("no-results", "retrieved no"),
+    ] {
+        let s = sim("compliant.yaml", |o, d| {
+            o.sonobuoy = Some(install_fake_sonobuoy(&d.join(behaviour), behaviour).unwrap());
+        })
+        .await;
+        let o = run_probe(&ctx(&s, None, Duration::from_secs(60)), CNCF).await;
+        assert_eq!(o.verdict, Verdict::Abort, "{behaviour}: {o:?}");
+        assert!(o.reason.contains(needle), "{behaviour}: {}", o.reason);
+        let calls =
+            std::fs::read_to_string(s.dir.path().join(behaviour).join("calls.log")).unwrap();
+        assert!(
+            calls.lines().last().unwrap().ends_with("delete --wait"),
+            "{behaviour}: cleanup ran"
+        );
+    }
+    let s = sim("compliant.yaml", |o, d| {
+        o.sonobuoy = Some(d.join("nowhere/sonobuoy"))
+    })
+    .await;
+    let o = run_probe(&ctx(&s, None, Duration::from_secs(60)), CNCF).await;
+    assert_eq!(o.verdict, Verdict::Abort);
+    assert!(o.reason.contains("install sonobuoy"), "{}", o.reason);
+}
+
+#[tokio::test]
+async fn sonobuoy_hang_past_the_timeout_is_killed_and_cleaned_up() {
+    use super::scs_0201_cncf_conformance::ID as CNCF;
+    let lines = Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+    let sink = lines.clone();
+    let s = sim("compliant.yaml", |o, d| {
+        o.sonobuoy = Some(install_fake_sonobuoy(&d.join("hang"), "hang").unwrap());
+        o.sonobuoy_timeout = Some(Duration::from_millis(800));
+        o.progress = Some(Arc::new(move |l: String| sink.lock().unwrap().push(l)));
+    })
+    .await;
+    let started = std::time::Instant::now();
+    let o = run_probe(&ctx(&s, None, Duration::from_secs(60)), CNCF).await;
+    assert!(
+        started.elapsed() < Duration::from_secs(20),
+        "took {:?}",
+        started.elapsed()
+    );
+    assert_eq!(o.verdict, Verdict::Abort);
+    assert!(o.reason.contains("did not finish"), "{}", o.reason);
+    let calls = std::fs::read_to_string(s.dir.path().join("hang/calls.log")).unwrap();
+    assert!(
+        calls.contains("status --json"),
+        "progress was polled: {calls}"
+    );
+    let got = lines.lock().unwrap().clone();
+    assert!(
+        got.iter()
+            .any(|l| l == "cncf-k8s-conformance: sonobuoy: e2e running 5/12 (0 failed)"),
+        "{got:?}"
+    );
+    assert!(calls.lines().last().unwrap().ends_with("delete --wait"));
+
+    // Ctrl-C: the token is cancelled while sonobuoy hangs.
+    let s = sim("compliant.yaml", |o, d| {
+        o.sonobuoy = Some(install_fake_sonobuoy(&d.join("hang"), "hang").unwrap());
+    })
+    .await;
+    let c = ctx(&s, None, Duration::from_secs(60));
+    let token = c.cancel.clone();
+    tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        token.cancel();
+    });
+    let o = run_probe(&c, CNCF).await;
+    assert_eq!(o.verdict, Verdict::Abort);
+    assert!(o.reason.contains("interrupted"), "{}", o.reason);
+}
+
+#[tokio::test]
+async fn probes_abort_without_a_cluster() {
+    let c = ProbeContext {
+        services: Services::default(),
+        variables: BTreeMap::new(),
+        parameters: BTreeMap::new(),
+        clock: Clock::fixed(t("2026-01-01T00:00:00Z")),
+        cancel: CancellationToken::new(),
+        timeout: Duration::from_secs(5),
+    };
+    for id in [
+        ID,
+        super::scs_0214_node_distribution::ID,
+        super::scs_0211_default_storage_class::ID,
+    ] {
+        let o = run_probe(&c, id).await;
+        assert_eq!(o.verdict, Verdict::Abort, "{id}");
+        assert!(o.reason.contains("--kubeconfig"), "{id}: {}", o.reason);
+    }
+}

@@ -1,0 +1,749 @@
+//! The certification workflow through the binary: signatures interoperate with the system
+//! `ssh-keygen` in both directions (skipped with a message where it is absent), uploads against
+//! a test server that checks what the compliance monitor checks, batches of three simulated
+//! subjects (one failing, one hanging past its time limit), and score cards.
+
+use assert_cmd::Command;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+fn scs_check() -> Command {
+    let mut cmd = Command::cargo_bin("scs-check").expect("binary is built");
+    cmd.env("CI", "true")
+        .env_remove("OS_CLOUD")
+        .env_remove("SCS_KEY_PASSPHRASE");
+    cmd
+}
+
+fn fixture(rel: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join(rel)
+}
+
+/// A small well-formed report (the monitor's required fields).
+fn report_text(subject: &str, run_uuid: &str) -> String {
+    format!(
+        "---\nspec:\n  uuid: 00000000-0000-4000-8000-0000000ba7c0\n  name: Batch demo scope\n  url: https://example.invalid/batch-scope.yaml\nchecked_at: 2025-07-01 10:00:00.000000\nreference_date: 2025-07-01\nsubject: {subject}\nrun:\n  uuid: {run_uuid}\n  argv: []\n  assignment: {{}}\n  sections: null\n  forced_version: null\n  forced_tests: null\n  invocations:\n    i-1:\n      id: i-1\n      cmd: ./subject.sh pass\n      results:\n        batch-check: 1\n      rc: 0\n      stdout: ['batch-check: PASS']\n      stderr: []\n      info: 0\n      warning: 0\n      error: 0\n      critical: 0\n"
+    )
+}
+
+/// Whether `ssh-keygen` can be run; prints why a test is skipped otherwise.
+fn have_ssh_keygen(test: &str) -> bool {
+    let ok = std::process::Command::new("ssh-keygen")
+        .arg("-?")
+        .output()
+        .is_ok();
+    if !ok {
+        eprintln!("skipped {test}: ssh-keygen is not installed (apt-get install openssh-client)");
+    }
+    ok
+}
+
+fn ssh_keygen(args: &[&str]) -> std::process::Output {
+    std::process::Command::new("ssh-keygen")
+        .args(args)
+        .output()
+        .expect("ssh-keygen runs")
+}
+
+fn make_key(dir: &Path, name: &str, kind: &[&str], passphrase: &str) -> PathBuf {
+    let path = dir.join(name);
+    let p = path.to_str().unwrap();
+    let mut args = vec!["-q", "-N", passphrase, "-C", "test@example", "-f", p];
+    args.extend_from_slice(kind);
+    let out = ssh_keygen(&args);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    path
+}
+
+fn allowed_signers(dir: &Path, key: &Path) -> PathBuf {
+    let public = std::fs::read_to_string(format!("{}.pub", key.display())).unwrap();
+    let path = dir.join("allowed_signers");
+    std::fs::write(&path, format!("mail@csp.eu {}", public)).unwrap();
+    path
+}
+
+fn ssh_keygen_verify(allowed: &Path, sig: &Path, data: &Path) -> std::process::Output {
+    std::process::Command::new("ssh-keygen")
+        .args(["-Y", "verify", "-f"])
+        .arg(allowed)
+        .args(["-I", "mail@csp.eu", "-n", "report", "-s"])
+        .arg(sig)
+        .stdin(std::fs::File::open(data).unwrap())
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn our_signatures_verify_with_ssh_keygen_and_match_it_byte_for_byte() {
+    if !have_ssh_keygen("our_signatures_verify_with_ssh_keygen") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let report = dir.path().join("report.yaml");
+    std::fs::write(&report, report_text("alpha", "r-1")).unwrap();
+    for (name, kind) in [
+        ("ed", &["-t", "ed25519"][..]),
+        ("ec", &["-t", "ecdsa", "-b", "256"][..]),
+        ("rsa", &["-t", "rsa", "-b", "2048"][..]),
+    ] {
+        let key = make_key(dir.path(), name, kind, "");
+        scs_check()
+            .args(["sign", "--key"])
+            .arg(&key)
+            .arg(&report)
+            .assert()
+            .success();
+        let sig = dir.path().join("report.yaml.sig");
+        let allowed = allowed_signers(dir.path(), &key);
+        let out = ssh_keygen_verify(&allowed, &sig, &report);
+        assert!(
+            out.status.success(),
+            "{name}: ssh-keygen rejected our signature: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        if name == "ed" {
+            // Ed25519 signatures are deterministic: ssh-keygen's file must equal ours.
+            let copy = dir.path().join("copy.yaml");
+            std::fs::copy(&report, &copy).unwrap();
+            let out = ssh_keygen(&[
+                "-Y",
+                "sign",
+                "-f",
+                key.to_str().unwrap(),
+                "-n",
+                "report",
+                copy.to_str().unwrap(),
+            ]);
+            assert!(
+                out.status.success(),
+                "{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            let theirs = std::fs::read(dir.path().join("copy.yaml.sig")).unwrap();
+            assert_eq!(
+                std::fs::read(&sig).unwrap(),
+                theirs,
+                "signature files differ"
+            );
+        }
+    }
+}
+
+#[test]
+fn encrypted_key_signs_with_the_passphrase_from_the_environment() {
+    if !have_ssh_keygen("encrypted_key_signs") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let report = dir.path().join("report.yaml");
+    std::fs::write(&report, report_text("alpha", "r-2")).unwrap();
+    let key = make_key(dir.path(), "k", &["-t", "ed25519"], "open sesame");
+    scs_check()
+        .args(["sign", "--key"])
+        .arg(&key)
+        .arg(&report)
+        .env("SCS_KEY_PASSPHRASE", "wrong")
+        .assert()
+        .code(3)
+        .stderr(predicates::str::contains("wrong passphrase"));
+    scs_check()
+        .args(["sign", "--key"])
+        .arg(&key)
+        .arg(&report)
+        .env("SCS_KEY_PASSPHRASE", "open sesame")
+        .assert()
+        .success();
+    let allowed = allowed_signers(dir.path(), &key);
+    let out = ssh_keygen_verify(&allowed, &dir.path().join("report.yaml.sig"), &report);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn ssh_keygen_signatures_verify_with_ours_and_tampering_fails() {
+    if !have_ssh_keygen("ssh_keygen_signatures_verify_with_ours") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let report = dir.path().join("report.yaml");
+    std::fs::write(&report, report_text("alpha", "r-3")).unwrap();
+    for (name, kind) in [
+        ("ed", &["-t", "ed25519"][..]),
+        ("ec", &["-t", "ecdsa"][..]),
+        ("rsa", &["-t", "rsa", "-b", "2048"][..]),
+    ] {
+        let key = make_key(dir.path(), name, kind, "");
+        let out = ssh_keygen(&[
+            "-Y",
+            "sign",
+            "-f",
+            key.to_str().unwrap(),
+            "-n",
+            "report",
+            report.to_str().unwrap(),
+        ]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let allowed = allowed_signers(dir.path(), &key);
+        scs_check()
+            .arg("verify")
+            .arg(&report)
+            .arg("--allowed-signers")
+            .arg(&allowed)
+            .args(["-I", "mail@csp.eu"])
+            .assert()
+            .success()
+            .stdout(predicates::str::contains("Good signature"))
+            .stdout(predicates::str::contains("alpha"));
+        scs_check()
+            .arg("verify")
+            .arg(&report)
+            .arg("--public-key")
+            .arg(format!("{}.pub", key.display()))
+            .assert()
+            .success();
+        std::fs::remove_file(dir.path().join("report.yaml.sig")).unwrap();
+        std::fs::remove_file(&key).unwrap();
+        std::fs::remove_file(format!("{}.pub", key.display())).unwrap();
+    }
+    // One changed byte fails with a clear message.
+    let key = make_key(dir.path(), "t", &["-t", "ed25519"], "");
+    let out = ssh_keygen(&[
+        "-Y",
+        "sign",
+        "-f",
+        key.to_str().unwrap(),
+        "-n",
+        "report",
+        report.to_str().unwrap(),
+    ]);
+    assert!(out.status.success());
+    let allowed = allowed_signers(dir.path(), &key);
+    let mut bytes = std::fs::read(&report).unwrap();
+    let at = bytes.iter().position(|b| *b == b'a').unwrap();
+    bytes[at] = b'b';
+    std::fs::write(&report, bytes).unwrap();
+    scs_check()
+        .arg("verify")
+        .arg(&report)
+        .arg("--allowed-signers")
+        .arg(&allowed)
+        .assert()
+        .code(1)
+        .stderr(predicates::str::contains("BAD signature"));
+    // A signature for another namespace is refused.
+    std::fs::write(&report, report_text("alpha", "r-3")).unwrap();
+    std::fs::remove_file(dir.path().join("report.yaml.sig")).unwrap();
+    let out = ssh_keygen(&[
+        "-Y",
+        "sign",
+        "-f",
+        key.to_str().unwrap(),
+        "-n",
+        "git",
+        report.to_str().unwrap(),
+    ]);
+    assert!(out.status.success());
+    scs_check()
+        .arg("verify")
+        .arg(&report)
+        .arg("--allowed-signers")
+        .arg(&allowed)
+        .assert()
+        .code(1)
+        .stderr(predicates::str::contains("namespace \"git\""));
+}
+
+#[test]
+fn keygen_output_is_usable_for_signing() {
+    let dir = tempfile::tempdir().unwrap();
+    let secret = dir.path().join(".secret");
+    scs_check()
+        .args(["keygen", "my-cloud", "--dir"])
+        .arg(&secret)
+        .env("SCS_MONITOR_PASSWORD", "pw")
+        .assert()
+        .success()
+        .stdout(predicates::str::contains("subject: my-cloud"))
+        .stdout(predicates::str::contains("$argon2id$"))
+        .stdout(predicates::str::contains(
+            "public_key_type: \"ssh-ed25519\"",
+        ));
+    assert_eq!(
+        std::fs::read_to_string(secret.join("tokenfile")).unwrap(),
+        "bXktY2xvdWQ6cHc="
+    );
+    let report = dir.path().join("r.yaml");
+    std::fs::write(&report, report_text("my-cloud", "r-4")).unwrap();
+    scs_check()
+        .args(["sign", "--key"])
+        .arg(secret.join("keyfile"))
+        .arg(&report)
+        .assert()
+        .success();
+    scs_check()
+        .arg("verify")
+        .arg(&report)
+        .arg("--public-key")
+        .arg(secret.join("keyfile.pub"))
+        .assert()
+        .success();
+    // A second run refuses to overwrite.
+    scs_check()
+        .args(["keygen", "my-cloud", "--dir"])
+        .arg(&secret)
+        .env("SCS_MONITOR_PASSWORD", "pw")
+        .assert()
+        .code(3)
+        .stderr(predicates::str::contains("not overwriting"));
+}
+
+// ---------------------------------------------------------------------------------------------
+// A test monitor.
+
+#[derive(Default)]
+struct Monitor {
+    token: String,
+    subject: String,
+    keys: Vec<scs_check::cert::verify::Signer>,
+    fail_next: bool,
+    requests: usize,
+    stored: Vec<String>,
+}
+
+type Shared = Arc<Mutex<Monitor>>;
+
+/// `POST /reports` as the monitor handles it: exact content type, Basic auth, signature
+/// separator, SSHSIG verification with the account's keys, subject permission, 409 on a known
+/// run uuid; plus a 500 when `fail_next` is set.
+async fn post_reports(
+    State(m): State<Shared>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> (StatusCode, String) {
+    let mut m = m.lock().unwrap();
+    m.requests += 1;
+    if std::mem::take(&mut m.fail_next) {
+        return (StatusCode::INTERNAL_SERVER_ERROR, "boom".into());
+    }
+    let ct = headers
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    if ct != "application/x-signed-yaml" && ct != "application/x-signed-json" {
+        return (
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            format!("unsupported {ct}"),
+        );
+    }
+    let auth = headers
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    if auth != format!("Basic {}", m.token) {
+        return (StatusCode::UNAUTHORIZED, "bad credentials".into());
+    }
+    const SEP: &[u8] = b"-----END SSH SIGNATURE-----\n&";
+    let Some(at) = body.windows(SEP.len()).position(|w| w == SEP) else {
+        return (StatusCode::UNAUTHORIZED, "missing signature".into());
+    };
+    let sig = std::str::from_utf8(&body[..at + SEP.len() - 1]).unwrap();
+    let data = &body[at + SEP.len()..];
+    if scs_check::cert::verify::verify_signature(data, sig, &m.keys, Some("mail@csp.eu"), "upload")
+        .is_err()
+    {
+        return (StatusCode::UNAUTHORIZED, "verification failed".into());
+    }
+    let text = std::str::from_utf8(data).unwrap();
+    let reports = scs_check::report::read_reports(text).unwrap();
+    let mut fresh = Vec::new();
+    for r in &reports {
+        if r.subject != m.subject {
+            return (StatusCode::UNAUTHORIZED, "Permission denied".into());
+        }
+        if m.stored.contains(&r.run.uuid) || fresh.contains(&r.run.uuid) {
+            return (StatusCode::CONFLICT, "report already present".into());
+        }
+        fresh.push(r.run.uuid.clone());
+    }
+    m.stored.extend(fresh);
+    (StatusCode::OK, "null".into())
+}
+
+async fn start_monitor(m: Shared) -> String {
+    let app = axum::Router::new()
+        .route("/reports", axum::routing::post(post_reports))
+        .with_state(m);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    format!("http://{addr}/")
+}
+
+/// Creates a key (ours) and a token file; returns (key path, token path, monitor state).
+fn account(dir: &Path, subject: &str) -> (PathBuf, PathBuf, Shared) {
+    let secret = dir.join("secret");
+    scs_check()
+        .args(["keygen", subject, "--dir"])
+        .arg(&secret)
+        .env("SCS_MONITOR_PASSWORD", "pw")
+        .assert()
+        .success();
+    let public = std::fs::read_to_string(secret.join("keyfile.pub")).unwrap();
+    let keys =
+        scs_check::cert::verify::parse_signers(&format!("mail@csp.eu {public}"), Path::new("k"))
+            .unwrap();
+    let token = std::fs::read_to_string(secret.join("tokenfile")).unwrap();
+    let m = Monitor {
+        token,
+        subject: subject.into(),
+        keys,
+        ..Default::default()
+    };
+    (
+        secret.join("keyfile"),
+        secret.join("tokenfile"),
+        Arc::new(Mutex::new(m)),
+    )
+}
+
+async fn blocking(cmd: Command) -> std::process::Output {
+    let mut cmd = cmd;
+    tokio::task::spawn_blocking(move || cmd.output().unwrap())
+        .await
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn upload_retries_5xx_reports_409_and_refuses_bad_auth() {
+    let dir = tempfile::tempdir().unwrap();
+    let (key, token, m) = account(dir.path(), "alpha");
+    let url = start_monitor(m.clone()).await;
+    let report = dir.path().join("report.yaml");
+    std::fs::write(&report, report_text("alpha", "run-1")).unwrap();
+    m.lock().unwrap().fail_next = true;
+
+    let mut cmd = scs_check();
+    cmd.arg("upload").arg(&report).arg("--key").arg(&key);
+    cmd.args(["--monitor", &url, "--retry-delay", "0.05", "--token-file"])
+        .arg(&token);
+    let out = blocking(cmd).await;
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(
+        stderr.contains("HTTP 500") && stderr.contains("retrying"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("uploaded"), "{stderr}");
+    assert_eq!(m.lock().unwrap().requests, 2);
+    assert_eq!(m.lock().unwrap().stored, vec!["run-1"]);
+
+    // The same run again: 409, reported as such, exit 0, signature reused from REPORT.sig.
+    let mut cmd = scs_check();
+    cmd.arg("upload").arg(&report);
+    cmd.args(["--monitor", &url, "--token-file"]).arg(&token);
+    let out = blocking(cmd).await;
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(stderr.contains("already uploaded"), "{stderr}");
+
+    // A wrong token: 401, no retry, exit 3, report kept.
+    let bad = dir.path().join("bad-token");
+    std::fs::write(&bad, "YWxwaGE6d3Jvbmc=").unwrap();
+    let requests = m.lock().unwrap().requests;
+    let mut cmd = scs_check();
+    cmd.arg("upload")
+        .arg(&report)
+        .args(["--monitor", &url, "--token-file"])
+        .arg(&bad);
+    let out = blocking(cmd).await;
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{stderr}");
+    assert!(stderr.contains("HTTP 401"), "{stderr}");
+    assert_eq!(m.lock().unwrap().requests, requests + 1);
+    assert!(report.exists());
+
+    // A report for a subject the account may not upload for: 401 Permission denied.
+    let other = dir.path().join("other.yaml");
+    std::fs::write(&other, report_text("beta", "run-2")).unwrap();
+    let mut cmd = scs_check();
+    cmd.arg("upload").arg(&other).arg("--key").arg(&key);
+    cmd.args(["--monitor", &url, "--token-file"]).arg(&token);
+    let out = blocking(cmd).await;
+    assert_eq!(out.status.code(), Some(3));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("Permission denied"));
+
+    // Nobody listening: retried, then a clear error; the report stays on disk.
+    let closed = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap()
+    };
+    let mut cmd = scs_check();
+    cmd.arg("upload").arg(&report);
+    cmd.args([
+        "--monitor",
+        &format!("http://{closed}"),
+        "--attempts",
+        "2",
+        "--retry-delay",
+        "0.01",
+        "--token-file",
+    ])
+    .arg(&token);
+    let out = blocking(cmd).await;
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{stderr}");
+    assert!(
+        stderr.contains("cannot connect") && stderr.contains("gave up after 2 attempts"),
+        "{stderr}"
+    );
+    assert!(report.exists());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn run_upload_signs_and_uploads_the_written_report() {
+    let dir = tempfile::tempdir().unwrap();
+    let (key, token, m) = account(dir.path(), "alpha");
+    let url = start_monitor(m.clone()).await;
+    let out_path = dir.path().join("run.yaml");
+    let mut cmd = scs_check();
+    cmd.arg("run").arg(fixture("fixtures/batch/scope.yaml"));
+    cmd.args([
+        "-s",
+        "alpha",
+        "-a",
+        "mode=pass",
+        "-a",
+        "label=x",
+        "-d",
+        "2025-07-01",
+        "-q",
+        "-o",
+    ])
+    .arg(&out_path);
+    cmd.args(["--upload", "--monitor", &url, "--key"])
+        .arg(&key)
+        .arg("--token-file")
+        .arg(&token);
+    let out = blocking(cmd).await;
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(stderr.contains("uploaded"), "{stderr}");
+    assert!(dir.path().join("run.yaml.sig").exists());
+    assert_eq!(m.lock().unwrap().stored.len(), 1);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Batch.
+
+#[test]
+fn batch_of_three_subjects_with_a_failure_and_a_hang() {
+    let dir = tempfile::tempdir().unwrap();
+    let out_dir = dir.path().join("out");
+    let key = dir.path().join("secret");
+    scs_check()
+        .args(["keygen", "ci", "--dir"])
+        .arg(&key)
+        .env("SCS_MONITOR_PASSWORD", "pw")
+        .assert()
+        .success();
+    let started = std::time::Instant::now();
+    let out = scs_check()
+        .arg("batch")
+        .arg(fixture("fixtures/batch/config.toml"))
+        .args(["-d", "2025-07-01", "--grace", "10", "--sign", "--key"])
+        .arg(key.join("keyfile"))
+        .arg("-o")
+        .arg(&out_dir)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        started.elapsed().as_secs() < 40,
+        "the hanging subject was not stopped"
+    );
+    // beta fails: exit 1 (gamma is only inconclusive).
+    assert_eq!(out.status.code(), Some(1), "{stdout}\n{stderr}");
+    // Output is prefixed by subject.
+    assert!(
+        stdout.contains("[alpha] ") && stdout.contains("[beta] "),
+        "{stdout}"
+    );
+    assert!(
+        stderr.contains("[gamma] time limit of 3 s reached"),
+        "{stderr}"
+    );
+    // Summary table.
+    let line = |s: &str| {
+        stdout
+            .lines()
+            .find(|l| l.starts_with(s))
+            .unwrap_or("")
+            .to_string()
+    };
+    assert!(line("alpha ").contains("PASS"), "{stdout}");
+    assert!(line("beta ").contains("FAIL"), "{stdout}");
+    assert!(
+        line("gamma ").contains("ABORT") && line("gamma ").contains("timed out"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("2 of 3 runs did not pass: beta, gamma"),
+        "{stdout}"
+    );
+    // One report per subject, with the mapping interpolated.
+    let read = |name: &str| {
+        let text = std::fs::read_to_string(out_dir.join(name)).unwrap();
+        scs_check::report::read_reports(&text).unwrap()
+    };
+    let alpha = read("report-demo-alpha.yaml");
+    assert_eq!(alpha[0].subject, "alpha");
+    assert_eq!(alpha[0].run.assignment["label"], "alpha-cloud");
+    let inv = alpha[0].run.invocations.values().next().unwrap();
+    assert_eq!(inv.results["batch-check"], 1);
+    assert!(
+        inv.stdout
+            .iter()
+            .any(|l| l.contains("checking subject alpha-cloud"))
+    );
+    let beta = read("report-demo-beta.yaml");
+    assert_eq!(
+        beta[0].run.invocations.values().next().unwrap().results["batch-check"],
+        -1
+    );
+    let gamma = read("report-demo-gamma.yaml");
+    assert_eq!(
+        gamma[0].run.invocations.values().next().unwrap().results["batch-check"],
+        0
+    );
+    // The combined report holds the three documents and is signed once.
+    let combined = read("report.yaml");
+    let subjects: Vec<&str> = combined.iter().map(|r| r.subject.as_str()).collect();
+    assert_eq!(subjects, ["alpha", "beta", "gamma"]);
+    scs_check()
+        .arg("verify")
+        .arg(out_dir.join("report.yaml"))
+        .arg("--public-key")
+        .arg(key.join("keyfile.pub"))
+        .assert()
+        .success()
+        .stdout(predicates::str::contains("3 reports: alpha, beta, gamma"));
+}
+
+#[test]
+fn batch_keeps_other_reports_when_a_subject_crashes() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = scs_check()
+        .arg("batch")
+        .arg(fixture("fixtures/batch/config.toml"))
+        .args([
+            "--scope",
+            "demo,broken",
+            "--subject",
+            "alpha",
+            "-d",
+            "2025-07-01",
+            "-o",
+        ])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{stdout}\n{stderr}");
+    assert!(
+        stdout.contains("no report (the run exited with code 3)"),
+        "{stdout}"
+    );
+    assert!(stderr.contains("[alpha/broken] "), "{stderr}");
+    assert!(dir.path().join("report-demo-alpha.yaml").exists());
+    assert!(!dir.path().join("report-broken-alpha.yaml").exists());
+    let combined = std::fs::read_to_string(dir.path().join("report.yaml")).unwrap();
+    assert_eq!(scs_check::report::read_reports(&combined).unwrap().len(), 1);
+}
+
+#[test]
+fn batch_config_errors_name_the_place() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("c.toml");
+    std::fs::write(
+        &config,
+        "[presets.default]\nscopes = [\"x\"]\nsubjects = [\"a\"]\nworkerz = 3\n",
+    )
+    .unwrap();
+    scs_check()
+        .arg("batch")
+        .arg(&config)
+        .assert()
+        .code(3)
+        .stderr(predicates::str::contains("c.toml:4:1: "));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Score cards.
+
+#[test]
+fn scorecard_from_reports_in_all_formats() {
+    let dir = tempfile::tempdir().unwrap();
+    let reports = dir.path().join("all.yaml");
+    let beta = report_text("beta", "r-b").replace("batch-check: 1", "batch-check: -1");
+    std::fs::write(&reports, format!("{}{beta}", report_text("alpha", "r-a"))).unwrap();
+    let scope = fixture("fixtures/batch/scope.yaml");
+    let run = |extra: &[&str]| {
+        let mut cmd = scs_check();
+        cmd.arg("scorecard")
+            .arg(&reports)
+            .arg("--scope")
+            .arg(&scope);
+        if !extra.contains(&"--at") {
+            cmd.args(["--at", "2025-07-02 12:00:00"]);
+        }
+        let out = cmd.args(extra).output().unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let md = run(&["-f", "markdown"]);
+    assert_eq!(
+        md,
+        "| Subject | Batch demo scope |\n|---|---|\n| alpha | ✅ v1 |\n| beta | 🛑 – |\n"
+    );
+    let table = run(&[]);
+    assert!(
+        table.contains("✅ v1 [PASS]") && table.contains("v1 FAIL (effective)"),
+        "{table}"
+    );
+    let json: serde_json::Value = serde_json::from_str(&run(&["-f", "json"])).unwrap();
+    assert_eq!(
+        json["entries"][0]["testcases"]["batch-check"]["expires_at"],
+        "2025-07-14 00:00:00.000000"
+    );
+    // Past the week boundary the results have expired.
+    let late = run(&["-f", "markdown", "--at", "2025-07-14"]);
+    assert_eq!(
+        late,
+        "| Subject | Batch demo scope |\n|---|---|\n| alpha | 🛑 – |\n| beta | 🛑 – |\n"
+    );
+    let badges = dir.path().join("badges");
+    run(&["--badges", badges.to_str().unwrap()]);
+    let svg = std::fs::read_to_string(badges.join("alpha--Batch-demo-scope.svg")).unwrap();
+    assert!(svg.contains("pass v1"), "{svg}");
+    assert!(badges.join("beta--Batch-demo-scope.svg").exists());
+}
