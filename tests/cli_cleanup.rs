@@ -116,3 +116,26 @@ fn run_report_lists_created_resources_as_deleted() {
             .all(|r| r["name"].as_str().unwrap().starts_with("_scs-0101-"))
     );
 }
+
+#[test]
+fn v4_on_the_compliant_cloud_passes_in_seconds() {
+    let home = tempfile::tempdir().unwrap();
+    let fixture = repo().join("fixtures/clouds/compliant.yaml");
+    let started = std::time::Instant::now();
+    let out = isolated(home.path())
+        .args(["run", "iaas", "-V", "v4", "-q", "--simulate"])
+        .arg(&fixture)
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(30),
+        "took {:?}",
+        started.elapsed()
+    );
+}
