@@ -297,3 +297,51 @@ async fn resources_without_the_prefix_are_never_deleted() {
         "{done:?}"
     );
 }
+
+#[tokio::test]
+async fn executor_timeout_waits_for_the_cleanup() {
+    use crate::execute::{Ending, RunOptions};
+    use crate::plan::testutil::{ScopeBuilder, date};
+    use crate::plan::{Plan, Selection, WorkItem, WorkKind};
+    let mut cloud =
+        TestCloud::yaml("base: compliant.yaml\ntiming: {server_active_after: 100000}\n").await;
+    let dir = tempfile::tempdir().unwrap();
+    let (_tracker, path) = file_tracker(&mut cloud, dir.path());
+    let mut registry = crate::probes::Registry::empty();
+    registry.register(s0101::probe());
+    let plan = Plan {
+        scope: ScopeBuilder::new().build(),
+        date: date("2026-01-01"),
+        versions: vec![],
+        items: vec![WorkItem {
+            index: 0,
+            kind: WorkKind::Native {
+                probe: s0101::PROBE_NAME.into(),
+                replaces: None,
+            },
+            testcases: vec![s0101::ENTROPY_AVAIL.into()],
+            parameters: Default::default(),
+            versions: vec!["v1".into()],
+        }],
+        variables: Default::default(),
+        selection: Selection::default(),
+    };
+    let options = RunOptions {
+        jobs: 1,
+        timeout: Duration::from_millis(400),
+        clock: cloud.ctx.clock.clone(),
+        services: cloud.ctx.services.clone(),
+        cancel: Default::default(),
+        cleanup_grace: Duration::from_secs(60),
+    };
+    let (tx, _rx) = tokio::sync::mpsc::unbounded_channel();
+    let results = crate::execute::run(&plan, &registry, options, tx).await;
+    assert_eq!(results[0].ending, Ending::TimedOut);
+    assert_eq!(results[0].outcomes[0].verdict, Verdict::Abort);
+    assert!(
+        !results[0].stderr.iter().any(|l| l.contains("did not stop")),
+        "{:?}",
+        results[0].stderr
+    );
+    assert_clean(&cloud, &path).await;
+}
