@@ -58,6 +58,35 @@ pub struct PlannedVersion {
     pub targets: BTreeMap<String, Vec<String>>,
     /// Target name → every testcase id of the target (before filters).
     pub all_targets: BTreeMap<String, Vec<String>>,
+    /// Modules the version does not include, pulled in because `-t` names their testcases
+    /// (e.g. the `-rec` modules); their parameters come from the sibling module's include.
+    pub extra_includes: Vec<crate::spec::Include>,
+}
+
+impl PlannedVersion {
+    /// The include parameters in force for a testcase of this version, counting the modules
+    /// pulled in by `-t`.
+    pub fn parameters_for(&self, scope: &Scope, testcase: &str) -> BTreeMap<String, String> {
+        let mut out = scope
+            .version(&self.name)
+            .map(|v| v.parameters_for(scope, testcase))
+            .unwrap_or_default();
+        for inc in &self.extra_includes {
+            let Some(module) = scope.modules.get(&inc.module) else {
+                continue;
+            };
+            if module
+                .targets
+                .values()
+                .any(|ids| ids.iter().any(|id| id == testcase))
+            {
+                for (k, v) in &inc.parameters {
+                    out.entry(k.clone()).or_insert_with(|| v.clone());
+                }
+            }
+        }
+        out
+    }
 }
 
 /// Who produces the verdicts of a work item.

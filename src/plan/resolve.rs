@@ -157,12 +157,19 @@ pub fn resolve(
             }
             targets.insert(target.clone(), kept);
         }
+        let mut all_targets = version.targets.clone();
+        let extra_includes = if selection.tests.is_some() {
+            pull_in_modules(&scope, version, &filter, &mut targets, &mut all_targets)
+        } else {
+            Vec::new()
+        };
         versions.push(PlannedVersion {
             name,
             validity,
             explicit,
             targets,
-            all_targets: version.targets.clone(),
+            all_targets,
+            extra_includes,
         });
     }
 
@@ -175,6 +182,71 @@ pub fn resolve(
         variables,
         selection,
     })
+}
+
+/// With `-t`, testcases of modules that no version of the scope includes (such as the `-rec`
+/// modules of the current scope files) can still be selected: such a module joins each
+/// selected version with its own target names, except that `main` becomes `recommended` (a module the
+/// version does not include never decides certification). Its include parameters are those of
+/// the sibling module (the same id without `-rec`), if the version includes that.
+fn pull_in_modules(
+    scope: &Scope,
+    version: &crate::spec::Version,
+    filter: &Filter,
+    targets: &mut BTreeMap<String, Vec<String>>,
+    all_targets: &mut BTreeMap<String, Vec<String>>,
+) -> Vec<crate::spec::Include> {
+    let included: BTreeSet<&str> = scope
+        .versions
+        .iter()
+        .flat_map(|v| v.includes.iter().map(|i| i.module.as_str()))
+        .collect();
+    let already: BTreeSet<&String> = version.targets.values().flatten().collect();
+    let mut extra = Vec::new();
+    for module in scope.modules.values() {
+        if included.contains(&module.id.as_str()) {
+            continue;
+        }
+        let mut pulled = false;
+        for (target, ids) in &module.targets {
+            let target = if target == "main" {
+                "recommended"
+            } else {
+                target.as_str()
+            };
+            for id in ids {
+                let Some(tc) = scope.testcases.get(id) else {
+                    continue;
+                };
+                if already.contains(id) || !filter.keeps(id, tc.section.as_deref()) {
+                    continue;
+                }
+                for map in [&mut *targets, &mut *all_targets] {
+                    let list = map.entry(target.to_string()).or_default();
+                    if !list.contains(id) {
+                        list.push(id.clone());
+                        list.sort();
+                    }
+                }
+                pulled = true;
+            }
+        }
+        if pulled {
+            let sibling = module.id.strip_suffix("-rec").unwrap_or(&module.id);
+            let parameters = version
+                .includes
+                .iter()
+                .find(|i| i.module == sibling)
+                .map(|i| i.parameters.clone())
+                .unwrap_or_default();
+            extra.push(crate::spec::Include {
+                module: module.id.clone(),
+                parameters,
+                pos: Default::default(),
+            });
+        }
+    }
+    extra
 }
 
 /// Scope defaults overlaid with `-a`; every declared variable must end up with a value.
@@ -391,10 +463,7 @@ fn work_items(
                 continue;
             };
             for &vi in serving.get(id).into_iter().flatten() {
-                let Some(version) = scope.version(&versions[vi].name) else {
-                    continue;
-                };
-                let parameters = version.parameters_for(scope, id);
+                let parameters = versions[vi].parameters_for(scope, id);
                 let key = (probe.to_string(), parameters.clone());
                 let slot = *native_slot.entry(key).or_insert_with(|| {
                     drafts.push(Draft {

@@ -584,3 +584,42 @@ fn undeclared_testcase_in_target_is_an_error() {
         "version 'v1' lists testcase 'ghost', which no script declares"
     );
 }
+
+#[test]
+fn tests_filter_reaches_modules_no_version_includes() {
+    // The built-in IaaS scope: scs-0103-v1-rec (recommended standard flavors) and
+    // scs-0104-v1-2-rec are in no version; `-t` can still select their testcases.
+    let scope = Arc::new(crate::spec::load_builtin("iaas").unwrap());
+    let registry = Registry::builtin();
+    let today = NaiveDate::from_ymd_opt(2026, 11, 28).unwrap();
+    let mut selection = Selection {
+        forced_versions: vec!["v5.1".into()],
+        tests: Some("scs-0103-flavor-1v-4-10|scs-0104-image-capi-2".into()),
+        ..Selection::default()
+    };
+    selection.assignments.insert("os_cloud".into(), "x".into());
+    let plan = resolve(scope.clone(), selection.clone(), &registry, today).unwrap();
+    let v = &plan.versions[0];
+    assert_eq!(
+        v.targets["recommended"],
+        vec!["scs-0103-flavor-1v-4-10", "scs-0104-image-capi-2"]
+    );
+    assert!(
+        v.targets["main"].is_empty(),
+        "a pulled-in module never joins main"
+    );
+    let capi = plan
+        .items
+        .iter()
+        .find(|i| i.testcases.contains(&"scs-0104-image-capi-2".to_string()))
+        .unwrap();
+    assert!(
+        capi.parameters.contains_key("image_spec"),
+        "parameters of the sibling include: {capi:?}"
+    );
+
+    // Without -t, nothing is pulled in.
+    selection.tests = None;
+    let plan = resolve(scope, selection, &registry, today).unwrap();
+    assert!(!plan.versions[0].targets.contains_key("recommended"));
+}

@@ -143,6 +143,7 @@ fn planned(
         explicit: Some(validity),
         targets: filtered,
         all_targets: all,
+        extra_includes: Vec::new(),
     }
 }
 
