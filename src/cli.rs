@@ -22,8 +22,10 @@ use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
 mod cert;
+mod cleanup;
 mod flavor_name;
 mod kaas;
+mod resources;
 pub use cert::{BatchArgs, KeygenArgs, ScorecardArgs, SignArgs, UploadArgs, VerifyArgs};
 
 /// Exit codes, documented in the README.
@@ -89,6 +91,8 @@ pub enum Command {
     Report(ReportArgs),
     /// Serve a simulated OpenStack cloud for any client (prints a clouds.yaml entry).
     Simulate(SimulateArgs),
+    /// Delete resources that earlier runs left behind (from the ledger and by name prefix).
+    Cleanup(cleanup::CleanupArgs),
     /// Explain SCS flavor names, or check the flavor names of a cloud (--check-cloud).
     FlavorName(FlavorNameArgs),
     /// Judge saved sonobuoy results (a results directory, tarball or sonobuoy_results.yaml).
@@ -247,6 +251,9 @@ pub struct RunArgs {
     /// For a KaaS scope, FIXTURE is a cluster fixture (`fixtures/clusters/*.yaml`).
     #[arg(long, value_name = "FIXTURE")]
     pub simulate: Option<String>,
+    #[command(flatten)]
+    /// How probes that create cloud resources behave.
+    pub resources: resources::ResourceArgs,
     /// Kubernetes cluster to test (KaaS); same as `-a kubeconfig=PATH` or `KUBECONFIG`.
     #[arg(long, value_name = "PATH")]
     pub kubeconfig: Option<PathBuf>,
@@ -379,6 +386,7 @@ async fn dispatch(cli: Cli) -> Result<ExitStatus> {
         Command::Validate(args) => validate(args).await,
         Command::Report(args) => report_cmd(args).await,
         Command::Simulate(args) => simulate(args).await,
+        Command::Cleanup(args) => cleanup::run(args).await,
         Command::FlavorName(args) => flavor_name::run(args).await,
         Command::SonobuoyJudge(args) => kaas::sonobuoy_judge(args).await,
         Command::Sign(args) => cert::sign(args).await,
@@ -481,12 +489,20 @@ async fn run(args: RunArgs) -> Result<ExitStatus> {
         Some(config) if needs_cloud => connect_openstack(config).await,
         _ => Services::default(),
     };
+    let cloud_name = plan.variables.get("os_cloud").cloned().unwrap_or_default();
+    let tracker = resources::tracker(
+        &args.resources,
+        &cloud_name,
+        simulator.as_ref(),
+        services.openstack.is_some(),
+    )?;
+    services.tracker = Some(tracker.clone());
     if let Some(kaas) = kaas.as_ref().filter(|_| needs_cloud) {
         kaas.connect(&plan.variables, &mut services).await?;
     }
 
     let cancel = CancellationToken::new();
-    execute::cancel_on_ctrl_c(cancel.clone());
+    execute::cancel_on_ctrl_c_with_cleanup(cancel.clone(), tracker.abort_cleanup_token());
     let options = RunOptions {
         jobs: args.jobs.unwrap_or_else(num_cpus).max(1),
         timeout: Duration::from_secs(args.timeout.max(1)),
@@ -496,6 +512,7 @@ async fn run(args: RunArgs) -> Result<ExitStatus> {
             .unwrap_or_else(Clock::system),
         services: services.clone(),
         cancel: cancel.clone(),
+        cleanup_grace: Duration::from_secs(args.resources.cleanup_grace.max(1)),
     };
     let total: usize = plan.items.iter().map(|item| item.testcases.len()).sum();
     let (tx, rx) = tokio::sync::mpsc::unbounded_channel::<Event>();
@@ -520,6 +537,14 @@ async fn run(args: RunArgs) -> Result<ExitStatus> {
             eprintln!("API requests: {}", list.join(", "));
         }
         report::record_requests(&mut report, &counts);
+        resources::finish(
+            &tracker,
+            snapshot,
+            &cloud_name,
+            simulator.is_some(),
+            &mut report,
+        )
+        .await;
     }
     if let Some(sim) = simulator {
         sim.handle.shutdown().await;
@@ -554,7 +579,7 @@ async fn run(args: RunArgs) -> Result<ExitStatus> {
 }
 
 /// A running simulated cloud and the cloud name its clouds.yaml entry uses.
-struct RunningSimulator {
+pub(crate) struct RunningSimulator {
     handle: crate::sim::SimHandle,
     cloud: String,
     clouds_yaml: String,
@@ -563,7 +588,7 @@ struct RunningSimulator {
 /// The compliant simulated cloud, built into the binary so `--simulate compliant` works anywhere.
 const BUILTIN_COMPLIANT_FIXTURE: &str = include_str!("../fixtures/clouds/compliant.yaml");
 
-async fn start_simulator(fixture: &str, port: Option<u16>) -> Result<RunningSimulator> {
+pub(crate) async fn start_simulator(fixture: &str, port: Option<u16>) -> Result<RunningSimulator> {
     use crate::sim::{Fixture, Simulator};
     let loaded = if !Path::new(fixture).exists() && fixture == "compliant" {
         Fixture::from_yaml(BUILTIN_COMPLIANT_FIXTURE, "<built-in compliant cloud>")
@@ -584,7 +609,7 @@ async fn start_simulator(fixture: &str, port: Option<u16>) -> Result<RunningSimu
 }
 
 /// Where the OpenStack configuration of a run comes from.
-enum CloudSource {
+pub(crate) enum CloudSource {
     /// A cloud of clouds.yaml (or `envvars`), by name.
     Named(Option<String>),
     /// The in-process simulator.
@@ -647,7 +672,7 @@ fn choose_cloud(
 }
 
 /// Reads the cloud's configuration; a broken or missing one stops the run (exit 3).
-fn cloud_config(source: CloudSource) -> Result<crate::openstack::config::CloudConfig> {
+pub(crate) fn cloud_config(source: CloudSource) -> Result<crate::openstack::config::CloudConfig> {
     match source {
         CloudSource::Simulated(config) => Ok(*config),
         CloudSource::Named(name) => {

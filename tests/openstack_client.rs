@@ -466,11 +466,21 @@ async fn stateful_resources_and_transitions() {
         .await
         .unwrap();
     let rid = router["router"]["id"].as_str().unwrap();
+    let subnet = c
+        .request_json(
+            "network",
+            Method::POST,
+            "/subnets",
+            Some(&json!({"subnet": {"name": "_scs-0101-subnet", "network_id": net_id}})),
+        )
+        .await
+        .unwrap();
+    let subnet_id = subnet["subnet"]["id"].as_str().unwrap();
     c.request_json(
         "network",
         Method::PUT,
         &format!("/routers/{rid}/add_router_interface"),
-        Some(&json!({"subnet_id": "x"})),
+        Some(&json!({"subnet_id": subnet_id})),
     )
     .await
     .unwrap();

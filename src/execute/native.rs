@@ -8,8 +8,9 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-/// How long a probe gets to clean up after its token was cancelled.
-pub(crate) const PROBE_GRACE: Duration = Duration::from_secs(2);
+/// How long a probe gets to clean up after its token was cancelled, unless the run says
+/// otherwise ([`super::RunOptions::cleanup_grace`]).
+pub const PROBE_GRACE: Duration = Duration::from_secs(2);
 /// Reason of requested testcases a probe returned nothing for.
 pub const REASON_NO_VERDICT: &str = "probe returned no verdict";
 
@@ -39,6 +40,7 @@ pub(crate) async fn run_probe(
     ctx: ProbeContext,
     requested: &[String],
     timeout: Duration,
+    grace: Duration,
 ) -> NativeRun {
     let token = ctx.cancel.clone();
     let ids = requested.to_vec();
@@ -67,14 +69,11 @@ pub(crate) async fn run_probe(
                 (Ending::Cancelled, "interrupted".to_string())
             };
             token.cancel();
-            if tokio::time::timeout(PROBE_GRACE, &mut handle)
-                .await
-                .is_err()
-            {
+            if tokio::time::timeout(grace, &mut handle).await.is_err() {
                 handle.abort();
                 stderr.push(format!(
                     "WARNING: probe did not stop within {} after cancellation",
-                    fmt_secs(PROBE_GRACE)
+                    fmt_secs(grace)
                 ));
             }
             stderr.push(format!("CRITICAL: {why}"));

@@ -29,6 +29,10 @@ pub struct RunOptions {
     pub services: Services,
     /// Cancelled on Ctrl-C: no new items start, running ones are stopped.
     pub cancel: CancellationToken,
+    /// How long a probe may take to wind down (delete what it created) after a timeout or
+    /// Ctrl-C before it is abandoned ([`super::native::PROBE_GRACE`] is the short default for
+    /// probes that create nothing; runs with resource-creating probes give more).
+    pub cleanup_grace: Duration,
 }
 
 /// What happens during a run, in the order it happens.
@@ -163,7 +167,14 @@ async fn run_item(
                         cancel: options.cancel.child_token(),
                         timeout: options.timeout,
                     };
-                    let run = run_probe(p, ctx, &item.testcases, options.timeout).await;
+                    let run = run_probe(
+                        p,
+                        ctx,
+                        &item.testcases,
+                        options.timeout,
+                        options.cleanup_grace,
+                    )
+                    .await;
                     for line in &run.stderr {
                         send(Event::Line {
                             index: item.index,
@@ -220,9 +231,35 @@ fn note_all(ids: &[String], reason: &str) -> BTreeMap<String, String> {
         .collect()
 }
 
+/// Spawns a task that cancels `token` on the first SIGINT (Ctrl-C) or SIGTERM, then
+/// `cleanup` on the second SIGINT (probes abandon their cleanups and the run reports what is
+/// left); a third SIGINT ends the process at once with exit code 130. Call inside a tokio
+/// runtime.
+pub fn cancel_on_ctrl_c_with_cleanup(token: CancellationToken, cleanup: CancellationToken) {
+    let first = token.clone();
+    tokio::spawn(async move {
+        first.cancelled().await;
+        if tokio::signal::ctrl_c().await.is_ok() {
+            eprintln!(
+                "second interrupt: abandoning the cleanup; what is left will be listed \
+                 (interrupt again to quit at once)"
+            );
+            cleanup.cancel();
+            if tokio::signal::ctrl_c().await.is_ok() {
+                std::process::exit(130);
+            }
+        }
+    });
+    cancel_first_signal(token, false);
+}
+
 /// Spawns a task that cancels `token` on the first SIGINT (Ctrl-C) or SIGTERM. A second
 /// SIGINT ends the process at once with exit code 130. Call inside a tokio runtime.
 pub fn cancel_on_ctrl_c(token: CancellationToken) {
+    cancel_first_signal(token, true);
+}
+
+fn cancel_first_signal(token: CancellationToken, exit_on_second: bool) {
     tokio::spawn(async move {
         let interrupt = async {
             if tokio::signal::ctrl_c().await.is_err() {
@@ -242,7 +279,7 @@ pub fn cancel_on_ctrl_c(token: CancellationToken) {
             _ = terminate => {}
         }
         token.cancel();
-        if tokio::signal::ctrl_c().await.is_ok() {
+        if exit_on_second && tokio::signal::ctrl_c().await.is_ok() {
             std::process::exit(130);
         }
     });

@@ -411,6 +411,7 @@ fn options(jobs: usize, timeout: Duration) -> RunOptions {
         clock: Clock::system(),
         services: Services::default(),
         cancel: CancellationToken::new(),
+        cleanup_grace: super::PROBE_GRACE,
     }
 }
 

@@ -7,11 +7,14 @@
 //! - [`models`]: flavors, images, volume types, roles, ... keeping unknown fields.
 //! - [`snapshot`]: each listing fetched once per run, shared by concurrent probes.
 //! - [`secret`]: the [`Secret`] newtype that never prints its value.
+//! - [`ledger`], [`resources`]: recording and deleting the resources probes create.
 
 pub mod catalog;
 pub mod client;
 pub mod config;
+pub mod ledger;
 pub mod models;
+pub mod resources;
 pub mod secret;
 pub mod snapshot;
 

@@ -134,6 +134,9 @@ pub struct Services {
     pub openstack: Option<Arc<crate::openstack::Snapshot>>,
     /// Why there is no OpenStack snapshot, when connecting failed.
     pub openstack_error: Option<String>,
+    /// Record keeper of resources probes create (prefix, ledger, pace, time budgets). Probes
+    /// fall back to an in-memory one when it is unset.
+    pub tracker: Option<Arc<crate::openstack::resources::Tracker>>,
     /// The Kubernetes cluster under test with the KaaS tool settings.
     pub kube: Option<Arc<crate::kube::Cluster>>,
     /// Why there is no cluster, when connecting failed.
@@ -141,6 +144,13 @@ pub struct Services {
 }
 
 impl Services {
+    /// The run's resource tracker, or a fresh in-memory one.
+    pub fn tracker(&self) -> Arc<crate::openstack::resources::Tracker> {
+        self.tracker
+            .clone()
+            .unwrap_or_else(crate::openstack::resources::Tracker::in_memory)
+    }
+
     /// The OpenStack snapshot, or the one-line reason why probes cannot reach the cloud.
     pub fn openstack(&self) -> Result<&Arc<crate::openstack::Snapshot>, String> {
         match (&self.openstack, &self.openstack_error) {

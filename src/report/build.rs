@@ -111,6 +111,7 @@ pub fn build(plan: &Plan, results: &[ItemResult], meta: &RunMeta) -> Report {
             totals: totals(&versions),
             versions,
             requests: None,
+            resources: vec![],
             extra: IndexMap::new(),
         }),
     }
@@ -313,5 +314,15 @@ pub fn record_requests(report: &mut Report, counts: &std::collections::BTreeMap<
             "requests_by_service".into(),
             serde_json::Value::Object(by_service),
         );
+    }
+}
+
+/// Records the resources the run created (`scs_check.resources`), with whether each is gone.
+pub fn record_resources(
+    report: &mut Report,
+    records: &[crate::openstack::resources::ResourceRecord],
+) {
+    if let Some(block) = report.scs_check.as_mut() {
+        block.resources = records.to_vec();
     }
 }

@@ -21,7 +21,7 @@ mod write;
 #[cfg(test)]
 mod tests;
 
-pub use build::{RunMeta, build, record_requests};
+pub use build::{RunMeta, build, record_requests, record_resources};
 pub use console::{EVIDENCE_LINES, console_summary, render_console};
 pub use junit::{render_junit, to_junit};
 pub use markdown::{render_markdown, to_markdown};

@@ -213,6 +213,9 @@ pub struct ScsCheckBlock {
     /// Number of API requests made, when known.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub requests: Option<u64>,
+    /// Every cloud resource the run created, and whether it was deleted again.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub resources: Vec<crate::openstack::resources::ResourceRecord>,
     /// Keys we do not know (written by newer versions); kept on round trips.
     #[serde(flatten)]
     pub extra: IndexMap<String, serde_json::Value>,

@@ -101,6 +101,11 @@ pub struct Fixture {
     /// Resources that exist before the run.
     #[serde(default)]
     pub resources: ResourcesDef,
+    /// How many resources of a kind the project may hold (`servers`, `volumes`, `backups`,
+    /// `networks`, `subnets`, `routers`, `security_groups`, `secrets`); default unlimited.
+    /// Creating one more is refused as the real service refuses it.
+    #[serde(default)]
+    pub quotas: BTreeMap<String, u64>,
     /// Generated bulk content for performance work.
     #[serde(default)]
     pub generate: Option<GenerateDef>,
@@ -528,12 +533,22 @@ pub struct FaultDef {
     pub skip: u64,
 }
 
-/// Timings of created resources.
+/// Timings of created resources. All durations are in simulated seconds; `time_scale` says
+/// how many real seconds one simulated second takes (0.01: a hundred times faster), and the
+/// probes wait at the same pace when they run against the simulator.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct TimingDef {
+    /// Real seconds per simulated second (default 1).
+    pub time_scale: f64,
     /// Seconds until a new server is ACTIVE.
     pub server_active_after: f64,
+    /// Seconds after ACTIVE until cloud-init has printed its results (before that the console
+    /// shows only the lines before the first `_scs-test-` marker).
+    pub console_after: f64,
+    /// Seconds a deleted server stays visible (task state `deleting`), keeping its port and
+    /// boot volume.
+    pub server_delete_after: f64,
     /// Final server status (`ACTIVE` or `ERROR`).
     pub server_final_status: String,
     /// Seconds until a new volume is available.
@@ -547,6 +562,9 @@ pub struct TimingDef {
 impl Default for TimingDef {
     fn default() -> Self {
         TimingDef {
+            time_scale: 1.0,
+            console_after: 0.0,
+            server_delete_after: 0.0,
             server_active_after: 0.2,
             server_final_status: "ACTIVE".into(),
             volume_available_after: 0.2,
@@ -674,6 +692,12 @@ impl Fixture {
                     format!("{s} is not an HTTP status"),
                 ));
             }
+        }
+        if !(self.timing.time_scale.is_finite() && self.timing.time_scale > 0.0) {
+            return Err(err(
+                "timing.time_scale".into(),
+                "must be a positive number".into(),
+            ));
         }
         if !["ACTIVE", "ERROR"].contains(&self.timing.server_final_status.as_str()) {
             return Err(err(

@@ -29,6 +29,10 @@ struct Resource {
     ready_after: Duration,
     initial: &'static str,
     ready: String,
+    /// Deleted: disappears once this much time has passed since the instant.
+    gone_after: Option<(Instant, Duration)>,
+    /// The server whose deletion takes this resource along (ports, boot volumes).
+    owner: Option<String>,
 }
 
 impl Resource {
@@ -42,7 +46,14 @@ impl Resource {
             };
             b.insert("status".into(), json!(st));
         }
+        if self.gone_after.is_some() && b.contains_key("OS-EXT-STS:task_state") {
+            b.insert("OS-EXT-STS:task_state".into(), json!("deleting"));
+        }
         Value::Object(b)
+    }
+    /// The status right now.
+    fn status(&self) -> String {
+        self.render()["status"].as_str().unwrap_or("").to_string()
     }
     fn now(body: Value) -> Resource {
         Resource {
@@ -51,6 +62,8 @@ impl Resource {
             ready_after: Duration::ZERO,
             initial: "",
             ready: String::new(),
+            gone_after: None,
+            owner: None,
         }
     }
 }
@@ -64,6 +77,51 @@ pub(crate) struct Dynamic {
 impl Dynamic {
     fn map(&mut self, kind: &'static str) -> &mut indexmap::IndexMap<String, Resource> {
         self.kinds.entry(kind).or_default()
+    }
+
+    /// Removes resources whose deletion has completed, with what they own.
+    fn purge(&mut self) {
+        let mut gone: Vec<String> = vec![];
+        for map in self.kinds.values_mut() {
+            let done: Vec<String> = map
+                .iter()
+                .filter(|(_, r)| r.gone_after.is_some_and(|(at, d)| at.elapsed() >= d))
+                .map(|(id, _)| id.clone())
+                .collect();
+            for id in done {
+                map.shift_remove(&id);
+                gone.push(id);
+            }
+        }
+        if gone.is_empty() {
+            return;
+        }
+        for map in self.kinds.values_mut() {
+            map.retain(|_, r| r.owner.as_ref().is_none_or(|o| !gone.contains(o)));
+        }
+    }
+
+    /// Marks a resource deleted after `after`; `false` if there is no such resource.
+    fn schedule_delete(&mut self, kind: &'static str, id: &str, after: Duration) -> bool {
+        let found = match self.map(kind).get_mut(id) {
+            Some(r) if r.gone_after.is_none() => {
+                r.gone_after = Some((Instant::now(), after));
+                true
+            }
+            Some(_) => true,
+            None => false,
+        };
+        self.purge();
+        found
+    }
+
+    /// Live resources of a kind matching `pred`.
+    fn count(&mut self, kind: &'static str, pred: impl Fn(&Value) -> bool) -> usize {
+        self.map(kind)
+            .values()
+            .filter(|r| r.gone_after.is_none())
+            .filter(|r| pred(&Value::Object(r.body.clone())))
+            .count()
     }
 }
 
@@ -105,6 +163,43 @@ fn now_iso() -> String {
 }
 
 impl SimState {
+    /// Real time for `secs` simulated seconds.
+    fn scaled(&self, secs: f64) -> Duration {
+        Duration::from_secs_f64((secs * self.fixture.timing.time_scale).max(0.0))
+    }
+
+    /// The quota refusal for one more `kind`, if the fixture's quota is used up.
+    fn over_quota(&self, kind: &'static str, service: &str) -> Option<Response> {
+        let limit = *self.fixture.quotas.get(kind)?;
+        let used = self.dynamic.lock().ok()?.count(kind, |_| true) as u64;
+        if used < limit {
+            return None;
+        }
+        Some(match service {
+            "compute" => error(
+                service,
+                403,
+                &format!(
+                    "Quota exceeded for instances: Requested 1, but already used {used} of {limit} instances"
+                ),
+            ),
+            "block-storage" => error(
+                service,
+                413,
+                &format!("Maximum number of {kind} allowed ({limit}) exceeded"),
+            ),
+            "key-manager" => error(service, 403, &format!("Quota exceeded for {kind}")),
+            _ => error(
+                service,
+                409,
+                &format!(
+                    "Quota exceeded for resources: ['{}'].",
+                    kind.trim_end_matches('s')
+                ),
+            ),
+        })
+    }
+
     pub(crate) fn new(fixture: Fixture, base: String) -> SimState {
         let now = chrono::Utc::now();
         let flavors = fixture
@@ -563,6 +658,9 @@ pub(crate) async fn handle(state: std::sync::Arc<SimState>, req: Request<Body>) 
 }
 
 fn route(st: &SimState, service: &str, r: &Req) -> Response {
+    if let Ok(mut d) = st.dynamic.lock() {
+        d.purge();
+    }
     let segs: Vec<&str> = r.segs.iter().map(String::as_str).collect();
     let base = &st.base;
     match service {
@@ -996,52 +1094,42 @@ fn compute(st: &SimState, r: &Req, rest: &[&str]) -> Response {
             }
         }
         (&Method::POST, ["servers"]) => {
-            let s = &r.body["server"];
-            let Some(name) = s["name"].as_str() else {
-                return error("compute", 400, "Invalid input for field/attribute server.");
-            };
-            let flavor = s["flavorRef"].as_str().unwrap_or("");
-            if !st.flavors.iter().any(|f| f["id"] == json!(flavor)) {
-                return error(
-                    "compute",
-                    400,
-                    &format!("Flavor {flavor} could not be found."),
-                );
+            if let Some(refused) = st.over_quota("servers", "compute") {
+                return refused;
             }
-            let id = uuid::Uuid::new_v4().to_string();
-            let body = json!({"id": id, "name": name, "flavor": {"id": flavor},
-                "tenant_id": fx.user.project_id, "user_id": fx.user.user_id,
-                "created": now_iso(), "metadata": s["metadata"].clone(),
-                "addresses": {}, "OS-EXT-STS:task_state": null});
-            let res = Resource {
-                body: body.as_object().cloned().unwrap_or_default(),
-                created: Instant::now(),
-                ready_after: Duration::from_secs_f64(fx.timing.server_active_after.max(0.0)),
-                initial: "BUILD",
-                ready: fx.timing.server_final_status.clone(),
-            };
-            if let Ok(mut d) = st.dynamic.lock() {
-                d.map("servers").insert(id.clone(), res);
-            }
-            json_response(
-                202,
-                &json!({"server": {"id": id, "links": [{"rel": "self",
-                "href": format!("{}/compute/v2.1/servers/{id}", st.base)}],
-                "OS-DCF:diskConfig": "MANUAL", "security_groups": [{"name": "default"}]}}),
-            )
+            create_server(st, &r.body["server"])
         }
         (&Method::GET, ["servers"]) | (&Method::GET, ["servers", "detail"]) => {
             list_dynamic(st, r, "compute", "servers", "servers")
         }
         (&Method::GET, ["servers", id]) => show_dynamic(st, "compute", "servers", "server", id),
-        (&Method::DELETE, ["servers", id]) => delete_dynamic(st, "compute", "servers", id, 204),
-        (&Method::POST, ["servers", id, "action"]) => {
-            let res = st
+        (&Method::DELETE, ["servers", id]) => {
+            let after = st.scaled(fx.timing.server_delete_after);
+            let found = st
                 .dynamic
                 .lock()
-                .ok()
-                .and_then(|mut d| d.map("servers").get(*id).map(Resource::render));
-            let Some(server) = res else {
+                .map(|mut d| d.schedule_delete("servers", id, after))
+                .unwrap_or(false);
+            if found {
+                empty(204)
+            } else {
+                error(
+                    "compute",
+                    404,
+                    &format!("Instance {id} could not be found."),
+                )
+            }
+        }
+        (&Method::POST, ["servers", id, "action"]) => {
+            let res = st.dynamic.lock().ok().and_then(|mut d| {
+                d.map("servers").get(*id).map(|r| {
+                    (
+                        r.render(),
+                        r.created.elapsed().saturating_sub(r.ready_after),
+                    )
+                })
+            });
+            let Some((server, since_ready)) = res else {
                 return error(
                     "compute",
                     404,
@@ -1049,10 +1137,16 @@ fn compute(st: &SimState, r: &Req, rest: &[&str]) -> Response {
                 );
             };
             if r.body.get("os-getConsoleOutput").is_some() {
-                let out = if server["status"] == json!("ACTIVE") {
-                    fx.timing.console_output.clone()
-                } else {
+                let full = &fx.timing.console_output;
+                let out = if server["status"] != json!("ACTIVE") {
                     String::new()
+                } else if since_ready >= st.scaled(fx.timing.console_after) {
+                    full.clone()
+                } else {
+                    // Still booting: only what comes before cloud-init's results.
+                    let cut = full.find("_scs-test-").unwrap_or(full.len());
+                    let cut = full[..cut].rfind('\n').map(|i| i + 1).unwrap_or(0);
+                    full[..cut].to_string()
                 };
                 json_response(200, &json!({"output": out}))
             } else {
@@ -1065,6 +1159,109 @@ fn compute(st: &SimState, r: &Req, rest: &[&str]) -> Response {
         resp.headers_mut().insert("OpenStack-API-Version", v);
     }
     resp
+}
+
+/// `POST /servers`: checks flavor, image and networks, creates the server (BUILD, then ACTIVE
+/// or ERROR), a port on each network and, for boot-from-volume, the boot volume (both owned by
+/// the server, so they go when it goes).
+fn create_server(st: &SimState, s: &Value) -> Response {
+    let fx = &st.fixture;
+    let Some(name) = s["name"].as_str() else {
+        return error("compute", 400, "Invalid input for field/attribute server.");
+    };
+    let flavor = s["flavorRef"].as_str().unwrap_or("");
+    if !st.flavors.iter().any(|f| f["id"] == json!(flavor)) {
+        return error(
+            "compute",
+            400,
+            &format!("Flavor {flavor} could not be found."),
+        );
+    }
+    let bdm: Vec<Value> = s["block_device_mapping_v2"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    let image = bdm
+        .iter()
+        .find(|b| b["source_type"] == json!("image"))
+        .and_then(|b| b["uuid"].as_str())
+        .or_else(|| s["imageRef"].as_str())
+        .unwrap_or("");
+    if !image.is_empty() && !st.images.iter().any(|i| i["id"] == json!(image)) {
+        return error(
+            "compute",
+            400,
+            &format!("Image {image} could not be found."),
+        );
+    }
+    let nets: Vec<String> = s["networks"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|n| n["uuid"].as_str().map(str::to_string))
+        .collect();
+    let Ok(mut d) = st.dynamic.lock() else {
+        return error("compute", 500, "internal error");
+    };
+    for n in &nets {
+        if !d.map("networks").contains_key(n) {
+            return error("compute", 400, &format!("Network {n} could not be found."));
+        }
+    }
+    let id = uuid::Uuid::new_v4().to_string();
+    let mut body = json!({"id": id, "name": name, "flavor": {"id": flavor},
+        "tenant_id": fx.user.project_id, "user_id": fx.user.user_id,
+        "created": now_iso(), "metadata": s["metadata"].clone(),
+        "addresses": {}, "OS-EXT-STS:task_state": null,
+        "os-extended-volumes:volumes_attached": []});
+    if fx.timing.server_final_status == "ERROR" {
+        body["fault"] = json!({"code": 500, "message": "No valid host was found."});
+    }
+    for n in &nets {
+        let subnet = d
+            .map("subnets")
+            .values()
+            .find(|r| r.body.get("network_id") == Some(&json!(n)))
+            .and_then(|r| r.body.get("id").cloned());
+        let pid = uuid::Uuid::new_v4().to_string();
+        let mut port = Resource::now(json!({"id": pid, "name": "", "network_id": n,
+            "device_id": id, "device_owner": "compute:nova", "status": "ACTIVE",
+            "fixed_ips": subnet.map(|s| vec![json!({"subnet_id": s})]).unwrap_or_default(),
+            "project_id": fx.user.project_id}));
+        port.owner = Some(id.clone());
+        d.map("ports").insert(pid, port);
+    }
+    for b in &bdm {
+        if b["destination_type"] != json!("volume") || b["source_type"] != json!("image") {
+            continue;
+        }
+        let vid = uuid::Uuid::new_v4().to_string();
+        let mut vol = Resource::now(json!({"id": vid, "name": "", "status": "in-use",
+            "size": b["volume_size"].as_u64().unwrap_or(1), "bootable": "true",
+            "volume_type": "__DEFAULT__", "availability_zone": "nova", "created_at": now_iso(),
+            "attachments": [{"server_id": id, "volume_id": vid}], "metadata": {}}));
+        if b["delete_on_termination"].as_bool().unwrap_or(false) {
+            vol.owner = Some(id.clone());
+        }
+        body["os-extended-volumes:volumes_attached"] = json!([{"id": vid}]);
+        d.map("volumes").insert(vid, vol);
+    }
+    let res = Resource {
+        body: body.as_object().cloned().unwrap_or_default(),
+        created: Instant::now(),
+        ready_after: st.scaled(fx.timing.server_active_after),
+        initial: "BUILD",
+        ready: fx.timing.server_final_status.clone(),
+        gone_after: None,
+        owner: None,
+    };
+    d.map("servers").insert(id.clone(), res);
+    json_response(
+        202,
+        &json!({"server": {"id": id, "links": [{"rel": "self",
+        "href": format!("{}/compute/v2.1/servers/{id}", st.base)}],
+        "OS-DCF:diskConfig": "MANUAL", "security_groups": [{"name": "default"}]}}),
+    )
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1138,13 +1335,15 @@ fn insert(st: &SimState, kind: &'static str, res: Resource) -> Value {
     v
 }
 
-fn delayed(body: Value, after: f64, initial: &'static str, ready: &str) -> Resource {
+fn delayed(body: Value, after: Duration, initial: &'static str, ready: &str) -> Resource {
     Resource {
         body: body.as_object().cloned().unwrap_or_default(),
         created: Instant::now(),
-        ready_after: Duration::from_secs_f64(after.max(0.0)),
+        ready_after: after,
         initial,
         ready: ready.to_string(),
+        gone_after: None,
+        owner: None,
     }
 }
 
@@ -1219,6 +1418,9 @@ fn block_storage(st: &SimState, r: &Req, rest: &[&str]) -> Response {
             }
         }
         (&Method::POST, ["volumes"]) => {
+            if let Some(refused) = st.over_quota("volumes", "block-storage") {
+                return refused;
+            }
             let v = &r.body["volume"];
             let id = uuid::Uuid::new_v4().to_string();
             let body = json!({"id": id, "name": v["name"], "size": v["size"].as_u64().unwrap_or(1),
@@ -1230,7 +1432,7 @@ fn block_storage(st: &SimState, r: &Req, rest: &[&str]) -> Response {
                 "volumes",
                 delayed(
                     body,
-                    fx.timing.volume_available_after,
+                    st.scaled(fx.timing.volume_available_after),
                     "creating",
                     "available",
                 ),
@@ -1244,9 +1446,32 @@ fn block_storage(st: &SimState, r: &Req, rest: &[&str]) -> Response {
             show_dynamic(st, "block-storage", "volumes", "volume", id)
         }
         (&Method::DELETE, ["volumes", id]) => {
-            delete_dynamic(st, "block-storage", "volumes", id, 202)
+            let status = st
+                .dynamic
+                .lock()
+                .ok()
+                .and_then(|mut d| d.map("volumes").get(*id).map(Resource::status));
+            match status.as_deref() {
+                Some("available" | "error") | None => {
+                    delete_dynamic(st, "block-storage", "volumes", id, 202)
+                }
+                Some(other) => error(
+                    "block-storage",
+                    400,
+                    &format!(
+                        "Invalid volume: Volume status must be available or error or \
+                         error_restoring or error_extending or error_managing and must not be \
+                         migrating, attached, belong to a group, have snapshots, awaiting a \
+                         transfer, or be disassociated from snapshots after volume transfer \
+                         (current status: {other})."
+                    ),
+                ),
+            }
         }
         (&Method::POST, ["backups"]) => {
+            if let Some(refused) = st.over_quota("backups", "block-storage") {
+                return refused;
+            }
             let b = &r.body["backup"];
             let vid = b["volume_id"].as_str().unwrap_or("");
             let exists = st
@@ -1272,7 +1497,12 @@ fn block_storage(st: &SimState, r: &Req, rest: &[&str]) -> Response {
             insert(
                 st,
                 "backups",
-                delayed(body, fx.timing.backup_available_after, "creating", ready),
+                delayed(
+                    body,
+                    st.scaled(fx.timing.backup_available_after),
+                    "creating",
+                    ready,
+                ),
             );
             json_response(
                 202,
@@ -1286,7 +1516,23 @@ fn block_storage(st: &SimState, r: &Req, rest: &[&str]) -> Response {
             show_dynamic(st, "block-storage", "backups", "backup", id)
         }
         (&Method::DELETE, ["backups", id]) => {
-            delete_dynamic(st, "block-storage", "backups", id, 202)
+            let status = st
+                .dynamic
+                .lock()
+                .ok()
+                .and_then(|mut d| d.map("backups").get(*id).map(Resource::status));
+            match status.as_deref() {
+                Some("available" | "error") | None => {
+                    delete_dynamic(st, "block-storage", "backups", id, 202)
+                }
+                Some(other) => error(
+                    "block-storage",
+                    400,
+                    &format!(
+                        "Invalid backup: Backup status must be available or error (current: {other})."
+                    ),
+                ),
+            }
         }
         (&Method::POST, ["backups", id, "restore"]) => {
             let exists = st
@@ -1301,6 +1547,9 @@ fn block_storage(st: &SimState, r: &Req, rest: &[&str]) -> Response {
                     &format!("Backup {id} could not be found."),
                 );
             }
+            if let Some(refused) = st.over_quota("volumes", "block-storage") {
+                return refused;
+            }
             let name = r.body["restore"]["name"].clone();
             let vid = uuid::Uuid::new_v4().to_string();
             let body = json!({"id": vid, "name": name, "size": 1, "volume_type": "__DEFAULT__",
@@ -1310,7 +1559,7 @@ fn block_storage(st: &SimState, r: &Req, rest: &[&str]) -> Response {
                 "volumes",
                 delayed(
                     body,
-                    fx.timing.volume_available_after,
+                    st.scaled(fx.timing.volume_available_after),
                     "restoring-backup",
                     "available",
                 ),
@@ -1334,8 +1583,24 @@ fn network(st: &SimState, r: &Req, rest: &[&str]) -> Response {
         Some(match (&r.method, rest) {
             (&Method::GET, [_]) => list_dynamic(st, r, "network", kind, kind),
             (&Method::GET, [_, id]) => show_dynamic(st, "network", kind, single, id),
-            (&Method::DELETE, [_, id]) => delete_dynamic(st, "network", kind, id, 204),
+            (&Method::DELETE, [_, id]) => {
+                if let Some(conflict) = neutron_in_use(st, kind, id) {
+                    return Some(conflict);
+                }
+                let resp = delete_dynamic(st, "network", kind, id, 204);
+                if kind == "networks"
+                    && resp.status() == 204
+                    && let Ok(mut d) = st.dynamic.lock()
+                {
+                    d.map("subnets")
+                        .retain(|_, r| r.body.get("network_id") != Some(&json!(id)));
+                }
+                resp
+            }
             (&Method::POST, [_]) => {
+                if let Some(refused) = st.over_quota(kind, "network") {
+                    return Some(refused);
+                }
                 let Some(obj) = r.body.get(single).and_then(Value::as_object) else {
                     return Some(error(
                         "network",
@@ -1359,6 +1624,21 @@ fn network(st: &SimState, r: &Req, rest: &[&str]) -> Response {
                     "routers" => {
                         m.insert("status".into(), json!("ACTIVE"));
                         m.entry("external_gateway_info").or_insert(Value::Null);
+                    }
+                    "subnets" => {
+                        let net = m.get("network_id").and_then(Value::as_str).unwrap_or("");
+                        let exists = st
+                            .dynamic
+                            .lock()
+                            .map(|mut d| d.map("networks").contains_key(net))
+                            .unwrap_or(false);
+                        if !exists {
+                            return Some(error(
+                                "network",
+                                404,
+                                &format!("Network {net} could not be found."),
+                            ));
+                        }
                     }
                     "security_groups" => {
                         let rules = render_rules(&fx.network.new_security_group_rules, &id, false);
@@ -1410,19 +1690,7 @@ fn network(st: &SimState, r: &Req, rest: &[&str]) -> Response {
         (&Method::PUT, ["routers", id, action])
             if *action == "add_router_interface" || *action == "remove_router_interface" =>
         {
-            let exists = st
-                .dynamic
-                .lock()
-                .map(|mut d| d.map("routers").contains_key(*id))
-                .unwrap_or(false);
-            if !exists {
-                return error("network", 404, &format!("Router {id} could not be found."));
-            }
-            json_response(
-                200,
-                &json!({"id": id, "subnet_id": r.body["subnet_id"],
-                "port_id": uuid::Uuid::new_v4().to_string(), "tenant_id": pid, "project_id": pid}),
-            )
+            router_interface(st, id, action, &r.body)
         }
         (_, [seg, ..]) => match kind_of(seg).and_then(|(k, s)| simple(k, s, r, rest)) {
             Some(resp) => resp,
@@ -1430,6 +1698,107 @@ fn network(st: &SimState, r: &Req, rest: &[&str]) -> Response {
         },
         _ => error("network", 404, "The resource could not be found."),
     }
+}
+
+/// Whether a Neutron resource may not be deleted yet: a router with interfaces, a subnet or
+/// network with ports.
+fn neutron_in_use(st: &SimState, kind: &str, id: &str) -> Option<Response> {
+    let mut d = st.dynamic.lock().ok()?;
+    let ports: Vec<Value> = d.map("ports").values().map(Resource::render).collect();
+    let on_subnet = |p: &Value| {
+        p["fixed_ips"]
+            .as_array()
+            .is_some_and(|ips| ips.iter().any(|ip| ip["subnet_id"] == json!(id)))
+    };
+    let msg = match kind {
+        "routers"
+            if ports.iter().any(|p| {
+                p["device_id"] == json!(id)
+                    && p["device_owner"] == json!("network:router_interface")
+            }) =>
+        {
+            format!("Router {id} still has ports")
+        }
+        "subnets" if ports.iter().any(on_subnet) => format!(
+            "Unable to complete operation on subnet {id}: One or more ports have an IP allocation from this subnet."
+        ),
+        "networks" if ports.iter().any(|p| p["network_id"] == json!(id)) => format!(
+            "Unable to complete operation on network {id}. There are one or more ports still in use on the network."
+        ),
+        _ => return None,
+    };
+    Some(error("network", 409, &msg))
+}
+
+/// `PUT /routers/{id}/add_router_interface` and `remove_router_interface` (by subnet): the
+/// interface is a port owned by the router.
+fn router_interface(st: &SimState, id: &str, action: &str, body: &Value) -> Response {
+    let pid = &st.fixture.user.project_id;
+    let Ok(mut d) = st.dynamic.lock() else {
+        return error("network", 500, "internal error");
+    };
+    if !d.map("routers").contains_key(id) {
+        return error("network", 404, &format!("Router {id} could not be found."));
+    }
+    let subnet = body["subnet_id"].as_str().unwrap_or("").to_string();
+    let existing: Option<String> = d
+        .map("ports")
+        .iter()
+        .find(|(_, p)| {
+            p.body.get("device_id") == Some(&json!(id))
+                && p.body["fixed_ips"]
+                    .as_array()
+                    .is_some_and(|ips| ips.iter().any(|ip| ip["subnet_id"] == json!(subnet)))
+        })
+        .map(|(k, _)| k.clone());
+    if action == "remove_router_interface" {
+        return match existing {
+            Some(port) => {
+                d.map("ports").shift_remove(&port);
+                json_response(
+                    200,
+                    &json!({"id": id, "subnet_id": subnet, "port_id": port,
+                        "tenant_id": pid, "project_id": pid}),
+                )
+            }
+            None => error(
+                "network",
+                404,
+                &format!("Router {id} has no interface on subnet {subnet}"),
+            ),
+        };
+    }
+    let Some(network) = d
+        .map("subnets")
+        .get(&subnet)
+        .and_then(|s| s.body.get("network_id").cloned())
+    else {
+        return error(
+            "network",
+            404,
+            &format!("Subnet {subnet} could not be found."),
+        );
+    };
+    if existing.is_some() {
+        return error(
+            "network",
+            400,
+            &format!("Router already has a port on subnet {subnet}."),
+        );
+    }
+    let port = uuid::Uuid::new_v4().to_string();
+    d.map("ports").insert(
+        port.clone(),
+        Resource::now(
+            json!({"id": port, "name": "", "network_id": network, "device_id": id,
+            "device_owner": "network:router_interface", "status": "ACTIVE",
+            "fixed_ips": [{"subnet_id": subnet}], "project_id": pid}),
+        ),
+    );
+    json_response(
+        200,
+        &json!({"id": id, "subnet_id": subnet, "port_id": port, "tenant_id": pid, "project_id": pid}),
+    )
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1485,6 +1854,9 @@ fn key_manager(st: &SimState, r: &Req, rest: &[&str], info: &TokenInfo) -> Respo
         (&Method::POST, ["secrets"]) => {
             if !km.member_can_create && !privileged {
                 return forbidden();
+            }
+            if let Some(refused) = st.over_quota("secrets", "key-manager") {
+                return refused;
             }
             let id = uuid::Uuid::new_v4().to_string();
             let href = format!("{}/key-manager/v1/secrets/{id}", st.base);

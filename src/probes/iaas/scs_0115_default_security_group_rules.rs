@@ -2,32 +2,33 @@
 //! default security group rule templates (`GET /v2.0/default-security-group-rules`, readable by
 //! members since Neutron 2023.2). Read-only.
 //!
-//! Clouds without that API need the fallback of the reference suite, which creates a security
-//! group and inspects the rules it gets; that path lives behind [`fallback_without_api`] and is
-//! not implemented yet (the testcase is ABORT there).
+//! Clouds without that API get the reference suite's fallback ([`fallback_without_api`]): it
+//! **creates a security group**, judges the rules Neutron gave it, and deletes it again.
 
 use super::common::{FnProbe, abort_all, checked_snapshot};
+use super::creating::{leftover_findings, with_cleanup};
+use crate::openstack::ledger::ResourceKind;
 use crate::openstack::models::DefaultSecurityGroupRule;
+use crate::openstack::resources::Session;
 use crate::openstack::{Client, OpenStackError, Snapshot};
 use crate::probes::{Finding, Outcome, ProbeContext};
 use futures::future::BoxFuture;
 use serde_json::Value;
 use std::sync::Arc;
+use std::time::Duration;
+
+/// Name of the probe (also the key of `--probe-timeout`).
+pub const PROBE_NAME: &str = "scs-0115-default-security-group-rules";
+
+/// Default overall budget of the fallback (cloud seconds).
+pub const FALLBACK_BUDGET: Duration = Duration::from_secs(5 * 60);
 
 /// Testcase: the default rules allow no ingress from outside and allow egress.
 pub const DEFAULT_RULES: &str = "scs-0115-default-rules";
 
-/// The reason given while the fallback for clouds without the API is missing.
-pub const FALLBACK_MISSING: &str = "default-security-group-rules API missing; \
-     the fallback that creates a security group is not implemented yet";
-
 /// The probe answering `scs-0115-default-rules`.
 pub fn probe() -> Arc<FnProbe> {
-    FnProbe::new(
-        "scs-0115-default-security-group-rules",
-        vec![DEFAULT_RULES.into()],
-        run,
-    )
+    FnProbe::new(PROBE_NAME, vec![DEFAULT_RULES.into()], run)
 }
 
 /// Egress rules (without a remote prefix) found per ethertype and kind of group.
@@ -250,11 +251,113 @@ pub async fn read_default_rules(
         .map(Some)
 }
 
-/// The path for clouds without the default-rules API. The reference suite creates a security
-/// group there, judges the rules it was given and deletes it again; that belongs to a later
-/// change, so for now the testcase is ABORT.
-pub async fn fallback_without_api(_ctx: &ProbeContext, _snapshot: &Snapshot) -> Outcome {
-    Outcome::abort(DEFAULT_RULES, FALLBACK_MISSING)
+/// Judges the rules of a freshly created (non-default) security group the short way, as the
+/// reference's fallback does: every ingress rule is forbidden; at least one IPv4 and one IPv6
+/// egress rule must be there (a remote prefix does not matter here).
+pub fn judge_new_group(rules: &[DefaultSecurityGroupRule], group: &str) -> Outcome {
+    let mut evidence = vec![];
+    let (mut v4, mut v6) = (0, 0);
+    for rule in rules {
+        match rule.direction.as_str() {
+            "ingress" => evidence.push(
+                Finding::new(
+                    format!("rule {} of the new security group {group}", rule.id),
+                    "a new security group admits ingress",
+                )
+                .expected_actual("no ingress rule", describe_rule(rule)),
+            ),
+            "egress" if rule.ethertype == "IPv4" => v4 += 1,
+            "egress" if rule.ethertype == "IPv6" => v6 += 1,
+            _ => {}
+        }
+    }
+    for (eth, n) in [("IPv4", v4), ("IPv6", v6)] {
+        if n == 0 {
+            evidence.push(
+                Finding::new(
+                    format!("{eth} egress of the new security group {group}"),
+                    format!("a new security group gets no {eth} egress rule"),
+                )
+                .expected_actual("at least 1 rule", "0"),
+            );
+        }
+    }
+    let note = "(no default-security-group-rules API; judged on a new security group)";
+    if evidence.is_empty() {
+        Outcome::pass(
+            DEFAULT_RULES,
+            format!("a new security group has no ingress and IPv4 and IPv6 egress {note}"),
+        )
+    } else {
+        Outcome::fail(
+            DEFAULT_RULES,
+            format!(
+                "{} problem(s) with a new security group {note}",
+                evidence.len()
+            ),
+        )
+        .with_evidence(evidence)
+    }
+}
+
+async fn create_and_read_group(
+    session: Arc<Session>,
+) -> Result<(String, Vec<DefaultSecurityGroupRule>), String> {
+    let name = session.tracker().name("0115-sg");
+    let id = session
+        .create_via_post(
+            ResourceKind::SecurityGroup,
+            &name,
+            "network",
+            "/security-groups",
+            "security_group",
+            serde_json::json!({"security_group": {"name": name, "description": name}}),
+        )
+        .await
+        .map_err(|e| format!("creating a security group: {e}"))?;
+    let v = session
+        .client()
+        .get_json("network", &format!("/security-groups/{id}"))
+        .await
+        .map_err(|e| format!("reading the new security group: {e}"))?;
+    let rules = v["security_group"]["security_group_rules"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+        .into_iter()
+        .map(|mut r| {
+            // The default-rule fields do not exist on real rules; the short check ignores them.
+            if let Some(o) = r.as_object_mut() {
+                o.entry("used_in_default_sg").or_insert(Value::Bool(false));
+                o.entry("used_in_non_default_sg")
+                    .or_insert(Value::Bool(true));
+            }
+            serde_json::from_value(r).map_err(|e| format!("a rule of the new group: {e}"))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok((name, rules))
+}
+
+/// The path for clouds without the default-rules API: creates a security group, judges the
+/// rules it was given ([`judge_new_group`]) and deletes it again. Errors are ABORT.
+pub async fn fallback_without_api(ctx: &ProbeContext, snapshot: &Snapshot) -> Outcome {
+    let guarded = with_cleanup(
+        ctx,
+        snapshot.client().clone(),
+        PROBE_NAME,
+        FALLBACK_BUDGET,
+        create_and_read_group,
+    )
+    .await;
+    let mut outcome = match &guarded.result {
+        Err(stopped) => Outcome::abort(DEFAULT_RULES, stopped.to_string()),
+        Ok(Err(why)) => Outcome::abort(DEFAULT_RULES, why.clone()),
+        Ok(Ok((name, rules))) => judge_new_group(rules, name),
+    };
+    outcome
+        .evidence
+        .extend(leftover_findings(&guarded.disposed));
+    outcome
 }
 
 fn run<'a>(ctx: &'a ProbeContext, testcases: &'a [String]) -> BoxFuture<'a, Vec<Outcome>> {
@@ -419,12 +522,69 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn missing_api_aborts_without_creating_anything() {
+    async fn missing_api_falls_back_to_a_new_group_and_deletes_it() {
+        let cloud = TestCloud::yaml(
+            "base: compliant.yaml\nfaults:\n  - {service: network, path: /default-security-group-rules, kind: status, status: 404}\n",
+        )
+        .await;
+        let out = cloud.run(probe().as_ref(), &IDS).await;
+        assert_eq!(out[0].verdict, Verdict::Pass, "{:?}", out[0]);
+        assert!(
+            out[0].reason.contains("new security group"),
+            "{}",
+            out[0].reason
+        );
+        assert_eq!(
+            cloud.requests_matching("POST /network/v2.0/security-groups"),
+            1
+        );
+        assert_eq!(
+            cloud.requests_matching("DELETE /network/v2.0/security-groups/"),
+            1
+        );
+        let left = crate::openstack::resources::prefixed_names(cloud.snapshot.client(), "_scs-")
+            .await
+            .unwrap();
+        assert!(left.is_empty(), "{left:?}");
+    }
+
+    #[tokio::test]
+    async fn zed_legacy_new_group_admits_ingress_fails() {
         let cloud = TestCloud::file("zed-legacy.yaml").await;
         let out = cloud.run(probe().as_ref(), &IDS).await;
-        assert_eq!(out[0].verdict, Verdict::Abort);
-        assert_eq!(out[0].reason, FALLBACK_MISSING);
-        assert_eq!(cloud.requests_matching("security-groups"), 0);
+        assert_eq!(out[0].verdict, Verdict::Fail, "{:?}", out[0]);
+        assert!(out[0].evidence[0].message.contains("admits ingress"));
+        assert_eq!(
+            cloud.requests_matching("DELETE /network/v2.0/security-groups/"),
+            1
+        );
+    }
+
+    #[tokio::test]
+    async fn fallback_with_open_new_groups_fails() {
+        let cloud = TestCloud::yaml(
+            "base: zed-legacy.yaml\nnetwork:\n  new_security_group_rules:\n    - {direction: ingress, ethertype: IPv4, remote_ip_prefix: 0.0.0.0/0}\n    - {direction: egress, ethertype: IPv4}\n",
+        )
+        .await;
+        let out = cloud.run(probe().as_ref(), &IDS).await;
+        assert_eq!(out[0].verdict, Verdict::Fail, "{:?}", out[0]);
+        let objects: Vec<&str> = out[0].evidence.iter().map(|f| f.object.as_str()).collect();
+        assert!(
+            objects.iter().any(|o| o.starts_with("IPv6 egress")),
+            "{objects:?}"
+        );
+        assert!(
+            objects.iter().any(|o| o.starts_with("rule ")),
+            "{objects:?}"
+        );
+    }
+
+    #[tokio::test]
+    async fn fallback_create_refused_aborts() {
+        let cloud = TestCloud::yaml("base: zed-legacy.yaml\nquotas: {security_groups: 1}\n").await;
+        let out = cloud.run(probe().as_ref(), &IDS).await;
+        assert_eq!(out[0].verdict, Verdict::Abort, "{:?}", out[0]);
+        assert!(out[0].reason.contains("HTTP 409"), "{}", out[0].reason);
     }
 
     #[tokio::test]

@@ -1,12 +1,161 @@
 //! scs-0116 (key manager): `scs-0116-presence`, whether the token's catalog lists a service of
-//! type `key-manager`. Read-only (no request beyond authentication). The permission test
-//! (`scs-0116-permissions`), which creates a secret, is a separate probe.
+//! type `key-manager` (read-only, no request beyond authentication), and
+//! `scs-0116-permissions`, a separate probe that **creates a secret** as a member, finds it,
+//! and deletes it again.
 
 use super::common::{FnProbe, abort_all, checked_snapshot};
-use crate::openstack::Catalog;
+use super::creating::{leftover_findings, with_cleanup};
+use crate::openstack::ledger::ResourceKind;
+use crate::openstack::resources::{ResourceError, Session};
+use crate::openstack::{Catalog, OpenStackError};
 use crate::probes::{Finding, Outcome, ProbeContext};
+use crate::verdict::Verdict;
 use futures::future::BoxFuture;
+use reqwest::Method;
+use serde_json::json;
 use std::sync::Arc;
+use std::time::Duration;
+
+/// Testcase: a member may create, read and delete secrets.
+pub const PERMISSIONS: &str = "scs-0116-permissions";
+
+/// Name of the permissions probe (also the key of `--probe-timeout`).
+pub const PERMISSIONS_PROBE: &str = "scs-0116-permissions";
+
+/// Default overall budget of the permissions probe (cloud seconds).
+pub const PERMISSIONS_BUDGET: Duration = Duration::from_secs(5 * 60);
+
+/// The probe answering `scs-0116-permissions`.
+pub fn permissions_probe() -> Arc<FnProbe> {
+    FnProbe::new(PERMISSIONS_PROBE, vec![PERMISSIONS.into()], run_permissions)
+}
+
+/// A 403 is a FAIL (the member lacks a permission the standard asks for); every other error
+/// leaves the question open (ABORT).
+fn judged(step: &str, err: &ResourceError) -> (Verdict, String) {
+    // Barbican also answers 403 when the project's secret quota is used up: that says nothing
+    // about permissions.
+    let verdict = match err {
+        ResourceError::Api(OpenStackError::Http {
+            status: 403,
+            message,
+            ..
+        }) if !message.to_ascii_lowercase().contains("quota") => Verdict::Fail,
+        _ => Verdict::Abort,
+    };
+    (verdict, format!("{step}: {err}"))
+}
+
+/// List, create, find by name, delete; the first problem ends it.
+async fn exercise_secret(session: Arc<Session>) -> Result<String, (Verdict, String)> {
+    let client = session.client().clone();
+    let list = |c: crate::openstack::Client, query: String| async move {
+        c.list("key-manager", &format!("/secrets{query}"), "secrets")
+            .await
+            .map_err(ResourceError::from)
+    };
+    list(client.clone(), String::new())
+        .await
+        .map_err(|e| judged("listing secrets", &e))?;
+    let name = session.tracker().name("0116-secret");
+    let c = client.clone();
+    let body = json!({"name": name, "payload": "foo", "payload_content_type": "text/plain",
+        "secret_type": "opaque"});
+    let id = session
+        .create(ResourceKind::Secret, &name, None, async move {
+            let v = c
+                .request_json("key-manager", Method::POST, "/secrets", Some(&body))
+                .await?;
+            v["secret_ref"]
+                .as_str()
+                .and_then(|h| h.rsplit('/').next())
+                .map(str::to_string)
+                .ok_or_else(|| ResourceError::Answer("secret answer has no secret_ref".into()))
+        })
+        .await
+        .map_err(|e| judged("creating a secret", &e))?;
+    let found = list(client.clone(), format!("?name={name}"))
+        .await
+        .map_err(|e| judged("listing secrets again", &e))?;
+    if !found
+        .iter()
+        .any(|s| s["name"].as_str() == Some(name.as_str()))
+    {
+        return Err((
+            Verdict::Abort,
+            format!("the new secret \"{name}\" is not in the listing"),
+        ));
+    }
+    client
+        .request(
+            "key-manager",
+            Method::DELETE,
+            &format!("/secrets/{id}"),
+            None,
+        )
+        .await
+        .map_err(|e| judged("deleting the secret", &ResourceError::from(e)))?;
+    Ok(name)
+}
+
+fn run_permissions<'a>(
+    ctx: &'a ProbeContext,
+    testcases: &'a [String],
+) -> BoxFuture<'a, Vec<Outcome>> {
+    Box::pin(async move {
+        let snapshot = match checked_snapshot(ctx).await {
+            Ok(s) => s,
+            Err(reason) => return abort_all(testcases, &reason),
+        };
+        let client = snapshot.client().clone();
+        let outcome = if !client.catalog().has_type(KEY_MANAGER_TYPE) {
+            Outcome::pass(
+                PERMISSIONS,
+                "no key-manager service: nothing to check (the key manager is a SHOULD)",
+            )
+        } else {
+            let guarded = with_cleanup(
+                ctx,
+                client,
+                PERMISSIONS_PROBE,
+                PERMISSIONS_BUDGET,
+                exercise_secret,
+            )
+            .await;
+            let mut o = match &guarded.result {
+                Err(stopped) => Outcome::abort(PERMISSIONS, stopped.to_string()),
+                Ok(Ok(name)) => Outcome::pass(
+                    PERMISSIONS,
+                    format!("a member created, found and deleted the secret \"{name}\""),
+                ),
+                Ok(Err((verdict, why))) => Outcome {
+                    testcase: PERMISSIONS.into(),
+                    verdict: *verdict,
+                    reason: why.clone(),
+                    evidence: vec![
+                        Finding::new("key manager as a member", "a member cannot use secrets")
+                            .expected_actual(
+                                "list, create and delete secrets succeed",
+                                why.clone(),
+                            ),
+                    ],
+                },
+            };
+            o.evidence.extend(leftover_findings(&guarded.disposed));
+            o
+        };
+        testcases
+            .iter()
+            .map(|id| {
+                if id == PERMISSIONS {
+                    outcome.clone()
+                } else {
+                    Outcome::abort(id, "not a testcase of the scs-0116 permissions probe")
+                }
+            })
+            .collect()
+    })
+}
 
 /// Testcase: the catalog has a key manager.
 pub const PRESENCE: &str = "scs-0116-presence";
@@ -102,5 +251,95 @@ mod tests {
         let out = cloud.run(presence_probe().as_ref(), &IDS).await;
         assert_eq!(out[0].verdict, Verdict::Abort);
         assert!(out[0].reason.contains("too high"), "{}", out[0].reason);
+    }
+
+    const PIDS: [&str; 1] = [PERMISSIONS];
+
+    async fn secrets_left(cloud: &TestCloud) -> usize {
+        crate::openstack::resources::prefixed_names(cloud.snapshot.client(), "_scs-")
+            .await
+            .unwrap()
+            .len()
+    }
+
+    #[tokio::test]
+    async fn member_can_use_secrets_passes() {
+        let cloud = TestCloud::file("compliant.yaml").await;
+        let out = cloud.run(permissions_probe().as_ref(), &PIDS).await;
+        assert_eq!(out[0].verdict, Verdict::Pass, "{:?}", out[0]);
+        assert_eq!(cloud.requests_matching("POST /key-manager/v1/secrets"), 1);
+        assert_eq!(
+            cloud.requests_matching("DELETE /key-manager/v1/secrets/"),
+            1
+        );
+        assert_eq!(secrets_left(&cloud).await, 0);
+        let records = cloud.ctx.services.tracker().records();
+        assert_eq!(records.len(), 1);
+        assert!(!records[0].may_exist());
+    }
+
+    #[tokio::test]
+    async fn forbidden_create_fails() {
+        let cloud =
+            TestCloud::yaml("base: compliant.yaml\nkey_manager: {member_can_create: false}\n")
+                .await;
+        let out = cloud.run(permissions_probe().as_ref(), &PIDS).await;
+        assert_eq!(out[0].verdict, Verdict::Fail, "{:?}", out[0]);
+        assert!(
+            out[0].reason.contains("creating a secret"),
+            "{}",
+            out[0].reason
+        );
+        assert!(out[0].reason.contains("403"), "{}", out[0].reason);
+    }
+
+    #[tokio::test]
+    async fn forbidden_delete_fails_and_reports_the_leftover() {
+        let cloud =
+            TestCloud::yaml("base: compliant.yaml\nkey_manager: {member_can_delete: false}\n")
+                .await;
+        let out = cloud.run(permissions_probe().as_ref(), &PIDS).await;
+        assert_eq!(out[0].verdict, Verdict::Fail, "{:?}", out[0]);
+        assert!(
+            out[0].reason.contains("deleting the secret"),
+            "{}",
+            out[0].reason
+        );
+        assert!(
+            out[0]
+                .evidence
+                .iter()
+                .any(|f| f.message.contains("left behind")),
+            "{:?}",
+            out[0].evidence
+        );
+        assert_eq!(cloud.ctx.services.tracker().leftovers().len(), 1);
+    }
+
+    #[tokio::test]
+    async fn server_error_aborts() {
+        let cloud = TestCloud::yaml(
+            "base: compliant.yaml\nfaults:\n  - {service: key-manager, method: POST, kind: status, status: 500}\n",
+        )
+        .await;
+        let out = cloud.run(permissions_probe().as_ref(), &PIDS).await;
+        assert_eq!(out[0].verdict, Verdict::Abort, "{:?}", out[0]);
+        assert_eq!(secrets_left(&cloud).await, 0);
+    }
+
+    #[tokio::test]
+    async fn secret_quota_aborts() {
+        let cloud = TestCloud::file("quota-exhausted.yaml").await;
+        let out = cloud.run(permissions_probe().as_ref(), &PIDS).await;
+        assert_eq!(out[0].verdict, Verdict::Abort, "{:?}", out[0]);
+        assert!(out[0].reason.contains("Quota"), "{}", out[0].reason);
+    }
+
+    #[tokio::test]
+    async fn no_key_manager_passes_without_requests() {
+        let cloud = TestCloud::file("services-missing.yaml").await;
+        let out = cloud.run(permissions_probe().as_ref(), &PIDS).await;
+        assert_eq!(out[0].verdict, Verdict::Pass, "{:?}", out[0]);
+        assert_eq!(cloud.requests_matching("/key-manager"), 0);
     }
 }

@@ -42,6 +42,7 @@ impl TestCloud {
 
     /// Serves a fixture; the client retries quickly so fault tests stay fast.
     pub async fn start(fixture: Fixture) -> TestCloud {
+        let pace = crate::openstack::resources::Pace(fixture.timing.time_scale);
         let sim = Simulator::start(fixture, None).await.expect("simulator");
         let options = ClientOptions {
             backoff: Duration::from_millis(1),
@@ -55,6 +56,13 @@ impl TestCloud {
         let ctx = ProbeContext {
             services: Services {
                 openstack: Some(snapshot.clone()),
+                tracker: Some(crate::openstack::resources::Tracker::new(
+                    crate::openstack::ledger::Ledger::in_memory(),
+                    crate::openstack::resources::TrackerOptions {
+                        pace,
+                        ..Default::default()
+                    },
+                )),
                 ..Default::default()
             },
             variables: Default::default(),
@@ -64,6 +72,21 @@ impl TestCloud {
             timeout: Duration::from_secs(60),
         };
         TestCloud { sim, ctx, snapshot }
+    }
+
+    /// Replaces the run's tracker with one that gives `probe` the budget `d` (cloud seconds).
+    pub fn set_probe_timeout(&mut self, probe: &str, d: Duration) {
+        let old = self.ctx.services.tracker();
+        let mut options = crate::openstack::resources::TrackerOptions {
+            pace: old.pace(),
+            prefix: old.prefix().to_string(),
+            ..Default::default()
+        };
+        options.probe_timeouts.insert(probe.to_string(), d);
+        self.ctx.services.tracker = Some(crate::openstack::resources::Tracker::new(
+            crate::openstack::ledger::Ledger::in_memory(),
+            options,
+        ));
     }
 
     /// Runs `probe` for `ids` and checks that it answered each id once, in order.

@@ -1,0 +1,115 @@
+//! `scs-check cleanup`: deletes what earlier runs left behind in a cloud: first every resource
+//! the ledger says may still exist, then every resource whose name starts with the prefix.
+//! Prints one line per resource; `--dry-run` only lists.
+
+use super::{CloudSource, ExitStatus, cloud_config, start_simulator};
+use crate::openstack::ledger::Ledger;
+use crate::openstack::resources::{DEFAULT_PREFIX, Disposal, SweepOptions, sweep};
+use crate::openstack::{Client, ClientOptions};
+use anyhow::{Result, anyhow, bail};
+use clap::Args;
+use std::path::PathBuf;
+use tokio_util::sync::CancellationToken;
+
+/// Flags of `cleanup`.
+#[derive(Debug, Args)]
+pub struct CleanupArgs {
+    /// OpenStack cloud (from clouds.yaml); default `OS_CLOUD`.
+    #[arg(long, value_name = "NAME")]
+    pub os_cloud: Option<String>,
+    /// Clean a simulated cloud started from FIXTURE in this process (for trying it out).
+    #[arg(long, value_name = "FIXTURE", conflicts_with = "os_cloud")]
+    pub simulate: Option<String>,
+    /// Only list what would be deleted.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Only names starting with PREFIX are deleted.
+    #[arg(long, value_name = "PREFIX", default_value = DEFAULT_PREFIX)]
+    pub prefix: String,
+    /// Ledger file (default: `$XDG_STATE_HOME/scs-check/ledger-<cloud>.jsonl`).
+    #[arg(long, value_name = "FILE")]
+    pub ledger: Option<PathBuf>,
+}
+
+/// Runs `cleanup`: exit 0 when nothing is left, 2 when something could not be deleted.
+pub async fn run(args: CleanupArgs) -> Result<ExitStatus> {
+    if args.prefix.trim().is_empty() {
+        bail!("--prefix must not be empty");
+    }
+    let simulator = match &args.simulate {
+        Some(f) => Some(start_simulator(f, None).await?),
+        None => None,
+    };
+    let (config, cloud) = match &simulator {
+        Some(sim) => (
+            cloud_config(CloudSource::Simulated(Box::new(
+                sim.handle.cloud_config(&sim.cloud),
+            )))?,
+            sim.cloud.clone(),
+        ),
+        None => {
+            let name = args
+                .os_cloud
+                .clone()
+                .or_else(|| std::env::var("OS_CLOUD").ok().filter(|v| !v.is_empty()));
+            let Some(name) = name else {
+                bail!("which cloud? use --os-cloud NAME (or set OS_CLOUD)");
+            };
+            (cloud_config(CloudSource::Named(Some(name.clone())))?, name)
+        }
+    };
+    let ledger_path = args
+        .ledger
+        .clone()
+        .unwrap_or_else(|| Ledger::default_path(&cloud));
+    let entries = Ledger::read(&ledger_path).map_err(|e| anyhow!("{e}"))?;
+    let entries: Vec<_> = entries.into_iter().filter(|e| e.may_exist()).collect();
+    let ledger = if args.dry_run || !ledger_path.exists() {
+        None
+    } else {
+        Some(Ledger::open(&ledger_path).map_err(|e| anyhow!("{e}"))?)
+    };
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let client = Client::connect_with(config, ClientOptions::default())
+        .await
+        .map_err(|e| anyhow!("cannot connect to the cloud: {e}"))?;
+    let pace = simulator
+        .as_ref()
+        .map(|s| crate::openstack::resources::Pace(s.handle.fixture().timing.time_scale))
+        .unwrap_or_default();
+    let cancel = CancellationToken::new();
+    crate::execute::cancel_on_ctrl_c(cancel.clone());
+    let options = SweepOptions {
+        prefix: args.prefix.clone(),
+        dry_run: args.dry_run,
+        pace,
+    };
+    eprintln!(
+        "cleaning up cloud {cloud}: {} ledger entr{} ({}), then names starting with \"{}\"{}",
+        entries.len(),
+        if entries.len() == 1 { "y" } else { "ies" },
+        ledger_path.display(),
+        args.prefix,
+        if args.dry_run { " (dry run)" } else { "" }
+    );
+    let done = sweep(&client, ledger.as_ref(), entries, &options, &cancel).await;
+    let mut failed = 0;
+    for d in &done {
+        println!("{d}");
+        if matches!(d.what, Disposal::Failed(_)) {
+            failed += 1;
+        }
+    }
+    if done.is_empty() {
+        println!("nothing to clean up");
+    }
+    if let Some(sim) = simulator {
+        sim.handle.shutdown().await;
+    }
+    Ok(if failed > 0 {
+        eprintln!("{failed} resource(s) could not be deleted");
+        ExitStatus::Inconclusive
+    } else {
+        ExitStatus::Pass
+    })
+}

@@ -1,0 +1,868 @@
+//! Creating cloud resources so that nothing is left behind: the run's [`Tracker`] (name prefix,
+//! ledger, pace of waits, per-probe time budgets), a probe's [`Session`] (creates resources,
+//! recording each in the ledger before the create call is sent, and deletes them again in
+//! dependency order), and [`sweep`], the janitor behind `scs-check cleanup`.
+//!
+//! Safety rules: every name starts with the prefix; nothing is deleted whose current name lacks
+//! the prefix (each resource is read back before it is deleted); deletion order is server →
+//! secret → security group → backup → volume → router interface → router → subnet → network;
+//! waits use bounded backoff; a cancelled cleanup (second Ctrl-C) stops and says what is left.
+
+use super::ledger::{Entry, EntryState, Ledger, LedgerError, ResourceKind};
+use super::{Client, OpenStackError};
+use reqwest::Method;
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio_util::sync::CancellationToken;
+
+/// The default name prefix of everything scs-check creates.
+pub const DEFAULT_PREFIX: &str = "_scs-";
+
+/// Creating or deleting a resource failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ResourceError {
+    /// The cloud refused or did not answer.
+    #[error(transparent)]
+    Api(#[from] OpenStackError),
+    /// The ledger could not be written, so nothing was created.
+    #[error(transparent)]
+    Ledger(#[from] LedgerError),
+    /// The answer lacked the new resource's id.
+    #[error("{0}")]
+    Answer(String),
+    /// Waiting was stopped (timeout, Ctrl-C).
+    #[error("interrupted")]
+    Interrupted,
+    /// A resource did not reach the wanted state in time.
+    #[error("{0}")]
+    Timeout(String),
+}
+
+/// How fast cloud time passes: every wait and time budget of a probe is multiplied by this
+/// factor (1.0 against real clouds; a simulator may run faster, e.g. 0.01).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Pace(pub f64);
+
+impl Default for Pace {
+    fn default() -> Self {
+        Pace(1.0)
+    }
+}
+
+impl Pace {
+    /// `d` in real time.
+    pub fn scale(self, d: Duration) -> Duration {
+        let f = if self.0.is_finite() && self.0 > 0.0 {
+            self.0
+        } else {
+            1.0
+        };
+        Duration::from_secs_f64(d.as_secs_f64() * f)
+    }
+
+    /// `secs` cloud seconds in real time.
+    pub fn secs(self, secs: f64) -> Duration {
+        self.scale(Duration::from_secs_f64(secs.max(0.0)))
+    }
+}
+
+/// Settings of a run's [`Tracker`].
+#[derive(Debug, Clone)]
+pub struct TrackerOptions {
+    /// Name prefix (default [`DEFAULT_PREFIX`]).
+    pub prefix: String,
+    /// Pace of waits and budgets.
+    pub pace: Pace,
+    /// Overall time budgets by probe name (cloud seconds), overriding the probe's default.
+    pub probe_timeouts: BTreeMap<String, Duration>,
+}
+
+impl Default for TrackerOptions {
+    fn default() -> Self {
+        TrackerOptions {
+            prefix: DEFAULT_PREFIX.into(),
+            pace: Pace::default(),
+            probe_timeouts: BTreeMap::new(),
+        }
+    }
+}
+
+/// The run-wide record keeper of created resources.
+#[derive(Debug)]
+pub struct Tracker {
+    run: String,
+    options: TrackerOptions,
+    ledger: Ledger,
+    seq: AtomicU64,
+    abort_cleanup: CancellationToken,
+}
+
+impl Tracker {
+    /// A tracker writing to `ledger`; the run id is fresh.
+    pub fn new(ledger: Ledger, options: TrackerOptions) -> Arc<Tracker> {
+        let run = uuid::Uuid::new_v4().simple().to_string()[..8].to_string();
+        Arc::new(Tracker {
+            run,
+            options,
+            ledger,
+            seq: AtomicU64::new(0),
+            abort_cleanup: CancellationToken::new(),
+        })
+    }
+
+    /// An in-memory tracker with default options (tests, runs without a ledger).
+    pub fn in_memory() -> Arc<Tracker> {
+        Tracker::new(Ledger::in_memory(), TrackerOptions::default())
+    }
+
+    /// The run id (8 hex digits), part of every name.
+    pub fn run_id(&self) -> &str {
+        &self.run
+    }
+
+    /// The name prefix.
+    pub fn prefix(&self) -> &str {
+        &self.options.prefix
+    }
+
+    /// The pace of waits.
+    pub fn pace(&self) -> Pace {
+        self.options.pace
+    }
+
+    /// The ledger.
+    pub fn ledger(&self) -> &Ledger {
+        &self.ledger
+    }
+
+    /// A run-specific resource name: `<prefix><what>-<run id>`.
+    pub fn name(&self, what: &str) -> String {
+        format!("{}{what}-{}", self.options.prefix, self.run)
+    }
+
+    /// The overall budget of `probe` in real time: the configured one, else `default`, paced.
+    pub fn probe_timeout(&self, probe: &str, default: Duration) -> Duration {
+        let d = self
+            .options
+            .probe_timeouts
+            .get(probe)
+            .copied()
+            .unwrap_or(default);
+        self.options.pace.scale(d)
+    }
+
+    /// Cancelled to abandon cleanups (second Ctrl-C).
+    pub fn abort_cleanup_token(&self) -> CancellationToken {
+        self.abort_cleanup.clone()
+    }
+
+    /// Every resource of this run, in creation order, with its current state.
+    pub fn records(&self) -> Vec<Entry> {
+        self.ledger
+            .written()
+            .into_iter()
+            .filter(|e| e.run == self.run)
+            .collect()
+    }
+
+    /// The records that may still exist.
+    pub fn leftovers(&self) -> Vec<Entry> {
+        self.records()
+            .into_iter()
+            .filter(Entry::may_exist)
+            .collect()
+    }
+
+    /// A session for one probe.
+    pub fn session(self: &Arc<Self>, client: Client) -> Session {
+        Session {
+            tracker: self.clone(),
+            client,
+            seqs: Mutex::new(vec![]),
+        }
+    }
+
+    fn write(&self, e: &Entry) -> Result<(), LedgerError> {
+        self.ledger.write(e)
+    }
+}
+
+fn now() -> String {
+    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
+/// A resource as the report lists it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ResourceRecord {
+    /// Kind in words.
+    pub kind: String,
+    /// Name.
+    pub name: String,
+    /// Cloud id, if known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// Whether it is gone (deleted, or never created).
+    pub deleted: bool,
+    /// The last problem deleting it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+impl From<&Entry> for ResourceRecord {
+    fn from(e: &Entry) -> Self {
+        ResourceRecord {
+            kind: e.kind.label().into(),
+            name: e.name.clone(),
+            id: e.id.clone(),
+            deleted: !e.may_exist(),
+            error: e.error.clone(),
+        }
+    }
+}
+
+/// What one cleanup did with one resource.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Disposal {
+    /// Deleted now.
+    Deleted,
+    /// It did not exist (any more).
+    Gone,
+    /// Left alone on purpose (e.g. its name lacks the prefix).
+    Skipped(String),
+    /// Deleting failed or was abandoned.
+    Failed(String),
+    /// Dry run: would be deleted.
+    WouldDelete,
+}
+
+/// One line of a cleanup report.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Disposed {
+    /// Kind.
+    pub kind: ResourceKind,
+    /// Name (as recorded or as found).
+    pub name: String,
+    /// Id, if known.
+    pub id: Option<String>,
+    /// What happened.
+    pub what: Disposal,
+}
+
+impl std::fmt::Display for Disposed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let id = self.id.as_deref().unwrap_or("id unknown");
+        let what = match &self.what {
+            Disposal::Deleted => "deleted".to_string(),
+            Disposal::Gone => "already gone".to_string(),
+            Disposal::Skipped(why) => format!("left alone: {why}"),
+            Disposal::Failed(why) => format!("NOT deleted: {why}"),
+            Disposal::WouldDelete => "would delete".to_string(),
+        };
+        write!(f, "{} \"{}\" ({id}): {what}", self.kind.label(), self.name)
+    }
+}
+
+/// The resources one probe created, and how to delete them again.
+pub struct Session {
+    tracker: Arc<Tracker>,
+    client: Client,
+    seqs: Mutex<Vec<u64>>,
+}
+
+impl Session {
+    /// The tracker.
+    pub fn tracker(&self) -> &Arc<Tracker> {
+        &self.tracker
+    }
+
+    /// The client.
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+
+    /// Records the intent to create `kind` named `name` (fsynced), runs `create`, and records
+    /// the id it returns. A refused create is recorded as not created; an unanswered one stays
+    /// an intent (cleanup looks for it by name).
+    pub async fn create<F>(
+        &self,
+        kind: ResourceKind,
+        name: &str,
+        parent: Option<&str>,
+        create: F,
+    ) -> Result<String, ResourceError>
+    where
+        F: std::future::Future<Output = Result<String, ResourceError>>,
+    {
+        let seq = self.tracker.seq.fetch_add(1, Ordering::SeqCst) + 1;
+        let mut entry = Entry {
+            run: self.tracker.run.clone(),
+            seq,
+            kind,
+            name: name.to_string(),
+            prefix: self.tracker.options.prefix.clone(),
+            id: None,
+            parent: parent.map(str::to_string),
+            state: EntryState::Intent,
+            at: now(),
+            error: None,
+        };
+        self.tracker.write(&entry)?;
+        if let Ok(mut s) = self.seqs.lock() {
+            s.push(seq);
+        }
+        match create.await {
+            Ok(id) => {
+                entry.id = Some(id.clone());
+                entry.state = EntryState::Created;
+                entry.at = now();
+                self.tracker.write(&entry)?;
+                Ok(id)
+            }
+            Err(err) => {
+                if let ResourceError::Api(OpenStackError::Http { status, .. }) = &err
+                    && *status < 500
+                {
+                    entry.state = EntryState::NotCreated;
+                    entry.at = now();
+                    entry.error = Some(err.to_string());
+                    self.tracker.write(&entry)?;
+                }
+                Err(err)
+            }
+        }
+    }
+
+    /// POSTs `body` to `path` and returns `answer[key].id`.
+    pub async fn create_via_post(
+        &self,
+        kind: ResourceKind,
+        name: &str,
+        service: &str,
+        path: &str,
+        key: &str,
+        body: Value,
+    ) -> Result<String, ResourceError> {
+        let client = self.client.clone();
+        self.create(kind, name, None, async move {
+            let answer = client
+                .request_json(service, Method::POST, path, Some(&body))
+                .await?;
+            answer[key]["id"]
+                .as_str()
+                .map(str::to_string)
+                .ok_or_else(|| ResourceError::Answer(format!("{service} POST {path}: no {key}.id")))
+        })
+        .await
+    }
+
+    /// Adds a router interface on `subnet` (recorded under the router's name).
+    pub async fn add_router_interface(
+        &self,
+        router_name: &str,
+        router_id: &str,
+        subnet_id: &str,
+    ) -> Result<(), ResourceError> {
+        let client = self.client.clone();
+        let path = format!("/routers/{router_id}/add_router_interface");
+        let subnet = subnet_id.to_string();
+        self.create(
+            ResourceKind::RouterInterface,
+            router_name,
+            Some(router_id),
+            async move {
+                client
+                    .request_json(
+                        "network",
+                        Method::PUT,
+                        &path,
+                        Some(&json!({"subnet_id": subnet})),
+                    )
+                    .await?;
+                Ok(subnet)
+            },
+        )
+        .await
+        .map(|_| ())
+    }
+
+    /// Deletes everything this session created, in dependency order; stops early when the
+    /// tracker's cleanup is abandoned. Returns one line per resource.
+    pub async fn cleanup(&self) -> Vec<Disposed> {
+        let mine: Vec<u64> = self.seqs.lock().map(|s| s.clone()).unwrap_or_default();
+        let entries: Vec<Entry> = self
+            .tracker
+            .records()
+            .into_iter()
+            .filter(|e| mine.contains(&e.seq))
+            .collect();
+        dispose_entries(
+            &self.client,
+            &self.tracker.ledger,
+            entries,
+            self.tracker.pace(),
+            &self.tracker.abort_cleanup,
+            false,
+        )
+        .await
+    }
+}
+
+/// Deletes ledger entries that may still exist, newest first within each kind, kinds in
+/// deletion order; updates the ledger.
+async fn dispose_entries(
+    client: &Client,
+    ledger: &Ledger,
+    entries: Vec<Entry>,
+    pace: Pace,
+    cancel: &CancellationToken,
+    dry_run: bool,
+) -> Vec<Disposed> {
+    let mut out = vec![];
+    for kind in ResourceKind::ALL {
+        for mut e in entries
+            .iter()
+            .filter(|e| e.kind == kind && e.may_exist())
+            .rev()
+            .cloned()
+        {
+            let what = if cancel.is_cancelled() {
+                Disposal::Failed("cleanup abandoned".into())
+            } else {
+                dispose_entry(client, &mut e, pace, cancel, dry_run).await
+            };
+            match &what {
+                Disposal::Deleted | Disposal::Gone => {
+                    e.state = EntryState::Deleted;
+                    e.error = None;
+                }
+                Disposal::Failed(why) => e.error = Some(why.clone()),
+                Disposal::Skipped(why) => {
+                    // Not ours (any more): the ledger stops tracking it.
+                    e.state = EntryState::NotCreated;
+                    e.error = Some(why.clone());
+                }
+                Disposal::WouldDelete => {}
+            }
+            if !dry_run {
+                e.at = now();
+                let _ = ledger.write(&e);
+            }
+            out.push(Disposed {
+                kind,
+                name: e.name.clone(),
+                id: e.id.clone(),
+                what,
+            });
+        }
+    }
+    out
+}
+
+async fn dispose_entry(
+    client: &Client,
+    e: &mut Entry,
+    pace: Pace,
+    cancel: &CancellationToken,
+    dry_run: bool,
+) -> Disposal {
+    if !e.name.starts_with(&e.prefix) || e.prefix.is_empty() {
+        return Disposal::Skipped(format!("name lacks the prefix \"{}\"", e.prefix));
+    }
+    // An intent without id: find it by its exact name.
+    if e.id.is_none() {
+        if e.kind == ResourceKind::RouterInterface {
+            return Disposal::Gone; // the router's deletion path removes its interfaces
+        }
+        match find_by_name(client, e.kind, &e.name).await {
+            Ok(ids) if ids.is_empty() => return Disposal::Gone,
+            Ok(ids) => e.id = ids.into_iter().next(),
+            Err(err) => return Disposal::Failed(format!("cannot look it up by name: {err}")),
+        }
+    }
+    let Some(id) = e.id.clone() else {
+        return Disposal::Gone;
+    };
+    let target = Target {
+        kind: e.kind,
+        id,
+        parent: e.parent.clone(),
+    };
+    delete_checked(client, &target, &e.prefix, pace, cancel, dry_run).await
+}
+
+/// One resource to delete.
+#[derive(Debug, Clone)]
+struct Target {
+    kind: ResourceKind,
+    id: String,
+    parent: Option<String>,
+}
+
+fn service_of(kind: ResourceKind) -> &'static str {
+    match kind {
+        ResourceKind::Server => "compute",
+        ResourceKind::Secret => "key-manager",
+        ResourceKind::Backup | ResourceKind::Volume => "block-storage",
+        _ => "network",
+    }
+}
+
+fn collection(kind: ResourceKind) -> (&'static str, &'static str, &'static str) {
+    // (list path, list key, single path prefix)
+    match kind {
+        ResourceKind::Server => ("/servers/detail", "servers", "/servers"),
+        ResourceKind::Secret => ("/secrets", "secrets", "/secrets"),
+        ResourceKind::SecurityGroup => ("/security-groups", "security_groups", "/security-groups"),
+        ResourceKind::Backup => ("/backups/detail", "backups", "/backups"),
+        ResourceKind::Volume => ("/volumes/detail", "volumes", "/volumes"),
+        ResourceKind::Router | ResourceKind::RouterInterface => ("/routers", "routers", "/routers"),
+        ResourceKind::Subnet => ("/subnets", "subnets", "/subnets"),
+        ResourceKind::Network => ("/networks", "networks", "/networks"),
+    }
+}
+
+fn id_of(kind: ResourceKind, v: &Value) -> Option<String> {
+    if kind == ResourceKind::Secret {
+        let href = v.get("secret_ref").and_then(Value::as_str)?;
+        return href.rsplit('/').next().map(str::to_string);
+    }
+    v.get("id").and_then(Value::as_str).map(str::to_string)
+}
+
+fn name_of(v: &Value) -> Option<&str> {
+    v.get("name").and_then(Value::as_str)
+}
+
+async fn list_kind(client: &Client, kind: ResourceKind) -> Result<Vec<Value>, OpenStackError> {
+    let (path, key, _) = collection(kind);
+    if kind == ResourceKind::Secret && !client.catalog().has_type("key-manager") {
+        return Ok(vec![]);
+    }
+    client.list(service_of(kind), path, key).await
+}
+
+async fn find_by_name(
+    client: &Client,
+    kind: ResourceKind,
+    name: &str,
+) -> Result<Vec<String>, OpenStackError> {
+    Ok(list_kind(client, kind)
+        .await?
+        .iter()
+        .filter(|v| name_of(v) == Some(name))
+        .filter_map(|v| id_of(kind, v))
+        .collect())
+}
+
+/// GET one resource: `Ok(None)` when it does not exist.
+async fn show(
+    client: &Client,
+    kind: ResourceKind,
+    id: &str,
+) -> Result<Option<Value>, OpenStackError> {
+    let (_, _, single) = collection(kind);
+    match client
+        .get_json(service_of(kind), &format!("{single}/{id}"))
+        .await
+    {
+        Ok(v) => {
+            let key = match kind {
+                ResourceKind::Secret => return Ok(Some(v)),
+                ResourceKind::Server => "server",
+                ResourceKind::SecurityGroup => "security_group",
+                ResourceKind::Backup => "backup",
+                ResourceKind::Volume => "volume",
+                ResourceKind::Router | ResourceKind::RouterInterface => "router",
+                ResourceKind::Subnet => "subnet",
+                ResourceKind::Network => "network",
+            };
+            Ok(Some(v.get(key).cloned().unwrap_or(v)))
+        }
+        Err(e) if e.status() == Some(404) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+/// Bounded backoff: 1, 2, 4, 8, 15, 15, ... cloud seconds, at most `total` cloud seconds.
+async fn backoff_sleep(
+    attempt: u32,
+    pace: Pace,
+    cancel: &CancellationToken,
+) -> Result<(), ResourceError> {
+    let secs = (1u64 << attempt.min(4)).min(15) as f64;
+    tokio::select! {
+        _ = cancel.cancelled() => Err(ResourceError::Interrupted),
+        _ = tokio::time::sleep(pace.secs(secs)) => Ok(()),
+    }
+}
+
+/// The cloud seconds a deletion may take in total before it counts as failed.
+const DELETE_BUDGET_SECS: f64 = 300.0;
+
+/// Reads the resource back, checks its name, deletes it and waits until it is gone.
+async fn delete_checked(
+    client: &Client,
+    t: &Target,
+    prefix: &str,
+    pace: Pace,
+    cancel: &CancellationToken,
+    dry_run: bool,
+) -> Disposal {
+    // Read back: a router interface is checked through its router.
+    let (check_kind, check_id) = match (t.kind, &t.parent) {
+        (ResourceKind::RouterInterface, Some(router)) => (ResourceKind::Router, router.as_str()),
+        _ => (t.kind, t.id.as_str()),
+    };
+    let current = match show(client, check_kind, check_id).await {
+        Ok(None) => return Disposal::Gone,
+        Ok(Some(v)) => v,
+        Err(e) => return Disposal::Failed(format!("cannot read it back: {e}")),
+    };
+    let name = name_of(&current).unwrap_or("");
+    if !name.starts_with(prefix) || prefix.is_empty() {
+        return Disposal::Skipped(format!("its name \"{name}\" lacks the prefix \"{prefix}\""));
+    }
+    if dry_run {
+        return Disposal::WouldDelete;
+    }
+    match delete_and_wait(client, t, pace, cancel).await {
+        Ok(d) => d,
+        Err(ResourceError::Interrupted) => Disposal::Failed("cleanup abandoned".into()),
+        Err(e) => Disposal::Failed(e.to_string()),
+    }
+}
+
+fn transitional(status: &str) -> bool {
+    matches!(
+        status.to_ascii_lowercase().as_str(),
+        "creating" | "restoring-backup" | "backing-up" | "downloading" | "restoring" | "attaching"
+    )
+}
+
+async fn delete_and_wait(
+    client: &Client,
+    t: &Target,
+    pace: Pace,
+    cancel: &CancellationToken,
+) -> Result<Disposal, ResourceError> {
+    let service = service_of(t.kind);
+    let (_, _, single) = collection(t.kind);
+    let started = tokio::time::Instant::now();
+    let budget = pace.secs(DELETE_BUDGET_SECS);
+    let mut attempt = 0u32;
+    // Volumes and backups cannot be deleted while they are still being made.
+    if matches!(t.kind, ResourceKind::Volume | ResourceKind::Backup) {
+        loop {
+            match show(client, t.kind, &t.id).await? {
+                None => return Ok(Disposal::Gone),
+                Some(v) if !transitional(v["status"].as_str().unwrap_or("")) => break,
+                Some(_) => {}
+            }
+            if started.elapsed() > budget {
+                return Err(ResourceError::Timeout("still busy, cannot delete".into()));
+            }
+            backoff_sleep(attempt, pace, cancel).await?;
+            attempt += 1;
+        }
+    }
+    // The delete call, retried on refusal (e.g. 409 while dependants are still going away).
+    loop {
+        let sent = match (t.kind, &t.parent) {
+            (ResourceKind::RouterInterface, Some(router)) => client
+                .request(
+                    "network",
+                    Method::PUT,
+                    &format!("/routers/{router}/remove_router_interface"),
+                    Some(&json!({"subnet_id": t.id})),
+                )
+                .await
+                .map(|_| ()),
+            (ResourceKind::Router, _) => remove_all_interfaces(client, &t.id).await.and(
+                client
+                    .request(service, Method::DELETE, &format!("{single}/{}", t.id), None)
+                    .await
+                    .map(|_| ()),
+            ),
+            _ => client
+                .request(service, Method::DELETE, &format!("{single}/{}", t.id), None)
+                .await
+                .map(|_| ()),
+        };
+        match sent {
+            Ok(()) => break,
+            Err(e) if e.status() == Some(404) => {
+                if t.kind == ResourceKind::RouterInterface {
+                    return Ok(Disposal::Gone);
+                }
+                break;
+            }
+            Err(e) => {
+                if started.elapsed() > budget || matches!(e.status(), Some(401 | 403)) {
+                    return Err(e.into());
+                }
+            }
+        }
+        backoff_sleep(attempt, pace, cancel).await?;
+        attempt += 1;
+    }
+    if t.kind == ResourceKind::RouterInterface {
+        return Ok(Disposal::Deleted);
+    }
+    // Wait until it is gone.
+    loop {
+        if show(client, t.kind, &t.id).await?.is_none() {
+            return Ok(Disposal::Deleted);
+        }
+        if started.elapsed() > budget {
+            return Err(ResourceError::Timeout(format!(
+                "still present {:.0} s after the delete call",
+                started.elapsed().as_secs_f64()
+            )));
+        }
+        backoff_sleep(attempt, pace, cancel).await?;
+        attempt += 1;
+    }
+}
+
+/// Removes every interface of a router (found through its ports).
+async fn remove_all_interfaces(client: &Client, router: &str) -> Result<(), OpenStackError> {
+    let ports = client
+        .list(
+            "network",
+            &format!("/ports?device_id={router}&device_owner=network:router_interface"),
+            "ports",
+        )
+        .await?;
+    for p in ports {
+        for ip in p["fixed_ips"].as_array().into_iter().flatten() {
+            if let Some(subnet) = ip["subnet_id"].as_str() {
+                match client
+                    .request(
+                        "network",
+                        Method::PUT,
+                        &format!("/routers/{router}/remove_router_interface"),
+                        Some(&json!({"subnet_id": subnet})),
+                    )
+                    .await
+                {
+                    Ok(_) => {}
+                    Err(e) if e.status() == Some(404) => {}
+                    Err(e) => return Err(e),
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Options of [`sweep`].
+#[derive(Debug, Clone)]
+pub struct SweepOptions {
+    /// Only names starting with this are touched.
+    pub prefix: String,
+    /// Report what would be deleted, delete nothing.
+    pub dry_run: bool,
+    /// Pace of waits.
+    pub pace: Pace,
+}
+
+/// Removes leftovers: first everything the ledger (if any) says may exist, then everything in
+/// the project whose name starts with the prefix. Returns one line per resource touched.
+pub async fn sweep(
+    client: &Client,
+    ledger: Option<&Ledger>,
+    ledger_entries: Vec<Entry>,
+    options: &SweepOptions,
+    cancel: &CancellationToken,
+) -> Vec<Disposed> {
+    let fallback = Ledger::in_memory();
+    let ledger = ledger.unwrap_or(&fallback);
+    let mut out = dispose_entries(
+        client,
+        ledger,
+        ledger_entries,
+        options.pace,
+        cancel,
+        options.dry_run,
+    )
+    .await;
+    if options.prefix.is_empty() {
+        return out;
+    }
+    for kind in ResourceKind::ALL {
+        if kind == ResourceKind::RouterInterface {
+            continue; // removed with their routers
+        }
+        if cancel.is_cancelled() {
+            break;
+        }
+        let found = match list_kind(client, kind).await {
+            Ok(f) => f,
+            Err(e) => {
+                out.push(Disposed {
+                    kind,
+                    name: format!("{}*", options.prefix),
+                    id: None,
+                    what: Disposal::Failed(format!("cannot list: {e}")),
+                });
+                continue;
+            }
+        };
+        for v in found {
+            let Some(name) = name_of(&v).filter(|n| n.starts_with(&options.prefix)) else {
+                continue;
+            };
+            let Some(id) = id_of(kind, &v) else { continue };
+            if out
+                .iter()
+                .any(|d| d.kind == kind && d.id.as_deref() == Some(id.as_str()))
+            {
+                continue;
+            }
+            let what = delete_checked(
+                client,
+                &Target {
+                    kind,
+                    id: id.clone(),
+                    parent: None,
+                },
+                &options.prefix,
+                options.pace,
+                cancel,
+                options.dry_run,
+            )
+            .await;
+            out.push(Disposed {
+                kind,
+                name: name.to_string(),
+                id: Some(id),
+                what,
+            });
+        }
+    }
+    out
+}
+
+/// Lists, per kind, the names of every resource in the project that starts with `prefix`
+/// (for tests and dry runs).
+pub async fn prefixed_names(
+    client: &Client,
+    prefix: &str,
+) -> Result<Vec<(ResourceKind, String)>, OpenStackError> {
+    let mut out = vec![];
+    for kind in ResourceKind::ALL {
+        if kind == ResourceKind::RouterInterface {
+            continue;
+        }
+        for v in list_kind(client, kind).await? {
+            if let Some(n) = name_of(&v).filter(|n| n.starts_with(prefix)) {
+                out.push((kind, n.to_string()));
+            }
+        }
+    }
+    Ok(out)
+}

@@ -1,0 +1,347 @@
+//! Tests of the "nothing left behind" guarantee across probes: runs interrupted hard (the probe
+//! is dropped mid-way, as when the process dies) at several points, followed by a cleanup
+//! from the ledger and by prefix; soft interruptions (Ctrl-C) where the probe cleans up
+//! itself; the second Ctrl-C; and resources without the prefix that must survive.
+
+use super::scs_0101_entropy as s0101;
+use super::scs_0117_volume_backup as s0117;
+use super::testing::{TestCloud, verdict};
+use crate::openstack::ledger::{EntryState, Ledger, ResourceKind};
+use crate::openstack::resources::{
+    Disposal, SweepOptions, Tracker, TrackerOptions, prefixed_names, sweep,
+};
+use crate::probes::Probe;
+use crate::verdict::Verdict;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Gives the cloud a tracker writing to a ledger file in `dir`.
+fn file_tracker(cloud: &mut TestCloud, dir: &Path) -> (Arc<Tracker>, PathBuf) {
+    let path = dir.join("ledger.jsonl");
+    let pace = cloud.ctx.services.tracker().pace();
+    let tracker = Tracker::new(
+        Ledger::open(&path).unwrap(),
+        TrackerOptions {
+            pace,
+            ..Default::default()
+        },
+    );
+    cloud.ctx.services.tracker = Some(tracker.clone());
+    (tracker, path)
+}
+
+/// Runs `probe` until the ledger has an entry of `kind` in `state`, then drops it (no cleanup
+/// runs, as when the process is killed).
+async fn run_until(
+    cloud: &TestCloud,
+    probe: &dyn Probe,
+    ids: &[&str],
+    tracker: &Tracker,
+    kind: ResourceKind,
+    state: EntryState,
+) {
+    let ids: Vec<String> = ids.iter().map(|s| s.to_string()).collect();
+    let reached = async {
+        loop {
+            if tracker
+                .records()
+                .iter()
+                .any(|e| e.kind == kind && e.state == state)
+            {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    };
+    tokio::select! {
+        out = probe.run(&cloud.ctx, &ids) => panic!("probe finished before the interruption point: {out:?}"),
+        _ = reached => {}
+    }
+}
+
+/// The janitor, as `scs-check cleanup` runs it.
+async fn cleanup_from(
+    cloud: &TestCloud,
+    path: &Path,
+) -> Vec<crate::openstack::resources::Disposed> {
+    let entries = Ledger::read(path).unwrap();
+    let ledger = Ledger::open(path).unwrap();
+    let options = SweepOptions {
+        prefix: "_scs-".into(),
+        dry_run: false,
+        pace: cloud.ctx.services.tracker().pace(),
+    };
+    sweep(
+        cloud.snapshot.client(),
+        Some(&ledger),
+        entries,
+        &options,
+        &Default::default(),
+    )
+    .await
+}
+
+async fn assert_clean(cloud: &TestCloud, path: &Path) {
+    let left = prefixed_names(cloud.snapshot.client(), "_scs-")
+        .await
+        .unwrap();
+    assert!(left.is_empty(), "left behind: {left:?}");
+    let ledger = Ledger::read(path).unwrap();
+    assert!(
+        ledger.iter().all(|e| !e.may_exist()),
+        "ledger still lists: {ledger:?}"
+    );
+}
+
+#[tokio::test]
+async fn killed_during_network_setup_then_cleanup() {
+    // The router create call is never answered.
+    let mut cloud = TestCloud::yaml(
+        "base: compliant.yaml\nfaults:\n  - {service: network, method: POST, path: /routers, kind: timeout}\n",
+    )
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let (tracker, path) = file_tracker(&mut cloud, dir.path());
+    let probe = s0101::probe();
+    run_until(
+        &cloud,
+        probe.as_ref(),
+        &[s0101::ENTROPY_AVAIL],
+        &tracker,
+        ResourceKind::Router,
+        EntryState::Intent,
+    )
+    .await;
+    assert_eq!(
+        prefixed_names(cloud.snapshot.client(), "_scs-")
+            .await
+            .unwrap()
+            .len(),
+        2
+    );
+    let done = cleanup_from(&cloud, &path).await;
+    assert!(
+        done.iter().all(|d| !matches!(d.what, Disposal::Failed(_))),
+        "{done:?}"
+    );
+    assert_clean(&cloud, &path).await;
+}
+
+#[tokio::test]
+async fn killed_during_boot_then_cleanup() {
+    let mut cloud =
+        TestCloud::yaml("base: compliant.yaml\ntiming: {server_active_after: 100000}\n").await;
+    let dir = tempfile::tempdir().unwrap();
+    let (tracker, path) = file_tracker(&mut cloud, dir.path());
+    let probe = s0101::probe();
+    run_until(
+        &cloud,
+        probe.as_ref(),
+        &[s0101::ENTROPY_AVAIL, s0101::FIPS_TEST],
+        &tracker,
+        ResourceKind::Server,
+        EntryState::Created,
+    )
+    .await;
+    let done = cleanup_from(&cloud, &path).await;
+    let kinds: Vec<ResourceKind> = done.iter().map(|d| d.kind).collect();
+    assert_eq!(
+        kinds,
+        [
+            ResourceKind::Server,
+            ResourceKind::RouterInterface,
+            ResourceKind::Router,
+            ResourceKind::Subnet,
+            ResourceKind::Network
+        ],
+        "dependency order"
+    );
+    assert_clean(&cloud, &path).await;
+    let vols = cloud
+        .snapshot
+        .client()
+        .list("block-storage", "/volumes/detail", "volumes")
+        .await
+        .unwrap();
+    assert!(
+        vols.is_empty(),
+        "boot volume went with the server: {vols:?}"
+    );
+}
+
+#[tokio::test]
+async fn killed_during_backup_then_cleanup_waits_for_it() {
+    let mut cloud =
+        TestCloud::yaml("base: compliant.yaml\ntiming: {backup_available_after: 60}\n").await;
+    let dir = tempfile::tempdir().unwrap();
+    let (tracker, path) = file_tracker(&mut cloud, dir.path());
+    let probe = s0117::probe();
+    run_until(
+        &cloud,
+        probe.as_ref(),
+        &[s0117::TEST_BACKUP],
+        &tracker,
+        ResourceKind::Backup,
+        EntryState::Created,
+    )
+    .await;
+    let done = cleanup_from(&cloud, &path).await;
+    assert_eq!(
+        done[0].kind,
+        ResourceKind::Backup,
+        "backup before its volume"
+    );
+    assert_eq!(done[0].what, Disposal::Deleted, "{done:?}");
+    assert_clean(&cloud, &path).await;
+}
+
+#[tokio::test]
+async fn ctrl_c_during_boot_cleans_up_at_once() {
+    let mut cloud =
+        TestCloud::yaml("base: compliant.yaml\ntiming: {server_active_after: 100000}\n").await;
+    let dir = tempfile::tempdir().unwrap();
+    let (tracker, path) = file_tracker(&mut cloud, dir.path());
+    let cancel = cloud.ctx.cancel.clone();
+    let t = tracker.clone();
+    tokio::spawn(async move {
+        while !t.records().iter().any(|e| e.kind == ResourceKind::Server) {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        cancel.cancel();
+    });
+    let out = cloud
+        .run(
+            s0101::probe().as_ref(),
+            &[s0101::ENTROPY_AVAIL, s0101::FIPS_TEST],
+        )
+        .await;
+    assert_eq!(verdict(&out, s0101::ENTROPY_AVAIL), Verdict::Abort);
+    assert_eq!(out[0].reason, "interrupted");
+    assert_clean(&cloud, &path).await;
+}
+
+#[tokio::test]
+async fn second_ctrl_c_abandons_cleanup_and_leaves_a_list() {
+    let mut cloud =
+        TestCloud::yaml("base: compliant.yaml\ntiming: {server_active_after: 100000}\n").await;
+    let dir = tempfile::tempdir().unwrap();
+    let (tracker, path) = file_tracker(&mut cloud, dir.path());
+    let cancel = cloud.ctx.cancel.clone();
+    let t = tracker.clone();
+    tokio::spawn(async move {
+        while !t.records().iter().any(|e| e.kind == ResourceKind::Server) {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        t.abort_cleanup_token().cancel();
+        cancel.cancel();
+    });
+    let out = cloud
+        .run(s0101::probe().as_ref(), &[s0101::ENTROPY_AVAIL])
+        .await;
+    assert_eq!(out[0].verdict, Verdict::Abort);
+    assert!(
+        out[0]
+            .evidence
+            .iter()
+            .any(|f| f.message.contains("cleanup abandoned")),
+        "{:?}",
+        out[0].evidence
+    );
+    assert_eq!(tracker.leftovers().len(), 5, "{:?}", tracker.leftovers());
+    // A later cleanup removes everything.
+    cleanup_from(&cloud, &path).await;
+    assert_clean(&cloud, &path).await;
+}
+
+#[tokio::test]
+async fn resources_without_the_prefix_are_never_deleted() {
+    let cloud = TestCloud::yaml(
+        "base: compliant.yaml\nresources:\n  volumes:\n    - {id: 11111111-1111-4111-8111-111111111111, name: customer-data, size: 10}\n    - {id: 22222222-2222-4222-8222-222222222222, name: _scs-0117-volume-old, size: 1}\n    - {name: null, size: 1}\n",
+    )
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("ledger.jsonl");
+    // A ledger entry whose id now belongs to a customer's volume (or was tampered with).
+    std::fs::write(
+        &path,
+        r#"{"run":"old","seq":1,"kind":"volume","name":"_scs-0117-volume-old2","prefix":"_scs-","id":"11111111-1111-4111-8111-111111111111","state":"created","at":"2026-01-01T00:00:00Z"}
+{"run":"old","seq":2,"kind":"network","name":"customer-net","prefix":"_scs-","state":"intent","at":"2026-01-01T00:00:00Z"}
+"#,
+    )
+    .unwrap();
+    let done = cleanup_from(&cloud, &path).await;
+    let client = cloud.snapshot.client();
+    let vols = client
+        .list("block-storage", "/volumes/detail", "volumes")
+        .await
+        .unwrap();
+    let names: Vec<&str> = vols
+        .iter()
+        .map(|v| v["name"].as_str().unwrap_or(""))
+        .collect();
+    assert_eq!(
+        names,
+        ["customer-data", ""],
+        "only the prefixed volume went"
+    );
+    assert!(
+        done.iter()
+            .any(|d| matches!(&d.what, Disposal::Skipped(why) if why.contains("customer-data"))),
+        "{done:?}"
+    );
+    assert_eq!(cloud.requests_matching("DELETE /volume/v3/"), 1);
+    assert!(
+        done.iter()
+            .any(|d| d.name == "customer-net" && matches!(d.what, Disposal::Skipped(_))),
+        "{done:?}"
+    );
+}
+
+#[tokio::test]
+async fn executor_timeout_waits_for_the_cleanup() {
+    use crate::execute::{Ending, RunOptions};
+    use crate::plan::testutil::{ScopeBuilder, date};
+    use crate::plan::{Plan, Selection, WorkItem, WorkKind};
+    let mut cloud =
+        TestCloud::yaml("base: compliant.yaml\ntiming: {server_active_after: 100000}\n").await;
+    let dir = tempfile::tempdir().unwrap();
+    let (_tracker, path) = file_tracker(&mut cloud, dir.path());
+    let mut registry = crate::probes::Registry::empty();
+    registry.register(s0101::probe());
+    let plan = Plan {
+        scope: ScopeBuilder::new().build(),
+        date: date("2026-01-01"),
+        versions: vec![],
+        items: vec![WorkItem {
+            index: 0,
+            kind: WorkKind::Native {
+                probe: s0101::PROBE_NAME.into(),
+                replaces: None,
+            },
+            testcases: vec![s0101::ENTROPY_AVAIL.into()],
+            parameters: Default::default(),
+            versions: vec!["v1".into()],
+        }],
+        variables: Default::default(),
+        selection: Selection::default(),
+    };
+    let options = RunOptions {
+        jobs: 1,
+        timeout: Duration::from_millis(400),
+        clock: cloud.ctx.clock.clone(),
+        services: cloud.ctx.services.clone(),
+        cancel: Default::default(),
+        cleanup_grace: Duration::from_secs(60),
+    };
+    let (tx, _rx) = tokio::sync::mpsc::unbounded_channel();
+    let results = crate::execute::run(&plan, &registry, options, tx).await;
+    assert_eq!(results[0].ending, Ending::TimedOut);
+    assert_eq!(results[0].outcomes[0].verdict, Verdict::Abort);
+    assert!(
+        !results[0].stderr.iter().any(|l| l.contains("did not stop")),
+        "{:?}",
+        results[0].stderr
+    );
+    assert_clean(&cloud, &path).await;
+}

@@ -1,0 +1,141 @@
+//! The `cleanup` subcommand from the command line, against an in-process simulated cloud that
+//! holds leftovers of an earlier run (prefixed) and a customer's volume (not prefixed); and the
+//! resource list in a run's report.
+
+use assert_cmd::Command;
+use std::path::Path;
+
+fn repo() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn isolated(home: &Path) -> Command {
+    let mut cmd = Command::cargo_bin("scs-check").unwrap();
+    cmd.env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("HOME", home)
+        .env("CI", "true")
+        .current_dir(home);
+    cmd
+}
+
+fn fixture_with_leftovers(dir: &Path) -> std::path::PathBuf {
+    let base = repo().join("fixtures/clouds/compliant.yaml");
+    let path = dir.join("leftovers.yaml");
+    std::fs::write(
+        &path,
+        format!(
+            "base: {}\nname: leftovers\nresources:\n  volumes:\n    - {{name: customer-data, size: 10}}\n    - {{name: _scs-0117-volume-1a2b3c4d, size: 1}}\n  backups:\n    - {{name: _scs-0117-backup-1a2b3c4d}}\n  secrets:\n    - {{name: _scs-0116-secret-1a2b3c4d}}\n",
+            base.display()
+        ),
+    )
+    .unwrap();
+    path
+}
+
+#[test]
+fn cleanup_dry_run_lists_and_real_run_deletes_only_prefixed() {
+    let home = tempfile::tempdir().unwrap();
+    let fixture = fixture_with_leftovers(home.path());
+    let ledger = home.path().join("ledger.jsonl");
+    let dry = isolated(home.path())
+        .args(["cleanup", "--dry-run", "--simulate"])
+        .arg(&fixture)
+        .arg("--ledger")
+        .arg(&ledger)
+        .output()
+        .unwrap();
+    let out = String::from_utf8_lossy(&dry.stdout);
+    assert!(
+        dry.status.success(),
+        "{out}\n{}",
+        String::from_utf8_lossy(&dry.stderr)
+    );
+    assert!(
+        out.contains("volume \"_scs-0117-volume-1a2b3c4d\""),
+        "{out}"
+    );
+    assert!(out.contains("would delete"), "{out}");
+    assert!(!out.contains("customer-data"), "{out}");
+    assert_eq!(out.lines().count(), 3, "{out}");
+
+    let real = isolated(home.path())
+        .args(["cleanup", "--simulate"])
+        .arg(&fixture)
+        .output()
+        .unwrap();
+    let out = String::from_utf8_lossy(&real.stdout);
+    assert!(
+        real.status.success(),
+        "{out}\n{}",
+        String::from_utf8_lossy(&real.stderr)
+    );
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines.len(), 3, "{out}");
+    assert!(lines[0].starts_with("secret"), "{out}");
+    assert!(
+        lines[1].starts_with("backup"),
+        "backup before volume: {out}"
+    );
+    assert!(lines[2].starts_with("volume"), "{out}");
+    assert!(lines.iter().all(|l| l.ends_with(": deleted")), "{out}");
+}
+
+#[test]
+fn cleanup_needs_a_cloud() {
+    let home = tempfile::tempdir().unwrap();
+    let out = isolated(home.path()).arg("cleanup").output().unwrap();
+    assert_eq!(out.status.code(), Some(3));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--os-cloud"));
+}
+
+#[test]
+fn run_report_lists_created_resources_as_deleted() {
+    let home = tempfile::tempdir().unwrap();
+    let fixture = repo().join("fixtures/clouds/compliant.yaml");
+    let report = home.path().join("r.json");
+    let out = isolated(home.path())
+        .args(["run", "iaas", "-V", "v4", "-t", "scs-0101", "--simulate"])
+        .arg(&fixture)
+        .arg("--json")
+        .arg(&report)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
+    let res = v["scs_check"]["resources"].as_array().unwrap();
+    assert_eq!(res.len(), 5, "{res:?}");
+    assert!(res.iter().all(|r| r["deleted"] == true), "{res:?}");
+    assert!(
+        res.iter()
+            .all(|r| r["name"].as_str().unwrap().starts_with("_scs-0101-"))
+    );
+}
+
+#[test]
+fn v4_on_the_compliant_cloud_passes_in_seconds() {
+    let home = tempfile::tempdir().unwrap();
+    let fixture = repo().join("fixtures/clouds/compliant.yaml");
+    let started = std::time::Instant::now();
+    let out = isolated(home.path())
+        .args(["run", "iaas", "-V", "v4", "-q", "--simulate"])
+        .arg(&fixture)
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(30),
+        "took {:?}",
+        started.elapsed()
+    );
+}
