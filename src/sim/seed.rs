@@ -10,6 +10,7 @@
 
 use super::fixture::{Fixture, FlavorDef, ImageDef, VolumeTypeDef, resolve_date};
 use crate::openstack::{Client, OpenStackError};
+use indexmap::IndexMap;
 use reqwest::Method;
 use serde_json::{Map, Value, json};
 use std::collections::HashSet;
@@ -397,6 +398,21 @@ async fn sync_extra_specs(client: &Client, id: &str, want: &FlavorDef) -> Result
         .get_json("compute", &path)
         .await
         .map_err(api(format!("read extra specs of flavor \"{}\"", want.name)))?;
+    let what = format!("flavor \"{}\"", want.name);
+    set_extra_specs(client, "compute", &path, &have, &want.extra_specs, &what).await
+}
+
+/// Makes the extra specs under `path` (`{"extra_specs": {...}}` in `have`) equal `want`:
+/// deletes the keys `want` lacks, then sets the missing or different ones in one request.
+/// Shared by flavors (Nova) and volume types (Cinder), whose extra-spec APIs have this shape.
+async fn set_extra_specs(
+    client: &Client,
+    service: &str,
+    path: &str,
+    have: &Value,
+    want: &IndexMap<String, String>,
+    what: &str,
+) -> Result<bool, SeedError> {
     let have = have
         .get("extra_specs")
         .and_then(Value::as_object)
@@ -404,24 +420,20 @@ async fn sync_extra_specs(client: &Client, id: &str, want: &FlavorDef) -> Result
         .unwrap_or_default();
     let mut changed = false;
     for key in have.keys() {
-        if !want.extra_specs.contains_key(key) {
+        if !want.contains_key(key) {
             client
                 .request(
-                    "compute",
+                    service,
                     Method::DELETE,
                     &format!("{path}/{}", enc(key)),
                     None,
                 )
                 .await
-                .map_err(api(format!(
-                    "delete extra spec {key} of flavor \"{}\"",
-                    want.name
-                )))?;
+                .map_err(api(format!("delete extra spec {key} of {what}")))?;
             changed = true;
         }
     }
     let missing: Map<String, Value> = want
-        .extra_specs
         .iter()
         .filter(|(k, v)| have.get(*k).and_then(Value::as_str) != Some(v.as_str()))
         .map(|(k, v)| (k.clone(), json!(v)))
@@ -429,13 +441,13 @@ async fn sync_extra_specs(client: &Client, id: &str, want: &FlavorDef) -> Result
     if !missing.is_empty() {
         client
             .request_json(
-                "compute",
+                service,
                 Method::POST,
-                &path,
+                path,
                 Some(&json!({ "extra_specs": missing })),
             )
             .await
-            .map_err(api(format!("set extra specs of flavor \"{}\"", want.name)))?;
+            .map_err(api(format!("set extra specs of {what}")))?;
         changed = true;
     }
     Ok(changed)
@@ -747,52 +759,17 @@ async fn sync_type_specs(
     want: &VolumeTypeDef,
     existing: &Value,
 ) -> Result<bool, SeedError> {
-    let have = existing
-        .get("extra_specs")
-        .and_then(Value::as_object)
-        .cloned()
-        .unwrap_or_default();
     let path = format!("/types/{}/extra_specs", enc(id));
-    let mut changed = false;
-    for key in have.keys() {
-        if !want.extra_specs.contains_key(key) {
-            client
-                .request(
-                    "block-storage",
-                    Method::DELETE,
-                    &format!("{path}/{}", enc(key)),
-                    None,
-                )
-                .await
-                .map_err(api(format!(
-                    "delete extra spec {key} of volume type \"{}\"",
-                    want.name
-                )))?;
-            changed = true;
-        }
-    }
-    let missing: Map<String, Value> = want
-        .extra_specs
-        .iter()
-        .filter(|(k, v)| have.get(*k).and_then(Value::as_str) != Some(v.as_str()))
-        .map(|(k, v)| (k.clone(), json!(v)))
-        .collect();
-    if !missing.is_empty() {
-        client
-            .request_json(
-                "block-storage",
-                Method::POST,
-                &path,
-                Some(&json!({ "extra_specs": missing })),
-            )
-            .await
-            .map_err(api(format!(
-                "set extra specs of volume type \"{}\"",
-                want.name
-            )))?;
-        changed = true;
-    }
-    Ok(changed)
+    let what = format!("volume type \"{}\"", want.name);
+    set_extra_specs(
+        client,
+        "block-storage",
+        &path,
+        existing,
+        &want.extra_specs,
+        &what,
+    )
+    .await
 }
 
 #[cfg(test)]
