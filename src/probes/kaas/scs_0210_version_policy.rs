@@ -787,105 +787,90 @@ pub async fn load_data(options: &KaasOptions, now: DateTime<Utc>) -> Result<Poli
         let (r, c) = tokio::join!(fetch_releases(options), fetch_cves(options));
         (Some(r), Some(c))
     };
-    let snapshot = || builtin_snapshot();
-
-    let releases = match releases {
-        Some(Ok(list)) => {
-            write_cache(dir, RELEASES_CACHE, now, &list);
-            provenance.push(Finding::new(
-                "release data",
-                format!(
-                    "downloaded from {} ({} releases)",
-                    options.github_api,
-                    list.len()
-                ),
-            ));
-            list
-        }
-        other => match read_cache::<Vec<Release>>(dir, RELEASES_CACHE) {
-            Some(c) => {
-                let why = match &other {
-                    Some(Err(e)) => format!("download failed ({e}); "),
-                    _ => "offline; ".into(),
-                };
-                provenance.push(Finding::new(
-                    "release data",
-                    format!(
-                        "{why}using the cache fetched {} ({})",
-                        c.fetched_at.format("%Y-%m-%d %H:%M UTC"),
-                        age_text(now, c.fetched_at)
-                    ),
-                ));
-                c.data
-            }
-            None => match other {
-                Some(Err(e)) => {
-                    return Err(format!(
-                        "cannot get the Kubernetes releases and no cache exists: {e}"
-                    ));
-                }
-                _ => {
-                    let (taken, list, _) = snapshot()?;
-                    provenance.push(Finding::new(
-                        "release data",
-                        format!("offline, no cache: using the built-in snapshot of {taken} ({} days old)", (now.date_naive() - taken).num_days()),
-                    ));
-                    list
-                }
-            },
+    let releases = settle(
+        DataSet {
+            label: "release data",
+            what: "the Kubernetes releases",
+            noun: "releases",
         },
-    };
-    let cves = match cves {
-        Some(Ok(list)) => {
-            write_cache(dir, CVES_CACHE, now, &list);
-            provenance.push(Finding::new(
-                "CVE data",
-                format!(
-                    "downloaded from {} ({} critical CVEs)",
-                    options.cve_feed,
-                    list.len()
-                ),
-            ));
-            list
-        }
-        other => match read_cache::<Vec<CriticalCve>>(dir, CVES_CACHE) {
-            Some(c) => {
-                let why = match &other {
-                    Some(Err(e)) => format!("download failed ({e}); "),
-                    _ => "offline; ".into(),
-                };
-                provenance.push(Finding::new(
-                    "CVE data",
-                    format!(
-                        "{why}using the cache fetched {} ({})",
-                        c.fetched_at.format("%Y-%m-%d %H:%M UTC"),
-                        age_text(now, c.fetched_at)
-                    ),
-                ));
-                c.data
-            }
-            None => match other {
-                Some(Err(e)) => {
-                    return Err(format!(
-                        "cannot get the Kubernetes CVE data and no cache exists: {e}"
-                    ));
-                }
-                _ => {
-                    let (taken, _, list) = snapshot()?;
-                    provenance.push(Finding::new(
-                        "CVE data",
-                        format!("offline, no cache: using the built-in snapshot of {taken} ({} days old)", (now.date_naive() - taken).num_days()),
-                    ));
-                    list
-                }
-            },
+        &options.github_api,
+        RELEASES_CACHE,
+        releases,
+        || builtin_snapshot().map(|(taken, list, _)| (taken, list)),
+        (dir, now, &mut provenance),
+    )?;
+    let cves = settle(
+        DataSet {
+            label: "CVE data",
+            what: "the Kubernetes CVE data",
+            noun: "critical CVEs",
         },
-    };
+        &options.cve_feed,
+        CVES_CACHE,
+        cves,
+        || builtin_snapshot().map(|(taken, _, list)| (taken, list)),
+        (dir, now, &mut provenance),
+    )?;
     Ok(PolicyData {
         releases,
         cves,
         provenance,
     })
+}
+
+/// Names of one downloaded data set, for the provenance findings and errors.
+struct DataSet {
+    /// Object of the provenance finding, e.g. `release data`.
+    label: &'static str,
+    /// What the error says could not be had.
+    what: &'static str,
+    /// What the download counts.
+    noun: &'static str,
+}
+
+/// One data set from its download (`None` when offline), else the cache, else (offline only)
+/// the built-in snapshot; records where it came from in `provenance`.
+fn settle<T: Serialize + serde::de::DeserializeOwned>(
+    set: DataSet,
+    source: &str,
+    cache: &str,
+    downloaded: Option<Result<Vec<T>, String>>,
+    snapshot: impl FnOnce() -> Result<(NaiveDate, Vec<T>), String>,
+    (dir, now, provenance): (Option<&Path>, DateTime<Utc>, &mut Vec<Finding>),
+) -> Result<Vec<T>, String> {
+    let failure = match downloaded {
+        Some(Ok(list)) => {
+            write_cache(dir, cache, now, &list);
+            let text = format!("downloaded from {source} ({} {})", list.len(), set.noun);
+            provenance.push(Finding::new(set.label, text));
+            return Ok(list);
+        }
+        Some(Err(e)) => Some(e),
+        None => None,
+    };
+    if let Some(cached) = read_cache::<Vec<T>>(dir, cache) {
+        let why = match &failure {
+            Some(e) => format!("download failed ({e}); "),
+            None => "offline; ".into(),
+        };
+        let text = format!(
+            "{why}using the cache fetched {} ({})",
+            cached.fetched_at.format("%Y-%m-%d %H:%M UTC"),
+            age_text(now, cached.fetched_at)
+        );
+        provenance.push(Finding::new(set.label, text));
+        return Ok(cached.data);
+    }
+    if let Some(e) = failure {
+        return Err(format!("cannot get {} and no cache exists: {e}", set.what));
+    }
+    let (taken, list) = snapshot()?;
+    let text = format!(
+        "offline, no cache: using the built-in snapshot of {taken} ({} days old)",
+        (now.date_naive() - taken).num_days()
+    );
+    provenance.push(Finding::new(set.label, text));
+    Ok(list)
 }
 
 // ---------------------------------------------------------------------------------------------
