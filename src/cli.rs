@@ -497,8 +497,10 @@ async fn run(args: RunArgs) -> Result<ExitStatus> {
         services.openstack.is_some(),
     )?;
     services.tracker = Some(tracker.clone());
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel::<Event>();
     if let Some(kaas) = kaas.as_ref().filter(|_| needs_cloud) {
-        kaas.connect(&plan.variables, &mut services).await?;
+        kaas.connect(&plan.variables, &mut services, tx.clone())
+            .await?;
     }
 
     let cancel = CancellationToken::new();
@@ -515,7 +517,6 @@ async fn run(args: RunArgs) -> Result<ExitStatus> {
         cleanup_grace: Duration::from_secs(args.resources.cleanup_grace.max(1)),
     };
     let total: usize = plan.items.iter().map(|item| item.testcases.len()).sum();
-    let (tx, rx) = tokio::sync::mpsc::unbounded_channel::<Event>();
     let progress = execute::Progress::new(total, &subject, verbose > 0, args.quiet);
     let display = tokio::spawn(progress.consume(rx));
     let checked_at = Utc::now();

@@ -20,7 +20,6 @@ pub(super) struct KaasRun {
     kubeconfig_flag: Option<PathBuf>,
     context: Option<String>,
     offline: bool,
-    verbose: bool,
 }
 
 /// Whether a scope is about a cluster (declares the `kubeconfig` variable).
@@ -37,7 +36,6 @@ pub(super) async fn prepare(selection: &mut Selection, args: &RunArgs) -> Result
         kubeconfig_flag: args.kubeconfig.clone(),
         context: args.context.clone(),
         offline: args.offline,
-        verbose: args.verbose > 0 || args.debug,
     };
     if let Some(fixture) = &args.simulate {
         let loaded = ClusterFixture::load(fixture).map_err(|e| anyhow!("{e}"))?;
@@ -112,6 +110,7 @@ impl KaasRun {
         &self,
         variables: &indexmap::IndexMap<String, String>,
         services: &mut Services,
+        events: tokio::sync::mpsc::UnboundedSender<crate::execute::Event>,
     ) -> Result<()> {
         let path = kubeconfig_path(
             self.kubeconfig_flag.as_deref(),
@@ -134,9 +133,14 @@ impl KaasRun {
             },
         };
         options.offline = self.offline;
-        if self.verbose {
-            options.progress = Some(Arc::new(|line: String| eprintln!("{line}")));
-        }
+        // Sonobuoy's status goes into the progress display (bar message, or a plain line). A
+        // weak sender, so the display still ends when the run's events end.
+        let events = events.downgrade();
+        options.progress = Some(Arc::new(move |line: String| {
+            if let Some(events) = events.upgrade() {
+                let _ = events.send(crate::execute::Event::Status { line });
+            }
+        }));
         match Cluster::connect(&path, self.context.as_deref(), options).await {
             Ok(cluster) => services.kube = Some(Arc::new(cluster)),
             Err(err @ KubeError::Unreachable { .. }) => {

@@ -25,6 +25,8 @@ pub struct Progress {
     verbose: bool,
     quiet: bool,
     running: BTreeMap<usize, String>,
+    /// The latest status line of a long-running probe, shown beside the running items.
+    status: Option<String>,
 }
 
 impl Progress {
@@ -80,6 +82,7 @@ impl Progress {
             verbose,
             quiet,
             running: BTreeMap::new(),
+            status: None,
         }
     }
 
@@ -103,6 +106,20 @@ impl Progress {
                     let text = format!("[{}] {line}", self.subject);
                     self.print(&text);
                 }
+            }
+            Event::Status { line } => {
+                let text = format!("[{}] {line}", self.subject);
+                match &mut self.mode {
+                    Mode::Bar(bar) if self.verbose => bar.println(text),
+                    Mode::Bar(_) => {}
+                    Mode::Plain(out) => {
+                        if !self.quiet {
+                            let _ = writeln!(out, "{text}");
+                        }
+                    }
+                }
+                self.status = Some(line.clone());
+                self.update_message();
             }
             Event::Finished(result) => {
                 self.running.remove(&result.index);
@@ -178,7 +195,12 @@ impl Progress {
     fn update_message(&mut self) {
         if let Mode::Bar(bar) = &self.mode {
             let names: Vec<&str> = self.running.values().map(String::as_str).collect();
-            bar.set_message(names.join(", "));
+            let mut message = names.join(", ");
+            if let Some(status) = self.status.as_ref().filter(|_| !self.running.is_empty()) {
+                message.push_str(" — ");
+                message.push_str(status);
+            }
+            bar.set_message(message);
         }
     }
 }

@@ -56,6 +56,11 @@ pub enum Event {
     },
     /// An item is done (also sent for items that never started).
     Finished(ItemResult),
+    /// A status line of a long-running probe (e.g. Sonobuoy's progress), for the display.
+    Status {
+        /// The line, e.g. `sonobuoy: e2e running, 120/402 tests passed`.
+        line: String,
+    },
 }
 
 /// Runs every item of `plan` and returns the results in item order. Sends events to `events`

@@ -726,3 +726,20 @@ fn seconds_format() {
     assert_eq!(fmt_secs(Duration::from_millis(500)), "0.5s");
     assert_eq!(fmt_secs(Duration::from_millis(1300)), "1.3s");
 }
+
+#[test]
+fn status_lines_of_long_probes_reach_the_display() {
+    let buf = Shared::default();
+    let mut progress = Progress::plain(1, "cluster-y", false, false, Box::new(buf.clone()));
+    progress.handle(&Event::Status {
+        line: "sonobuoy: e2e running, 12/400 passed".into(),
+    });
+    let mut quiet = Progress::plain(1, "cluster-y", false, true, Box::new(buf.clone()));
+    quiet.handle(&Event::Status {
+        line: "not shown when quiet".into(),
+    });
+    progress.finish();
+    quiet.finish();
+    let text = String::from_utf8(buf.0.lock().unwrap().clone()).unwrap();
+    assert_eq!(text, "[cluster-y] sonobuoy: e2e running, 12/400 passed\n");
+}
