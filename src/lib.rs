@@ -18,6 +18,7 @@ pub mod cert;
 pub mod cli;
 pub mod execute;
 pub mod flavor_name;
+pub mod http;
 pub mod kube;
 pub mod openstack;
 pub mod plan;

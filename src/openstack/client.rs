@@ -948,30 +948,27 @@ async fn authenticate(
         path: path.clone(),
         message: "answer has no \"token\" object".into(),
     })?;
-    let roles: Vec<Role> = t
-        .get("roles")
-        .cloned()
-        .map(serde_json::from_value)
-        .transpose()
-        .map_err(|e| OpenStackError::Decode {
-            service: "identity".into(),
-            method: "POST".into(),
-            path: path.clone(),
-            message: format!("token roles: {e}"),
-        })?
-        .unwrap_or_default();
-    let catalog: Catalog = t
-        .get("catalog")
-        .cloned()
-        .map(serde_json::from_value)
-        .transpose()
-        .map_err(|e| OpenStackError::Decode {
-            service: "identity".into(),
-            method: "POST".into(),
-            path: path.clone(),
-            message: format!("token catalog: {e}"),
-        })?
-        .unwrap_or_default();
+    // An absent field is empty; a malformed one names the field.
+    fn field<T: serde::de::DeserializeOwned + Default>(
+        token: &Value,
+        key: &str,
+        path: &str,
+    ) -> Result<T, OpenStackError> {
+        token
+            .get(key)
+            .cloned()
+            .map(serde_json::from_value)
+            .transpose()
+            .map_err(|e| OpenStackError::Decode {
+                service: "identity".into(),
+                method: "POST".into(),
+                path: path.to_string(),
+                message: format!("token {key}: {e}"),
+            })
+            .map(Option::unwrap_or_default)
+    }
+    let roles: Vec<Role> = field(t, "roles", &path)?;
+    let catalog: Catalog = field(t, "catalog", &path)?;
     let s = |v: Option<&Value>| v.and_then(Value::as_str).map(str::to_string);
     Ok(Token {
         value,

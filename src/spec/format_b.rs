@@ -111,14 +111,9 @@ pub(crate) fn read(cx: &mut Ctx, root: &Node) -> Option<Scope> {
             let Some((id, id_pos)) = cx.req_string(item, "id") else {
                 continue;
             };
-            if let Some(first) = seen_mod.get(&id) {
-                cx.error(
-                    Some(id_pos),
-                    format!("duplicate module id `{id}` (first declared at {first})"),
-                );
+            if !cx.first_declaration(&mut seen_mod, "module id", &id, id_pos) {
                 continue;
             }
-            seen_mod.insert(id.clone(), id_pos);
 
             // run entries become scripts; identical entries of different modules share one
             let mut my_scripts = Vec::new();

@@ -110,14 +110,9 @@ pub(crate) fn read_testcase(
         return None;
     }
     let (id, id_pos) = cx.req_string(node, "id")?;
-    if let Some(first) = seen.get(&id) {
-        cx.error(
-            Some(id_pos),
-            format!("duplicate testcase id `{id}` (first declared at {first})"),
-        );
+    if !cx.first_declaration(seen, "testcase id", &id, id_pos) {
         return None;
     }
-    seen.insert(id.clone(), id_pos);
     let lifetime = match node.get("lifetime") {
         None => default_lifetime,
         Some(l) => match cx.string(l, "lifetime") {
@@ -157,14 +152,9 @@ pub(crate) fn read_version_head(
         Some(v) => (cx.scalar(v, "`version`")?, v.pos),
         None => return None,
     };
-    if let Some(first) = seen.get(&name) {
-        cx.error(
-            Some(pos),
-            format!("duplicate version `{name}` (first declared at {first})"),
-        );
+    if !cx.first_declaration(seen, "version", &name, pos) {
         return None;
     }
-    seen.insert(name.clone(), pos);
     let stabilized = node.get(stabilized_key).and_then(|d| {
         let date = cx.date(d, stabilized_key);
         if date.is_none() {
@@ -247,14 +237,9 @@ pub(crate) fn read(cx: &mut Ctx, root: &Node) -> Option<Scope> {
             let Some((id, id_pos)) = cx.req_string(item, "id") else {
                 continue;
             };
-            if let Some(first) = seen_mod.get(&id) {
-                cx.error(
-                    Some(id_pos),
-                    format!("duplicate module id `{id}` (first declared at {first})"),
-                );
+            if !cx.first_declaration(&mut seen_mod, "module id", &id, id_pos) {
                 continue;
             }
-            seen_mod.insert(id.clone(), id_pos);
             let mut targets = IndexMap::new();
             if let Some(tnode) = item.get("targets") {
                 let entries = if tnode.is_null() {

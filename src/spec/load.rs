@@ -181,42 +181,13 @@ pub fn load_file(path: &Path) -> Result<Scope, LoadError> {
 
 /// Downloads and loads a scope file (30 s timeout). Downloaded scopes have no base directory.
 pub async fn load_url(url: &str) -> Result<Scope, LoadError> {
-    let fail = |message: String| LoadError::Download {
-        url: url.to_string(),
-        message,
-    };
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    let client = reqwest::Client::builder()
-        .timeout(Duration::from_secs(30))
-        .build()
-        .map_err(|e| fail(format!("cannot build HTTP client: {e}")))?;
-    let response = client.get(url).send().await.map_err(|e| {
-        if e.is_timeout() {
-            fail("timed out after 30 s".to_string())
-        } else {
-            fail(error_chain(&e))
-        }
-    })?;
-    let status = response.status();
-    if !status.is_success() {
-        return Err(fail(format!("HTTP status {status}")));
-    }
-    let text = response
-        .text()
+    let text = crate::http::get_text(url, Duration::from_secs(30))
         .await
-        .map_err(|e| fail(format!("cannot read response body: {}", error_chain(&e))))?;
+        .map_err(|message| LoadError::Download {
+            url: url.to_string(),
+            message,
+        })?;
     load_str(&text, Origin::Url(url.to_string()), None)
-}
-
-fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut out = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        out.push_str(": ");
-        out.push_str(&s.to_string());
-        source = s.source();
-    }
-    out
 }
 
 /// Loads the scope a command-line argument names: an `http(s)://` URL, an existing file, or a
@@ -315,6 +286,24 @@ impl Ctx {
             problems: Vec::new(),
             bad_stabilized: std::collections::HashSet::new(),
         }
+    }
+
+    /// Records the first declaration of `id`; a repeated one is an error naming `what` and
+    /// where the first stands. Returns whether `id` is new.
+    pub fn first_declaration(
+        &mut self,
+        seen: &mut std::collections::HashMap<String, Pos>,
+        what: &str,
+        id: &str,
+        pos: Pos,
+    ) -> bool {
+        if let Some(first) = seen.get(id) {
+            let message = format!("duplicate {what} `{id}` (first declared at {first})");
+            self.error(Some(pos), message);
+            return false;
+        }
+        seen.insert(id.to_string(), pos);
+        true
     }
 
     pub fn error(&mut self, pos: Option<Pos>, message: impl Into<String>) {

@@ -2,6 +2,8 @@
 //! reference suite, and a way to declare a probe from an async function.
 
 use crate::openstack::Snapshot;
+use crate::openstack::catalog::Catalog;
+use crate::openstack::models::{Flavor, Image, VolumeType};
 use crate::probes::{Outcome, Probe, ProbeContext};
 use futures::future::BoxFuture;
 use std::sync::Arc;
@@ -20,6 +22,44 @@ pub async fn checked_snapshot(ctx: &ProbeContext) -> Result<Arc<Snapshot>, Strin
     let names: Vec<&str> = roles.iter().map(|r| r.name.as_str()).collect();
     preflight_roles(&names)?;
     Ok(snapshot)
+}
+
+/// The flavors of the cloud (after the pre-flight check); the error is the ABORT reason.
+pub async fn flavors(ctx: &ProbeContext) -> Result<Arc<Vec<Flavor>>, String> {
+    let snapshot = checked_snapshot(ctx).await?;
+    snapshot
+        .flavors()
+        .await
+        .map_err(|err| format!("cannot list the flavors: {err}"))
+}
+
+/// The images of the cloud (after the pre-flight check); the error is the ABORT reason.
+pub async fn images(ctx: &ProbeContext) -> Result<Arc<Vec<Image>>, String> {
+    let snapshot = checked_snapshot(ctx).await?;
+    snapshot
+        .images()
+        .await
+        .map_err(|err| format!("cannot list images: {err}"))
+}
+
+/// The volume types of the cloud (after the pre-flight check); the error is the ABORT reason.
+pub async fn volume_types(ctx: &ProbeContext) -> Result<Arc<Vec<VolumeType>>, String> {
+    let snapshot = checked_snapshot(ctx).await?;
+    snapshot
+        .volume_types()
+        .await
+        .map_err(|err| format!("cannot list volume types: {err}"))
+}
+
+/// The snapshot and the token's service catalog (after the pre-flight check); the error is the
+/// ABORT reason.
+pub async fn catalog(ctx: &ProbeContext) -> Result<(Arc<Snapshot>, Arc<Catalog>), String> {
+    let snapshot = checked_snapshot(ctx).await?;
+    let catalog = snapshot
+        .catalog()
+        .await
+        .map_err(|err| format!("cannot read the catalog: {err}"))?;
+    Ok((snapshot, catalog))
 }
 
 /// The role rule of the pre-flight check, on the role names of the token.

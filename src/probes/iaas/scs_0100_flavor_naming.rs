@@ -8,7 +8,7 @@
 //! disk part without a size is not compared instead of aborting; the GPU generation stops at
 //! `_`) are listed in `docs/divergences.md`, section "Flavor names".
 
-use super::common::{FnProbe, abort_all, checked_snapshot};
+use super::common::{self, FnProbe, abort_all};
 use crate::flavor_name::{self, FlavorFacts, FlavorName, NameCheck, Problem};
 use crate::openstack::models::Flavor;
 use crate::probes::{Finding, Outcome, ProbeContext};
@@ -58,13 +58,9 @@ fn name_list(names: &[&str]) -> String {
 }
 
 async fn run(ctx: &ProbeContext, ids: &[String]) -> Vec<Outcome> {
-    let snapshot = match checked_snapshot(ctx).await {
-        Ok(snapshot) => snapshot,
-        Err(reason) => return abort_all(ids, &reason),
-    };
-    let flavors = match snapshot.flavors().await {
+    let flavors = match common::flavors(ctx).await {
         Ok(flavors) => flavors,
-        Err(err) => return abort_all(ids, &format!("cannot list the flavors: {err}")),
+        Err(reason) => return abort_all(ids, &reason),
     };
     ids.iter()
         .map(|id| match id.as_str() {

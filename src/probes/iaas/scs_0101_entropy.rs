@@ -358,14 +358,11 @@ fn run<'a>(ctx: &'a ProbeContext, testcases: &'a [String]) -> BoxFuture<'a, Vec<
             Ok(s) => s,
             Err(reason) => return abort_all(testcases, &reason),
         };
-        let images = match snapshot.images().await {
-            Ok(i) => i,
-            Err(err) => return abort_all(testcases, &format!("cannot list images: {err}")),
-        };
-        let flavors = match snapshot.flavors().await {
-            Ok(f) => f,
-            Err(err) => return abort_all(testcases, &format!("cannot list flavors: {err}")),
-        };
+        let (images, flavors) =
+            match tokio::try_join!(super::common::images(ctx), super::common::flavors(ctx)) {
+                Ok(listings) => listings,
+                Err(reason) => return abort_all(testcases, &reason),
+            };
         let Some(image) = choose_image(&images).cloned() else {
             return abort_all(testcases, "no image to boot a test VM from");
         };

@@ -12,7 +12,7 @@
 //! testcase, and an outdated image without `provided_until` counts as still promised (it needs a
 //! replacement) instead of aborting `scs-0102-image-recency`.
 
-use super::common::{FnProbe, abort_all, checked_snapshot};
+use super::common::{self, FnProbe, abort_all};
 use crate::openstack::models::Image;
 use crate::probes::{Finding, Outcome, ProbeContext};
 use chrono::{DateTime, NaiveDate, Utc};
@@ -101,13 +101,9 @@ pub fn probe() -> Arc<FnProbe> {
 }
 
 async fn run(ctx: &ProbeContext, ids: &[String]) -> Vec<Outcome> {
-    let snapshot = match checked_snapshot(ctx).await {
-        Ok(s) => s,
-        Err(reason) => return abort_all(ids, &reason),
-    };
-    let images = match snapshot.images().await {
+    let images = match common::images(ctx).await {
         Ok(images) => images,
-        Err(err) => return abort_all(ids, &format!("cannot list images: {err}")),
+        Err(reason) => return abort_all(ids, &reason),
     };
     let images = listed_images(&images);
     let now = ctx.clock.now();

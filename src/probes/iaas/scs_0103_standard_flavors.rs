@@ -7,7 +7,7 @@
 //! spec conversion of [`crate::flavor_name::expected_specs`]. Where a standard flavor leaves the
 //! disk type open, any valid disk type is accepted (see `docs/divergences.md`, "Flavor names").
 
-use super::common::{FnProbe, abort_all, checked_snapshot};
+use super::common::{self, FnProbe, abort_all};
 use super::scs_0100_flavor_naming::{flavor_facts, flavor_label};
 use crate::flavor_name::{self, Aspect, CpuType, DiskType, ExpectedSpecs, SpecValue};
 use crate::openstack::models::Flavor;
@@ -367,13 +367,9 @@ async fn run(ctx: &ProbeContext, ids: &[String]) -> Vec<Outcome> {
         Ok(table) => table,
         Err(err) => return abort_all(ids, &format!("the standard flavor table is broken: {err}")),
     };
-    let snapshot = match checked_snapshot(ctx).await {
-        Ok(snapshot) => snapshot,
-        Err(reason) => return abort_all(ids, &reason),
-    };
-    let flavors = match snapshot.flavors().await {
+    let flavors = match common::flavors(ctx).await {
         Ok(flavors) => flavors,
-        Err(err) => return abort_all(ids, &format!("cannot list the flavors: {err}")),
+        Err(reason) => return abort_all(ids, &reason),
     };
     let index = FlavorIndex::new(&flavors);
     ids.iter()

@@ -8,7 +8,7 @@
 //! relative to the working directory. The reference suite ignores the parameter and uses a copy
 //! compiled into its code (see `docs/divergences.md`).
 
-use super::common::{FnProbe, abort_all, checked_snapshot};
+use super::common::{self, FnProbe, abort_all};
 use super::scs_0102_image_metadata::{image_name, listed_images};
 use crate::openstack::models::Image;
 use crate::probes::{Finding, Outcome, ProbeContext};
@@ -323,29 +323,12 @@ pub async fn load_spec(reference: Option<&str>) -> Result<ImageSpec, SpecError> 
 }
 
 async fn download(url: &str) -> Result<String, SpecError> {
-    let fail = |message: String| SpecError::Download {
-        origin: url.to_string(),
-        message,
-    };
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    let client = reqwest::Client::builder()
-        .timeout(Duration::from_secs(30))
-        .build()
-        .map_err(|e| fail(format!("cannot build HTTP client: {e}")))?;
-    let response = client.get(url).send().await.map_err(|e| {
-        let mut text = e.to_string();
-        let mut source = std::error::Error::source(&e);
-        while let Some(s) = source {
-            text.push_str(&format!(": {s}"));
-            source = s.source();
-        }
-        fail(text)
-    })?;
-    let status = response.status();
-    if !status.is_success() {
-        return Err(fail(format!("HTTP {status}")));
-    }
-    response.text().await.map_err(|e| fail(e.to_string()))
+    crate::http::get_text(url, Duration::from_secs(30))
+        .await
+        .map_err(|message| SpecError::Download {
+            origin: url.to_string(),
+            message,
+        })
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -505,13 +488,9 @@ async fn run(ctx: &ProbeContext, ids: &[String]) -> Vec<Outcome> {
         Ok(spec) => spec,
         Err(err) => return abort_all(ids, &err.to_string()),
     };
-    let snapshot = match checked_snapshot(ctx).await {
-        Ok(s) => s,
-        Err(reason) => return abort_all(ids, &reason),
-    };
-    let images = match snapshot.images().await {
+    let images = match common::images(ctx).await {
         Ok(images) => images,
-        Err(err) => return abort_all(ids, &format!("cannot list images: {err}")),
+        Err(reason) => return abort_all(ids, &reason),
     };
     let images = listed_images(&images);
     ids.iter().map(|id| judge(id, &spec, &images)).collect()

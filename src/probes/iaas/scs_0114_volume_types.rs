@@ -3,7 +3,7 @@
 //! or replication (`scs-0114-encrypted-type`, `scs-0114-replicated-type`). Read-only; uses the
 //! shared volume-type listing of the snapshot.
 
-use super::common::{FnProbe, abort_all, checked_snapshot};
+use super::common::{self, FnProbe, abort_all};
 use crate::openstack::models::VolumeType;
 use crate::probes::{Finding, Outcome, ProbeContext};
 use futures::future::BoxFuture;
@@ -179,13 +179,9 @@ pub fn judge(testcases: &[String], types: &[VolumeType]) -> Vec<Outcome> {
 
 fn run<'a>(ctx: &'a ProbeContext, testcases: &'a [String]) -> BoxFuture<'a, Vec<Outcome>> {
     Box::pin(async move {
-        let snapshot = match checked_snapshot(ctx).await {
-            Ok(s) => s,
-            Err(reason) => return abort_all(testcases, &reason),
-        };
-        match snapshot.volume_types().await {
+        match common::volume_types(ctx).await {
             Ok(types) => judge(testcases, &types),
-            Err(err) => abort_all(testcases, &format!("cannot list volume types: {err}")),
+            Err(reason) => abort_all(testcases, &reason),
         }
     })
 }

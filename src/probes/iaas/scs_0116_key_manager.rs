@@ -186,13 +186,9 @@ pub fn judge_presence(catalog: &Catalog) -> Outcome {
 
 fn run_presence<'a>(ctx: &'a ProbeContext, testcases: &'a [String]) -> BoxFuture<'a, Vec<Outcome>> {
     Box::pin(async move {
-        let snapshot = match checked_snapshot(ctx).await {
-            Ok(s) => s,
+        let (_, catalog) = match super::common::catalog(ctx).await {
+            Ok(found) => found,
             Err(reason) => return abort_all(testcases, &reason),
-        };
-        let catalog = match snapshot.catalog().await {
-            Ok(c) => c,
-            Err(err) => return abort_all(testcases, &format!("cannot read the catalog: {err}")),
         };
         testcases
             .iter()

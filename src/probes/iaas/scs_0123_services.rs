@@ -3,7 +3,7 @@
 //! which sends one S3 `ListBuckets` request, signed with AWS Signature V4 and an access key that
 //! cannot exist, to the host of the object-store endpoint. Nothing is created.
 
-use super::common::{FnProbe, abort_all, checked_snapshot};
+use super::common::{self, FnProbe, abort_all};
 use super::sigv4;
 use crate::openstack::{Catalog, Client};
 use crate::probes::{Finding, Outcome, ProbeContext};
@@ -206,13 +206,9 @@ pub async fn swift_s3(client: &Client, catalog: &Catalog, at: DateTime<Utc>) -> 
 
 fn run<'a>(ctx: &'a ProbeContext, testcases: &'a [String]) -> BoxFuture<'a, Vec<Outcome>> {
     Box::pin(async move {
-        let snapshot = match checked_snapshot(ctx).await {
-            Ok(s) => s,
+        let (snapshot, catalog) = match common::catalog(ctx).await {
+            Ok(found) => found,
             Err(reason) => return abort_all(testcases, &reason),
-        };
-        let catalog = match snapshot.catalog().await {
-            Ok(c) => c,
-            Err(err) => return abort_all(testcases, &format!("cannot read the catalog: {err}")),
         };
         let mut out = Vec::with_capacity(testcases.len());
         for id in testcases {

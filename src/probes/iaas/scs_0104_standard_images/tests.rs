@@ -367,7 +367,7 @@ async fn spec_download() {
     let url = serve_once("404 Not Found", "gone").await;
     let err = load_spec(Some(&url)).await.unwrap_err();
     assert!(
-        err.to_string().contains("cannot download: HTTP 404"),
+        err.to_string().contains("cannot download: HTTP status 404"),
         "{err}"
     );
     // nothing listens on port 9 of localhost
