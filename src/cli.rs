@@ -23,6 +23,7 @@ use tokio_util::sync::CancellationToken;
 
 mod cert;
 mod cleanup;
+pub(crate) mod console;
 mod flavor_name;
 mod kaas;
 mod resources;
@@ -283,6 +284,10 @@ pub struct PlanArgs {
     #[command(flatten)]
     /// What to plan.
     pub selection: SelectionArgs,
+    /// OpenStack cloud (from clouds.yaml) the plan is for; same as `-a os_cloud=NAME` or
+    /// `OS_CLOUD`. Nothing is contacted.
+    #[arg(long, value_name = "NAME")]
+    pub os_cloud: Option<String>,
 }
 
 /// Flags of `validate`.
@@ -453,14 +458,36 @@ fn today() -> NaiveDate {
     Utc::now().date_naive()
 }
 
-async fn make_plan(args: &SelectionArgs, registry: &Registry) -> Result<Plan> {
-    let scope = load_scope(&args.scope).await?;
-    let selection = selection_from(args)?;
-    let plan = plan::resolve(scope, selection, registry, today())?;
-    Ok(plan)
+/// The report files `run` was asked to write, with the flag that names each.
+fn output_paths(args: &RunArgs) -> Vec<(&'static str, &Path)> {
+    [
+        ("-o", args.output.as_deref()),
+        ("--json", args.json.as_deref()),
+        ("--junit", args.junit.as_deref()),
+        ("--markdown", args.markdown.as_deref()),
+    ]
+    .into_iter()
+    .filter_map(|(flag, path)| path.map(|p| (flag, p)))
+    .collect()
 }
 
 async fn run(args: RunArgs) -> Result<ExitStatus> {
+    // A report that cannot be written is found out now, not after a long run.
+    report::check_output_paths(&output_paths(&args)).map_err(|err| anyhow!("{err}"))?;
+    if args.simulate.is_some() {
+        for (given, flag) in [
+            (args.upload, "--upload"),
+            (args.key.is_some(), "--key"),
+            (args.os_cloud.is_some(), "--os-cloud"),
+        ] {
+            if given {
+                bail!(
+                    "--simulate cannot be combined with {flag}: a simulated run tests no real \
+                     cloud and is no certificate"
+                );
+            }
+        }
+    }
     let registry = Registry::builtin();
     let scope = load_scope(&args.selection.scope).await?;
     let mut selection = selection_from(&args.selection)?;
@@ -485,6 +512,13 @@ async fn run(args: RunArgs) -> Result<ExitStatus> {
         .any(|item| matches!(item.kind, WorkKind::Native { .. }));
     // A broken configuration stops the run even when no probe would talk to the cloud.
     let cloud_config = cloud.map(cloud_config).transpose()?;
+    let tls_off = cloud_config.as_ref().is_some_and(|c| !c.verify);
+    if tls_off {
+        eprintln!(
+            "warning: TLS certificate verification is off for this cloud (`insecure: true` or \
+             `verify: false` in clouds.yaml); the report records it"
+        );
+    }
     let mut services = match cloud_config {
         Some(config) if needs_cloud => connect_openstack(config).await,
         _ => Services::default(),
@@ -504,7 +538,10 @@ async fn run(args: RunArgs) -> Result<ExitStatus> {
     }
 
     let cancel = CancellationToken::new();
-    execute::cancel_on_ctrl_c_with_cleanup(cancel.clone(), tracker.abort_cleanup_token());
+    let live = tracker.clone();
+    execute::cancel_on_ctrl_c_with_cleanup(cancel.clone(), tracker.abort_cleanup_token(), move || {
+        live.leftovers().len()
+    });
     let options = RunOptions {
         jobs: args.jobs.unwrap_or_else(num_cpus).max(1),
         timeout: Duration::from_secs(args.timeout.max(1)),
@@ -531,6 +568,10 @@ async fn run(args: RunArgs) -> Result<ExitStatus> {
         run_uuid: uuid::Uuid::new_v4().to_string(),
     };
     let mut report = report::build(&plan, &results, &meta);
+    if let Some(block) = report.scs_check.as_mut() {
+        block.simulated = args.simulate.is_some();
+        block.tls_verification_disabled = tls_off;
+    }
     if let Some(snapshot) = &services.openstack {
         let counts = snapshot.request_counts();
         if verbose > 0 {
@@ -561,9 +602,17 @@ async fn run(args: RunArgs) -> Result<ExitStatus> {
         args.markdown.as_deref(),
     );
     if !args.quiet {
-        print!("{}", report::console_summary(&report, verbose > 0));
+        console::print(&report::console_summary_of_run(
+            &report,
+            verbose > 0,
+            &plan::not_run_targets(&plan),
+        ));
     }
-    written.context("writing the report")?;
+    written.announce();
+    if !written.all_ok() {
+        // Every other report was written; the run could not complete properly.
+        return Ok(ExitStatus::Error);
+    }
     if interrupted {
         eprintln!("interrupted: unfinished testcases are reported as ABORT");
     }
@@ -709,14 +758,17 @@ async fn simulate(args: SimulateArgs) -> Result<ExitStatus> {
             .with_context(|| format!("cannot write {}", path.display()))?;
         eprintln!("wrote {}", path.display());
     }
-    println!(
+    console::println(&format!(
         "# simulated cloud {} at {}",
         sim.cloud,
         sim.handle.auth_url()
-    );
-    println!("# clouds.yaml entry (use with OS_CLOUD={}):", sim.cloud);
-    print!("{}", sim.clouds_yaml);
-    println!("# press Ctrl-C to stop");
+    ));
+    console::println(&format!(
+        "# clouds.yaml entry (use with OS_CLOUD={}):",
+        sim.cloud
+    ));
+    console::print(&sim.clouds_yaml);
+    console::println("# press Ctrl-C to stop");
     tokio::signal::ctrl_c()
         .await
         .context("waiting for Ctrl-C")?;
@@ -760,10 +812,33 @@ fn kube_current_context(path: &str) -> Option<String> {
     config.current_context.filter(|c| !c.is_empty())
 }
 
+/// `plan`: resolves without contacting anything. Variables without a value are shown as
+/// unassigned instead of stopping it; `--os-cloud` and `OS_CLOUD` assign `os_cloud`.
 async fn plan_cmd(args: PlanArgs) -> Result<ExitStatus> {
     let registry = Registry::builtin();
-    let plan = make_plan(&args.selection, &registry).await?;
-    print!("{}", describe_plan(&plan));
+    let scope = load_scope(&args.selection.scope).await?;
+    let mut selection = selection_from(&args.selection)?;
+    if scope.variables.iter().any(|v| v == "os_cloud") {
+        let env = std::env::var("OS_CLOUD").ok().filter(|v| !v.is_empty());
+        match (&args.os_cloud, selection.assignments.get("os_cloud")) {
+            (Some(name), Some(assigned)) if assigned != name => {
+                bail!("--os-cloud {name} contradicts -a os_cloud={assigned}")
+            }
+            (Some(name), _) => {
+                selection
+                    .assignments
+                    .insert("os_cloud".into(), name.clone());
+            }
+            (None, None) => {
+                if let Some(name) = env {
+                    selection.assignments.insert("os_cloud".into(), name);
+                }
+            }
+            (None, Some(_)) => {}
+        }
+    }
+    let (plan, _unassigned) = plan::resolve_for_display(scope, selection, &registry, today())?;
+    console::print(&describe_plan(&plan));
     Ok(ExitStatus::Pass)
 }
 
@@ -805,7 +880,11 @@ pub fn describe_plan(plan: &Plan) -> String {
     if !plan.variables.is_empty() {
         let _ = writeln!(out, "\nvariables:");
         for (key, value) in &plan.variables {
-            let _ = writeln!(out, "  {key} = {value}");
+            if value == plan::UNASSIGNED {
+                let _ = writeln!(out, "  {key}: unassigned (give it with -a {key}=VALUE)");
+            } else {
+                let _ = writeln!(out, "  {key} = {value}");
+            }
         }
     }
     let _ = writeln!(out, "\nwork ({} items):", plan.items.len());
@@ -869,7 +948,7 @@ async fn list() -> Result<ExitStatus> {
         }
     }
     let _ = writeln!(out, "\nstatus on {date} (UTC)");
-    print!("{out}");
+    console::print(&out);
     Ok(ExitStatus::Pass)
 }
 
@@ -885,7 +964,7 @@ async fn validate(args: ValidateArgs) -> Result<ExitStatus> {
                     },
                     Err(err) => {
                         bad += 1;
-                        println!("{err}");
+                        console::println(&err.to_string());
                         continue;
                     }
                 }
@@ -897,21 +976,21 @@ async fn validate(args: ValidateArgs) -> Result<ExitStatus> {
             spec::validate_text(text, spec::Origin::Builtin(name.to_string()), None)
         } else {
             bad += 1;
-            println!("{file}: no such scope file");
+            console::println(&format!("{file}: no such scope file"));
             continue;
         };
         for problem in &checked.problems {
-            println!("{problem}");
+            console::println(&problem.to_string());
         }
         if checked.has_errors() {
             bad += 1;
         } else if let Some(scope) = &checked.scope {
-            println!(
+            console::println(&format!(
                 "{file}: ok ({}, {} versions, {} testcases)",
                 scope.name,
                 scope.versions.len(),
                 scope.testcases.len()
-            );
+            ));
         }
     }
     if bad > 0 {
@@ -923,8 +1002,7 @@ async fn validate(args: ValidateArgs) -> Result<ExitStatus> {
 }
 
 async fn report_cmd(args: ReportArgs) -> Result<ExitStatus> {
-    let text = std::fs::read_to_string(&args.file)
-        .with_context(|| format!("cannot read {}", args.file.display()))?;
+    let text = report::read_report_text(&args.file).map_err(|err| anyhow!("cannot read {err}"))?;
     let reports: Vec<Report> =
         report::read_reports(&text).map_err(|err| anyhow!("{}: {err}", args.file.display()))?;
     let mut out = String::new();
@@ -950,7 +1028,7 @@ async fn report_cmd(args: ReportArgs) -> Result<ExitStatus> {
         Some(path) => {
             std::fs::write(path, out).with_context(|| format!("cannot write {}", path.display()))?
         }
-        None => print!("{out}"),
+        None => console::print(&out),
     }
     Ok(ExitStatus::Pass)
 }

@@ -17,16 +17,16 @@ pub(crate) async fn run(args: FlavorNameArgs) -> Result<ExitStatus> {
     let mut all_good = true;
     for name in &args.names {
         let (text, good) = explain_name(name);
-        print!("{text}");
+        super::console::print(&text);
         all_good &= good;
     }
     if args.check_cloud {
         if !args.names.is_empty() {
-            println!();
+            super::console::print("\n");
         }
         let (cloud, flavors) = cloud_flavors(&args).await?;
         let (text, good) = check_cloud(&cloud, &flavors);
-        print!("{text}");
+        super::console::print(&text);
         all_good &= good;
     }
     Ok(if all_good {

@@ -236,56 +236,91 @@ fn note_all(ids: &[String], reason: &str) -> BTreeMap<String, String> {
         .collect()
 }
 
-/// Spawns a task that cancels `token` on the first SIGINT (Ctrl-C) or SIGTERM, then
-/// `cleanup` on the second SIGINT (probes abandon their cleanups and the run reports what is
-/// left); a third SIGINT ends the process at once with exit code 130. Call inside a tokio
-/// runtime.
-pub fn cancel_on_ctrl_c_with_cleanup(token: CancellationToken, cleanup: CancellationToken) {
-    let first = token.clone();
+/// Spawns a task that cancels `token` on the first SIGINT (Ctrl-C) or SIGTERM and prints what
+/// happens next (`interrupted: cleaning up N resources, Ctrl-C again to abandon`, where N is
+/// `live()` at that moment), then `cleanup` on the second SIGINT or SIGTERM (probes abandon
+/// their cleanups and the run reports what is left); a third one ends the process at once with
+/// exit code 130. Call inside a tokio runtime.
+pub fn cancel_on_ctrl_c_with_cleanup(
+    token: CancellationToken,
+    cleanup: CancellationToken,
+    live: impl Fn() -> usize + Send + 'static,
+) {
     tokio::spawn(async move {
-        first.cancelled().await;
-        if tokio::signal::ctrl_c().await.is_ok() {
-            eprintln!(
-                "second interrupt: abandoning the cleanup; what is left will be listed \
-                 (interrupt again to quit at once)"
-            );
-            cleanup.cancel();
-            if tokio::signal::ctrl_c().await.is_ok() {
-                std::process::exit(130);
-            }
-        }
+        let mut interrupts = Interrupts::new();
+        interrupts.next().await;
+        eprintln!("{}", first_interrupt_message(live()));
+        token.cancel();
+        interrupts.next().await;
+        eprintln!(
+            "second interrupt: abandoning the cleanup; what is left will be listed \
+             (interrupt again to quit at once)"
+        );
+        cleanup.cancel();
+        interrupts.next().await;
+        std::process::exit(130);
     });
-    cancel_first_signal(token, false);
 }
 
-/// Spawns a task that cancels `token` on the first SIGINT (Ctrl-C) or SIGTERM. A second
-/// SIGINT ends the process at once with exit code 130. Call inside a tokio runtime.
+/// What the first Ctrl-C (or SIGTERM) of a run prints, given how many created resources may
+/// still exist.
+pub fn first_interrupt_message(live: usize) -> String {
+    match live {
+        0 => "interrupted: stopping; unfinished testcases are reported as ABORT \
+              (Ctrl-C again to quit at once)"
+            .to_string(),
+        1 => "interrupted: cleaning up 1 resource, Ctrl-C again to abandon".to_string(),
+        n => format!("interrupted: cleaning up {n} resources, Ctrl-C again to abandon"),
+    }
+}
+
+/// Spawns a task that cancels `token` on the first SIGINT (Ctrl-C) or SIGTERM. A second one
+/// ends the process at once with exit code 130. Call inside a tokio runtime.
 pub fn cancel_on_ctrl_c(token: CancellationToken) {
-    cancel_first_signal(token, true);
+    tokio::spawn(async move {
+        let mut interrupts = Interrupts::new();
+        interrupts.next().await;
+        token.cancel();
+        interrupts.next().await;
+        std::process::exit(130);
+    });
 }
 
-fn cancel_first_signal(token: CancellationToken, exit_on_second: bool) {
-    tokio::spawn(async move {
+/// SIGINT and SIGTERM as one stream: a SIGTERM counts like a Ctrl-C.
+struct Interrupts {
+    terminate: Option<tokio::signal::unix::Signal>,
+}
+
+impl Interrupts {
+    /// Starts listening (the listeners are installed at once, so no signal is missed between
+    /// two [`Interrupts::next`] calls for SIGTERM).
+    fn new() -> Self {
+        Interrupts {
+            terminate: tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+                .ok(),
+        }
+    }
+
+    /// Waits for the next SIGINT or SIGTERM.
+    async fn next(&mut self) {
         let interrupt = async {
             if tokio::signal::ctrl_c().await.is_err() {
                 std::future::pending::<()>().await;
             }
         };
         let terminate = async {
-            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-                Ok(mut s) => {
-                    s.recv().await;
+            match self.terminate.as_mut() {
+                Some(s) => {
+                    if s.recv().await.is_none() {
+                        std::future::pending::<()>().await;
+                    }
                 }
-                Err(_) => std::future::pending::<()>().await,
+                None => std::future::pending::<()>().await,
             }
         };
         tokio::select! {
             _ = interrupt => {}
             _ = terminate => {}
         }
-        token.cancel();
-        if exit_on_second && tokio::signal::ctrl_c().await.is_ok() {
-            std::process::exit(130);
-        }
-    });
+    }
 }

@@ -14,8 +14,8 @@ mod tests;
 pub(crate) mod testutil;
 
 pub use resolve::{
-    PlanError, REASON_HTTP, REASON_MANUAL, REASON_NO_PROBE, annotate_validity, applicable_entry,
-    resolve,
+    NotRunTarget, PlanError, REASON_HTTP, REASON_MANUAL, REASON_NO_PROBE, UNASSIGNED,
+    annotate_validity, applicable_entry, not_run_targets, resolve, resolve_for_display,
 };
 pub use subst::{SubstError, substitute};
 

@@ -50,6 +50,14 @@ pub enum PlanError {
         /// The regex engine's complaint.
         message: String,
     },
+    /// `-t`/`-S` left no testcase at all in the selected versions.
+    #[error("no testcase matches {filters} in version(s) {versions} (see `scs-check plan` for the ids)")]
+    NothingSelected {
+        /// The filters as given, e.g. `-t 'scs-9999'` or `-t 'x' and -S light`.
+        filters: String,
+        /// The selected versions, comma-separated.
+        versions: String,
+    },
     /// A target names a testcase no script declares.
     #[error("version '{version}' lists testcase '{testcase}', which no script declares")]
     UnknownTestcase {
@@ -173,6 +181,25 @@ pub fn resolve(
         });
     }
 
+    let filtered = selection.tests.is_some() || selection.sections.is_some();
+    if filtered && versions.iter().all(|v| v.targets.values().all(Vec::is_empty)) {
+        let mut filters = Vec::new();
+        if let Some(tests) = &selection.tests {
+            filters.push(format!("-t '{tests}'"));
+        }
+        if let Some(sections) = &selection.sections {
+            filters.push(format!("-S {}", sections.join(",")));
+        }
+        return Err(PlanError::NothingSelected {
+            filters: filters.join(" and "),
+            versions: versions
+                .iter()
+                .map(|v| v.name.as_str())
+                .collect::<Vec<_>>()
+                .join(", "),
+        });
+    }
+
     let items = work_items(&scope, &selection, registry, &versions, &variables)?;
     Ok(Plan {
         scope,
@@ -182,6 +209,155 @@ pub fn resolve(
         variables,
         selection,
     })
+}
+
+/// The value `plan` shows for a declared variable that has no default and no assignment.
+pub const UNASSIGNED: &str = "<unassigned>";
+
+/// Like [`resolve`], for showing a plan: declared variables without a value do not stop it;
+/// they are set to [`UNASSIGNED`] and returned by name.
+pub fn resolve_for_display(
+    scope: Arc<Scope>,
+    mut selection: Selection,
+    registry: &Registry,
+    today: NaiveDate,
+) -> Result<(Plan, Vec<String>), PlanError> {
+    let mut unassigned = Vec::new();
+    for name in &scope.variables {
+        if !scope.defaults.contains_key(name) && !selection.assignments.contains_key(name) {
+            unassigned.push(name.clone());
+        }
+    }
+    let mut plan = {
+        let mut display = selection.clone();
+        for name in &unassigned {
+            display
+                .assignments
+                .insert(name.clone(), UNASSIGNED.to_string());
+        }
+        std::mem::swap(&mut selection, &mut display);
+        resolve(scope, selection, registry, today)?
+    };
+    for name in &unassigned {
+        plan.selection.assignments.shift_remove(name);
+    }
+    Ok((plan, unassigned))
+}
+
+/// An informative target (never `main`) of a selected version that this run does not run at
+/// all, with a `-t` that would select its testcases.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NotRunTarget {
+    /// The version.
+    pub version: String,
+    /// The target, e.g. `recommended`.
+    pub target: String,
+    /// How many testcases it has.
+    pub testcases: usize,
+    /// A `-t` value selecting them.
+    pub tests: String,
+}
+
+/// The informative targets of the selected versions that have testcases but none selected:
+/// targets that `-t`/`-S` filtered out, and (without `-t`) the targets of modules that no
+/// version includes, which only `-t` selects (main becomes `recommended`, see
+/// [`resolve`]).
+pub fn not_run_targets(plan: &Plan) -> Vec<NotRunTarget> {
+    let scope = &plan.scope;
+    let included: BTreeSet<&str> = scope
+        .versions
+        .iter()
+        .flat_map(|v| v.includes.iter().map(|i| i.module.as_str()))
+        .collect();
+    let mut out = Vec::new();
+    for version in &plan.versions {
+        let mut candidates: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        for (target, ids) in &version.all_targets {
+            candidates
+                .entry(target.clone())
+                .or_default()
+                .extend(ids.iter().cloned());
+        }
+        if plan.selection.tests.is_none() {
+            for module in scope.modules.values() {
+                if included.contains(module.id.as_str()) {
+                    continue;
+                }
+                for (target, ids) in &module.targets {
+                    let target = if target == "main" {
+                        "recommended"
+                    } else {
+                        target.as_str()
+                    };
+                    candidates
+                        .entry(target.to_string())
+                        .or_default()
+                        .extend(ids.iter().cloned());
+                }
+            }
+        }
+        for (target, mut ids) in candidates {
+            let selected = version.targets.get(&target).map_or(0, Vec::len);
+            if target == "main" || selected > 0 {
+                continue;
+            }
+            ids.sort();
+            ids.dedup();
+            let Some(tests) = common_prefix(&ids) else {
+                continue;
+            };
+            out.push(NotRunTarget {
+                version: version.name.clone(),
+                target,
+                testcases: ids.len(),
+                tests,
+            });
+        }
+    }
+    out
+}
+
+/// A `-t` value for `ids`: per group of ids sharing their first two `-` parts (`scs-0102-`),
+/// the group's longest common prefix, joined with `|`; `None` for no ids.
+fn common_prefix(ids: &[String]) -> Option<String> {
+    let mut groups: BTreeMap<String, Vec<&str>> = BTreeMap::new();
+    for id in ids {
+        let key: String = id.split_inclusive('-').take(2).collect();
+        groups.entry(key).or_default().push(id);
+    }
+    let parts: Vec<String> = groups
+        .values()
+        .map(|group| {
+            let first = group[0];
+            let len = group[1..].iter().fold(first.len(), |len, id| {
+                len.min(
+                    first
+                        .bytes()
+                        .zip(id.bytes())
+                        .take_while(|(a, b)| a == b)
+                        .count(),
+                )
+            });
+            let mut len = len;
+            while !first.is_char_boundary(len) {
+                len -= 1;
+            }
+            escape_regex(&first[..len])
+        })
+        .collect();
+    (!parts.is_empty()).then(|| parts.join("|"))
+}
+
+/// Escapes the regex metacharacters of `text` (but not `-`, which needs none outside classes).
+fn escape_regex(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if "\\.+*?()|[]{}^$#&~".contains(c) {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
 }
 
 /// With `-t`, testcases of modules that no version of the scope includes (such as the `-rec`

@@ -112,6 +112,8 @@ pub fn build(plan: &Plan, results: &[ItemResult], meta: &RunMeta) -> Report {
             versions,
             requests: None,
             resources: vec![],
+            simulated: false,
+            tls_verification_disabled: false,
             extra: IndexMap::new(),
         }),
     }

@@ -5,6 +5,7 @@
 use super::model::Report;
 use super::summary::{TestcaseSummary, VersionSummary, severity, summaries_for, summarize};
 use super::text::{evidence_lines, result_word};
+use crate::plan::NotRunTarget;
 use crate::spec::Scope;
 use crate::verdict::{Aggregate, Verdict};
 use indexmap::IndexMap;
@@ -17,17 +18,28 @@ pub const EVIDENCE_LINES: usize = 5;
 /// ABORTED and MISSING testcases (MISSING omitted for partial runs) with reason, description,
 /// link and up to [`EVIDENCE_LINES`] evidence lines; PASSED only when `verbose`.
 pub fn console_summary(report: &Report, verbose: bool) -> String {
-    console_with(report, &summarize(report, None, None), verbose)
+    console_with(report, &summarize(report, None, None), verbose, &[])
+}
+
+/// Like [`console_summary`], with a line per informative target the run did not run at all
+/// (`- recommended: not run (24 testcases), use -t '...'`), under its version.
+pub fn console_summary_of_run(report: &Report, verbose: bool, not_run: &[NotRunTarget]) -> String {
+    console_with(report, &summarize(report, None, None), verbose, not_run)
 }
 
 /// Like [`console_summary`] (not verbose) for a stored report: reports without our summary
 /// block (the reference tool's) are evaluated against `scope` when one is given, so versions,
 /// targets, MISSING testcases, descriptions and links are known.
 pub fn render_console(report: &Report, scope: Option<&Scope>) -> String {
-    console_with(report, &summaries_for(report, scope), false)
+    console_with(report, &summaries_for(report, scope), false, &[])
 }
 
-pub(crate) fn console_with(report: &Report, versions: &[VersionSummary], verbose: bool) -> String {
+pub(crate) fn console_with(
+    report: &Report,
+    versions: &[VersionSummary],
+    verbose: bool,
+    not_run: &[NotRunTarget],
+) -> String {
     let mut out = String::new();
     let partial = report
         .scs_check
@@ -64,6 +76,14 @@ pub(crate) fn console_with(report: &Report, versions: &[VersionSummary], verbose
                 }
             }
             out.push_str(")\n");
+        }
+        for nr in not_run.iter().filter(|nr| nr.version == v.name) {
+            let noun = if nr.testcases == 1 { "testcase" } else { "testcases" };
+            let _ = writeln!(
+                out,
+                "- {}: not run ({} {noun}), use -t '{}'",
+                nr.target, nr.testcases, nr.tests
+            );
         }
         for (id, tc) in &v.testcases {
             let rank = |t: &TestcaseSummary| severity(Aggregate::of([t.result]));

@@ -22,18 +22,18 @@ mod write;
 mod tests;
 
 pub use build::{RunMeta, build, record_requests, record_resources};
-pub use console::{EVIDENCE_LINES, console_summary, render_console};
+pub use console::{EVIDENCE_LINES, console_summary, console_summary_of_run, render_console};
 pub use junit::{render_junit, to_junit};
 pub use markdown::{render_markdown, to_markdown};
 pub use model::{
     Invocation, InvocationEvidence, LegacyResult, Report, Run, ScsCheckBlock, SpecRef,
     TestcaseEvidence, naive_timestamp,
 };
-pub use read::{read_report_file, read_reports};
+pub use read::{MAX_REPORT_BYTES, read_report_file, read_report_text, read_reports};
 pub use summary::{
     PSEUDO_VERSION, TargetSummary, TestcaseSummary, Totals, VersionSummary, main_outcome, summarize,
 };
-pub use write::{to_json, to_yaml, to_yaml_multi, write_all};
+pub use write::{Written, check_output_paths, to_json, to_yaml, to_yaml_multi, write_all};
 
 use std::path::PathBuf;
 

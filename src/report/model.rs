@@ -216,9 +216,21 @@ pub struct ScsCheckBlock {
     /// Every cloud resource the run created, and whether it was deleted again.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub resources: Vec<crate::openstack::resources::ResourceRecord>,
+    /// The run tested the built-in simulator (`--simulate`), not a real cloud: such a report is
+    /// no certificate (`sign` and `upload` refuse it). Written only when true.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub simulated: bool,
+    /// The cloud's clouds.yaml entry turned TLS certificate verification off (`insecure: true`
+    /// or `verify: false`). Written only when true.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub tls_verification_disabled: bool,
     /// Keys we do not know (written by newer versions); kept on round trips.
     #[serde(flatten)]
     pub extra: IndexMap<String, serde_json::Value>,
+}
+
+fn is_false(value: &bool) -> bool {
+    !*value
 }
 
 /// Serde for [`NaiveDateTime`] as the monitor's `YYYY-MM-DD HH:MM:SS.ffffff`; reading also

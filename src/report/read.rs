@@ -12,13 +12,44 @@ pub fn read_reports(text: &str) -> Result<Vec<Report>, ReportError> {
     read_with_origin(text, "<report>")
 }
 
+/// The largest report file we read (64 MiB): far more than any real report, and a stop for
+/// endless inputs such as `/dev/zero`.
+pub const MAX_REPORT_BYTES: u64 = 64 << 20;
+
 /// Reads a report file; errors name the file, line and column.
 pub fn read_report_file(path: &Path) -> Result<Vec<Report>, ReportError> {
-    let text = std::fs::read_to_string(path).map_err(|source| ReportError::Io {
+    let text = read_report_text(path)?;
+    read_with_origin(&text, &path.display().to_string())
+}
+
+/// Reads the text of a report file, at most [`MAX_REPORT_BYTES`]; a larger (or endless) input
+/// is an error naming the file and the limit.
+pub fn read_report_text(path: &Path) -> Result<String, ReportError> {
+    use std::io::Read;
+    let io = |source| ReportError::Io {
         path: path.to_path_buf(),
         source,
-    })?;
-    read_with_origin(&text, &path.display().to_string())
+    };
+    let file = std::fs::File::open(path).map_err(io)?;
+    let mut bytes = Vec::new();
+    file.take(MAX_REPORT_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(io)?;
+    if bytes.len() as u64 > MAX_REPORT_BYTES {
+        return Err(io(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            format!(
+                "larger than {} MiB: not a report (stopped reading)",
+                MAX_REPORT_BYTES >> 20
+            ),
+        )));
+    }
+    String::from_utf8(bytes).map_err(|_| {
+        io(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            "not UTF-8 text: not a report",
+        ))
+    })
 }
 
 fn read_with_origin(text: &str, origin: &str) -> Result<Vec<Report>, ReportError> {

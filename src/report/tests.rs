@@ -777,6 +777,7 @@ fn write_all_writes_atomically_and_names_paths() {
         Some(&p("r.xml")),
         Some(&p("r.md")),
     )
+    .into_result()
     .unwrap();
     assert_eq!(
         read_report_file(&p("r.yaml")).unwrap(),
@@ -800,11 +801,44 @@ fn write_all_writes_atomically_and_names_paths() {
     assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 4);
 
     let bad = dir.path().join("missing-dir").join("r.yaml");
-    let err = write_all(&report, Some(&bad), None, None, None).unwrap_err();
+    let err = write_all(&report, Some(&bad), None, None, None)
+        .into_result()
+        .unwrap_err();
     assert!(
         err.to_string().starts_with(&bad.display().to_string()),
         "{err}"
     );
+}
+
+#[test]
+fn write_all_writes_the_other_files_when_one_fails() {
+    let report = full_report();
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("missing-dir").join("r.yaml");
+    let json = dir.path().join("r.json");
+    let md = dir.path().join("r.md");
+    let written = write_all(&report, Some(&bad), Some(&json), None, Some(&md));
+    assert!(!written.all_ok());
+    assert_eq!(written.files.len(), 3);
+    assert!(written.files[0].1.is_err());
+    assert_eq!(written.failures().count(), 1);
+    assert_eq!(read_report_file(&json).unwrap(), vec![report.clone()]);
+    assert!(md.exists());
+}
+
+#[test]
+fn output_paths_are_checked_before_the_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let ok = dir.path().join("r.yaml");
+    assert!(check_output_paths(&[("-o", &ok)]).is_ok());
+    let missing = dir.path().join("nope").join("r.yaml");
+    let err = check_output_paths(&[("-o", &ok), ("--json", &missing)]).unwrap_err();
+    assert!(err.starts_with("--json "), "{err}");
+    assert!(err.contains("does not exist"), "{err}");
+    let err = check_output_paths(&[("--junit", dir.path())]).unwrap_err();
+    assert!(err.contains("is a directory"), "{err}");
+    // The check leaves nothing behind.
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
 }
 
 /// The scope the reference fixtures were written against (invented).

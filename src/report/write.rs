@@ -58,26 +58,109 @@ pub fn to_json(report: &Report) -> String {
     s
 }
 
+/// The outcome of [`write_all`]: one entry per requested file, in the order YAML, JSON, JUnit,
+/// Markdown.
+#[derive(Debug, Default)]
+pub struct Written {
+    /// Each requested file with whether writing it worked.
+    pub files: Vec<(PathBuf, Result<(), ReportError>)>,
+}
+
+impl Written {
+    /// Whether every requested file was written.
+    pub fn all_ok(&self) -> bool {
+        self.files.iter().all(|(_, r)| r.is_ok())
+    }
+
+    /// The files that could not be written, with the reason.
+    pub fn failures(&self) -> impl Iterator<Item = &ReportError> {
+        self.files.iter().filter_map(|(_, r)| r.as_ref().err())
+    }
+
+    /// Prints one line per file on stderr: `wrote PATH`, or `error: cannot write PATH: reason`.
+    pub fn announce(&self) {
+        for (path, result) in &self.files {
+            match result {
+                Ok(()) => eprintln!("wrote {}", path.display()),
+                Err(err) => eprintln!("error: cannot write {err}"),
+            }
+        }
+    }
+
+    /// The first failure as an error (for callers that stop on it).
+    pub fn into_result(self) -> Result<(), ReportError> {
+        match self.files.into_iter().find_map(|(_, r)| r.err()) {
+            Some(err) => Err(err),
+            None => Ok(()),
+        }
+    }
+}
+
 /// Writes the requested formats, each atomically (a temporary file in the same directory,
-/// then a rename). Stops at the first error, which names the path.
+/// then a rename). A file that cannot be written does not keep the others from being written;
+/// the result says, per file, what happened. Prints nothing (see [`Written::announce`]), so it
+/// can be called again to rewrite the reports silently.
 pub fn write_all(
     report: &Report,
     yaml: Option<&Path>,
     json: Option<&Path>,
     junit: Option<&Path>,
     markdown: Option<&Path>,
-) -> Result<(), ReportError> {
-    if let Some(path) = yaml {
-        write_atomic(path, to_yaml(report).as_bytes())?;
+) -> Written {
+    let renderers: [(Option<&Path>, fn(&Report) -> String); 4] = [
+        (yaml, to_yaml),
+        (json, to_json),
+        (junit, to_junit),
+        (markdown, to_markdown),
+    ];
+    let mut written = Written::default();
+    for (path, render) in renderers {
+        if let Some(path) = path {
+            let result = write_atomic(path, render(report).as_bytes());
+            written.files.push((path.to_path_buf(), result));
+        }
     }
-    if let Some(path) = json {
-        write_atomic(path, to_json(report).as_bytes())?;
-    }
-    if let Some(path) = junit {
-        write_atomic(path, to_junit(report).as_bytes())?;
-    }
-    if let Some(path) = markdown {
-        write_atomic(path, to_markdown(report).as_bytes())?;
+    written
+}
+
+/// Checks, before a run, that each output file can be written later: its directory exists, is
+/// a directory and accepts a new file (tried with a temporary file that is removed again), and
+/// the path itself is not a directory. Returns the first problem as one line naming the flag
+/// and the path.
+pub fn check_output_paths(paths: &[(&str, &Path)]) -> Result<(), String> {
+    for (flag, path) in paths {
+        if path.is_dir() {
+            return Err(format!("{flag} {}: is a directory", path.display()));
+        }
+        let dir = match path.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+            _ => PathBuf::from("."),
+        };
+        if !dir.is_dir() {
+            let what = if dir.exists() {
+                "is not a directory"
+            } else {
+                "does not exist"
+            };
+            return Err(format!(
+                "{flag} {}: the directory {} {what}",
+                path.display(),
+                dir.display()
+            ));
+        }
+        let probe = dir.join(format!(".scs-check-probe.{}.tmp", std::process::id()));
+        match std::fs::File::create(&probe) {
+            Ok(_) => {
+                let _ = std::fs::remove_file(&probe);
+            }
+            Err(err) => {
+                return Err(format!(
+                    "{flag} {}: cannot write into {}: {err}",
+                    path.display(),
+                    dir.display()
+                ));
+            }
+        }
     }
     Ok(())
 }

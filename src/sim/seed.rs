@@ -178,13 +178,13 @@ pub async fn command(
         ("updated", &summary.updated),
     ] {
         for item in list {
-            println!("{verb} {item}");
+            crate::cli::console::println(&format!("{verb} {item}"));
         }
     }
     for note in &summary.notes {
-        println!("note: {note}");
+        crate::cli::console::println(&format!("note: {note}"));
     }
-    println!("seeded fixture \"{}\": {summary}", loaded.name);
+    crate::cli::console::println(&format!("seeded fixture \"{}\": {summary}", loaded.name));
     Ok(summary)
 }
 
