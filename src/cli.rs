@@ -111,7 +111,7 @@ pub enum Command {
     /// Compute each subject's status per scope from reports, as the compliance monitor does.
     Scorecard(ScorecardArgs),
     /// Make a test cloud (as admin) hold exactly a fixture's flavors, images and volume types
-    /// (deletes the others).
+    /// (deletes the others; needs --yes, and --force for a non-loopback Keystone).
     Seed(SeedArgs),
 }
 
@@ -127,6 +127,15 @@ pub struct SeedArgs {
     /// Project that gets access to private flavors and owns non-public images.
     #[arg(long, value_name = "NAME")]
     pub project: Option<String>,
+    /// Go ahead: delete the flavors, images and volume types the fixture does not name.
+    #[arg(long)]
+    pub yes: bool,
+    /// Seed even a cloud whose Keystone is not on a loopback address (a remote test bed).
+    #[arg(long)]
+    pub force: bool,
+    /// Only list what seeding would delete; change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
 }
 
 /// Flags of `flavor-name`. Exit status 0 when every name is valid (or tolerated in the old v1
@@ -401,8 +410,18 @@ async fn dispatch(cli: Cli) -> Result<ExitStatus> {
         Command::Batch(args) => cert::batch_cmd(args).await,
         Command::Scorecard(args) => cert::scorecard_cmd(args).await,
         Command::Seed(a) => {
-            crate::sim::seed::command(&a.fixture, a.os_cloud.as_deref(), a.project.as_deref())
-                .await
+            let safety = crate::sim::seed::Safety {
+                yes: a.yes,
+                force: a.force,
+                dry_run: a.dry_run,
+            };
+            crate::sim::seed::command(
+                &a.fixture,
+                a.os_cloud.as_deref(),
+                a.project.as_deref(),
+                safety,
+            )
+            .await
                 .map(|_| ExitStatus::Pass)
                 .map_err(|e| anyhow!("{e}"))
         }
@@ -424,6 +443,57 @@ fn parse_assignments(items: &[String]) -> Result<IndexMap<String, String>> {
         }
     }
     Ok(out)
+}
+
+/// Every `-a` key must be a variable the scope declares (or gives a default); a typo gets the
+/// closest name.
+fn check_assignment_keys(scope: &Scope, assign: &[String]) -> Result<()> {
+    let known: Vec<&str> = scope
+        .variables
+        .iter()
+        .map(String::as_str)
+        .chain(scope.defaults.keys().map(String::as_str))
+        .collect();
+    for key in parse_assignments(assign)?.keys() {
+        if known.contains(&key.as_str()) {
+            continue;
+        }
+        let hint = did_you_mean(key, &known)
+            .map(|m| format!(" (did you mean '{m}'?)"))
+            .unwrap_or_default();
+        let list = if known.is_empty() {
+            "it declares none".to_string()
+        } else {
+            let mut names = known.clone();
+            names.sort_unstable();
+            names.dedup();
+            format!("its variables: {}", names.join(", "))
+        };
+        bail!(
+            "-a {key}=...: scope {} uses no variable '{key}'{hint}; {list}",
+            scope.name
+        );
+    }
+    Ok(())
+}
+
+/// Every `--probe-timeout PROBE=SECONDS` must name a probe; a typo gets the closest name.
+fn check_probe_timeout_names(registry: &Registry, items: &[String]) -> Result<()> {
+    let names = registry.names();
+    for item in items {
+        let probe = item.split_once('=').map_or(item.as_str(), |(p, _)| p).trim();
+        if names.contains(&probe) {
+            continue;
+        }
+        let hint = did_you_mean(probe, &names)
+            .map(|m| format!("did you mean '{m}'? "))
+            .unwrap_or_default();
+        bail!(
+            "--probe-timeout {item}: no probe is called '{probe}' ({hint}probes: {})",
+            names.join(", ")
+        );
+    }
+    Ok(())
 }
 
 fn selection_from(args: &SelectionArgs) -> Result<Selection> {
@@ -489,10 +559,17 @@ async fn run(args: RunArgs) -> Result<ExitStatus> {
         }
     }
     let registry = Registry::builtin();
+    check_probe_timeout_names(&registry, &args.resources.probe_timeout)?;
     let scope = load_scope(&args.selection.scope).await?;
+    check_assignment_keys(&scope, &args.selection.assign)?;
     let mut selection = selection_from(&args.selection)?;
     let kaas = match kaas::wants_cluster(&scope) {
-        true => Some(kaas::prepare(&mut selection, &args).await?),
+        true => {
+            if let Some(fixture) = &args.simulate {
+                check_simulate_arg(fixture, crate::sim::FixtureKind::Cluster)?;
+            }
+            Some(kaas::prepare(&mut selection, &args).await?)
+        }
         false => None,
     };
     let simulator = match &args.simulate {
@@ -638,8 +715,89 @@ pub(crate) struct RunningSimulator {
 /// The compliant simulated cloud, built into the binary so `--simulate compliant` works anywhere.
 const BUILTIN_COMPLIANT_FIXTURE: &str = include_str!("../fixtures/clouds/compliant.yaml");
 
+/// The names `--simulate` knows without a file.
+const BUILTIN_CLOUD_FIXTURES: &[&str] = &["compliant"];
+
+/// Checks a `--simulate` argument before it is used: a name that is neither a file nor a
+/// built-in fixture gets the built-in names (and a close one), and a fixture of the wrong kind
+/// (a cluster for an IaaS run, a cloud for a KaaS run) says so.
+pub(crate) fn check_simulate_arg(fixture: &str, want: crate::sim::FixtureKind) -> Result<()> {
+    use crate::sim::FixtureKind;
+    let path = Path::new(fixture);
+    let (kind_word, dir) = match want {
+        FixtureKind::Cloud => ("cloud", "fixtures/clouds/"),
+        FixtureKind::Cluster => ("cluster", "fixtures/clusters/"),
+    };
+    if !path.exists() {
+        if want == FixtureKind::Cloud && BUILTIN_CLOUD_FIXTURES.contains(&fixture) {
+            return Ok(());
+        }
+        let builtin = match want {
+            FixtureKind::Cloud => format!(
+                "the built-in {kind_word} fixtures are: {}",
+                BUILTIN_CLOUD_FIXTURES.join(", ")
+            ),
+            FixtureKind::Cluster => "there are no built-in cluster fixtures".to_string(),
+        };
+        let hint = match want {
+            FixtureKind::Cloud => did_you_mean(fixture, BUILTIN_CLOUD_FIXTURES)
+                .map(|m| format!(" (did you mean '{m}'?)"))
+                .unwrap_or_default(),
+            FixtureKind::Cluster => String::new(),
+        };
+        bail!(
+            "--simulate {fixture}: no such fixture file{hint}; {builtin}, or give a file such \
+             as {dir}*.yaml"
+        );
+    }
+    match (FixtureKind::of_file(path), want) {
+        (Some(FixtureKind::Cluster), FixtureKind::Cloud) => bail!(
+            "--simulate {fixture}: this is a cluster fixture (KaaS); an IaaS scope needs a \
+             cloud fixture such as fixtures/clouds/*.yaml (or run a KaaS scope: run kaas \
+             --simulate {fixture})"
+        ),
+        (Some(FixtureKind::Cloud), FixtureKind::Cluster) => bail!(
+            "--simulate {fixture}: this is a cloud fixture (IaaS); a KaaS scope needs a \
+             cluster fixture such as fixtures/clusters/*.yaml (or run an IaaS scope: run iaas \
+             --simulate {fixture})"
+        ),
+        _ => Ok(()),
+    }
+}
+
+/// The candidate closest to `word` when it is close enough to be a likely typo.
+pub(crate) fn did_you_mean<'a>(word: &str, candidates: &[&'a str]) -> Option<&'a str> {
+    candidates
+        .iter()
+        .map(|c| (edit_distance(word, c), *c))
+        .filter(|(d, c)| *d <= (c.chars().count() / 3).max(1) || c.starts_with(word) && !word.is_empty())
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, c)| c)
+}
+
+/// Levenshtein distance over characters.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut prev = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let cur = row[j + 1];
+            row[j + 1] = if ca == *cb {
+                prev
+            } else {
+                1 + prev.min(cur).min(row[j])
+            };
+            prev = cur;
+        }
+    }
+    row[b.len()]
+}
+
 pub(crate) async fn start_simulator(fixture: &str, port: Option<u16>) -> Result<RunningSimulator> {
     use crate::sim::{Fixture, Simulator};
+    check_simulate_arg(fixture, crate::sim::FixtureKind::Cloud)?;
     let loaded = if !Path::new(fixture).exists() && fixture == "compliant" {
         Fixture::from_yaml(BUILTIN_COMPLIANT_FIXTURE, "<built-in compliant cloud>")
     } else {
@@ -757,6 +915,11 @@ async fn simulate(args: SimulateArgs) -> Result<ExitStatus> {
         std::fs::write(path, &sim.clouds_yaml)
             .with_context(|| format!("cannot write {}", path.display()))?;
         eprintln!("wrote {}", path.display());
+        console::println(&format!(
+            "# test it with: OS_CLIENT_CONFIG_FILE={} scs-check run iaas --os-cloud {}",
+            shell_word(&path.display().to_string()),
+            sim.cloud
+        ));
     }
     console::println(&format!(
         "# simulated cloud {} at {}",
@@ -774,6 +937,19 @@ async fn simulate(args: SimulateArgs) -> Result<ExitStatus> {
         .context("waiting for Ctrl-C")?;
     sim.handle.shutdown().await;
     Ok(ExitStatus::Pass)
+}
+
+/// `text` as one shell word (quoted only when it needs it).
+fn shell_word(text: &str) -> String {
+    if !text.is_empty()
+        && text
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "/._-+,:@%=".contains(c))
+    {
+        text.to_string()
+    } else {
+        format!("'{}'", text.replace('\'', "'\\''"))
+    }
 }
 
 fn num_cpus() -> usize {
@@ -817,6 +993,7 @@ fn kube_current_context(path: &str) -> Option<String> {
 async fn plan_cmd(args: PlanArgs) -> Result<ExitStatus> {
     let registry = Registry::builtin();
     let scope = load_scope(&args.selection.scope).await?;
+    check_assignment_keys(&scope, &args.selection.assign)?;
     let mut selection = selection_from(&args.selection)?;
     if scope.variables.iter().any(|v| v == "os_cloud") {
         let env = std::env::var("OS_CLOUD").ok().filter(|v| !v.is_empty());
@@ -955,7 +1132,10 @@ async fn list() -> Result<ExitStatus> {
 async fn validate(args: ValidateArgs) -> Result<ExitStatus> {
     let mut bad = 0usize;
     for file in &args.files {
-        let checked = if Path::new(file).exists() || file.contains("://") {
+        // As for `run`: only a regular file shadows a built-in name.
+        let local = Path::new(file).is_file()
+            || (Path::new(file).exists() && spec::builtin::builtin_short_name(file).is_none());
+        let checked = if local || file.contains("://") {
             if file.contains("://") {
                 match spec::load_url(file).await {
                     Ok(scope) => spec::Checked {

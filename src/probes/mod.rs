@@ -247,6 +247,13 @@ impl Registry {
     pub fn get(&self, name: &str) -> Option<Arc<dyn Probe>> {
         self.probes.get(name).cloned()
     }
+
+    /// The names of every registered probe, sorted.
+    pub fn names(&self) -> Vec<&str> {
+        let mut names: Vec<&str> = self.probes.keys().map(String::as_str).collect();
+        names.sort_unstable();
+        names
+    }
 }
 
 impl std::fmt::Debug for Registry {

@@ -36,6 +36,45 @@ pub enum SimError {
     },
 }
 
+/// What a fixture file describes, judged by its top-level keys.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FixtureKind {
+    /// A simulated OpenStack cloud (`fixtures/clouds/`, for IaaS scopes).
+    Cloud,
+    /// A simulated Kubernetes cluster (`fixtures/clusters/`, for KaaS scopes).
+    Cluster,
+}
+
+impl FixtureKind {
+    /// Guesses the kind from the top-level keys of a fixture text (`None` when the keys say
+    /// nothing, e.g. a fixture that only names its `base`).
+    pub fn of_text(text: &str) -> Option<FixtureKind> {
+        const CLUSTER: &[&str] = &["clock", "nodes", "storage_classes", "pvc", "releases", "cves", "sonobuoy"];
+        const CLOUD: &[&str] = &[
+            "services", "compute", "flavors", "images", "volume_types", "network", "key_manager",
+            "block_storage", "s3", "faults", "timing", "resources", "quotas", "generate", "user",
+            "region", "application_credentials", "page_size", "base",
+        ];
+        let keys: Vec<&str> = text
+            .lines()
+            .filter(|l| !l.starts_with([' ', '\t', '#', '-']))
+            .filter_map(|l| l.split_once(':').map(|(k, _)| k.trim()))
+            .collect();
+        let count = |set: &[&str]| keys.iter().filter(|k| set.contains(k)).count();
+        match (count(CLOUD), count(CLUSTER)) {
+            (0, 0) => None,
+            (cloud, cluster) if cluster > cloud => Some(FixtureKind::Cluster),
+            _ => Some(FixtureKind::Cloud),
+        }
+    }
+
+    /// Reads `path` and guesses its kind (`None` when unreadable or unclear).
+    pub fn of_file(path: &Path) -> Option<FixtureKind> {
+        let text = std::fs::read_to_string(path).ok()?;
+        FixtureKind::of_text(&text)
+    }
+}
+
 /// Starts simulated clouds.
 pub struct Simulator;
 

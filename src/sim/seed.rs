@@ -75,6 +75,9 @@ pub enum SeedError {
     /// The fixture cannot be read.
     #[error(transparent)]
     Fixture(#[from] super::FixtureError),
+    /// The safety checks refuse to seed this cloud (not a test bed, or no `--yes`).
+    #[error("{0}")]
+    Refused(String),
     /// The cloud configuration is unusable or the cloud refuses the login.
     #[error("cannot connect to the cloud: {0}")]
     Connect(OpenStackError),
@@ -149,14 +152,48 @@ fn glance_string(v: &Value, now: chrono::DateTime<chrono::Utc>) -> String {
     }
 }
 
-/// `scs-check seed FIXTURE --os-cloud CLOUD`: loads the fixture (a file, or `compliant` for the
-/// built-in one), logs in to `cloud` from clouds.yaml (or `OS_CLOUD`) and seeds it; prints one
-/// line per change and a summary.
+/// The safety switches of `scs-check seed`: seeding deletes every flavor, image and volume
+/// type the fixture does not name, so it acts only on what is clearly a test bed.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Safety {
+    /// `--yes`: the user confirmed the deletions.
+    pub yes: bool,
+    /// `--force`: seed even a cloud whose Keystone is not on a loopback address.
+    pub force: bool,
+    /// `--dry-run`: only say what would be deleted.
+    pub dry_run: bool,
+}
+
+/// Whether `auth_url` points at this machine (`localhost`, `127.0.0.0/8`, `::1`).
+pub fn is_loopback_url(auth_url: &str) -> bool {
+    let Ok(url) = reqwest::Url::parse(auth_url) else {
+        return false;
+    };
+    let Some(host) = url.host_str() else {
+        return false;
+    };
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    match host.parse::<std::net::IpAddr>() {
+        Ok(ip) => ip.is_loopback(),
+        Err(_) => {
+            let name = host.trim_end_matches('.').to_ascii_lowercase();
+            name == "localhost" || name.ends_with(".localhost")
+        }
+    }
+}
+
+/// `scs-check seed FIXTURE --os-cloud CLOUD --yes`: loads the fixture (a file, or `compliant`
+/// for the built-in one), refuses a cloud whose Keystone is not on a loopback address (unless
+/// `force`), logs in to `cloud` from clouds.yaml (or `OS_CLOUD`), lists what seeding would
+/// delete and prints it; then seeds only with `yes` and not `dry_run`. Prints one line per
+/// change and a summary.
 pub async fn command(
     fixture: &str,
     cloud: Option<&str>,
     project: Option<&str>,
+    safety: Safety,
 ) -> Result<SeedSummary, SeedError> {
+    use crate::cli::console::println;
     let loaded = if !std::path::Path::new(fixture).exists() && fixture == "compliant" {
         Fixture::from_yaml(
             include_str!("../../fixtures/clouds/compliant.yaml"),
@@ -167,7 +204,43 @@ pub async fn command(
     };
     let config = crate::openstack::load_cloud(cloud)
         .map_err(|e| SeedError::Connect(OpenStackError::Config(e)))?;
+    let auth_url = config.auth.auth_url.clone();
+    if !safety.force && !is_loopback_url(&auth_url) {
+        return Err(SeedError::Refused(format!(
+            "seed deletes every flavor, image and volume type the fixture does not name; \
+             {auth_url} is not a loopback address, so this does not look like a test bed \
+             (add --force if it is one)"
+        )));
+    }
     let client = Client::connect(config).await.map_err(SeedError::Connect)?;
+    let doomed = planned_deletions(&client, &loaded).await?;
+    if doomed.is_empty() {
+        println(&format!("{auth_url}: nothing to delete"));
+    } else {
+        println(&format!(
+            "{auth_url}: seeding deletes {} objects the fixture \"{}\" does not name:",
+            doomed.len(),
+            loaded.name
+        ));
+        for item in &doomed {
+            println(&format!("  {item}"));
+        }
+    }
+    if safety.dry_run {
+        println("dry run: nothing was changed");
+        return Ok(SeedSummary::default());
+    }
+    if !safety.yes && !doomed.is_empty() {
+        return Err(SeedError::Refused(format!(
+            "not seeding {auth_url} without --yes (it deletes the {} objects listed above)",
+            doomed.len()
+        )));
+    }
+    if !safety.yes {
+        return Err(SeedError::Refused(format!(
+            "not seeding {auth_url} without --yes"
+        )));
+    }
     let options = SeedOptions {
         project: project.map(str::to_string),
     };
@@ -178,14 +251,96 @@ pub async fn command(
         ("updated", &summary.updated),
     ] {
         for item in list {
-            crate::cli::console::println(&format!("{verb} {item}"));
+            println(&format!("{verb} {item}"));
         }
     }
     for note in &summary.notes {
-        crate::cli::console::println(&format!("note: {note}"));
+        println(&format!("note: {note}"));
     }
-    crate::cli::console::println(&format!("seeded fixture \"{}\": {summary}", loaded.name));
+    println(&format!("seeded fixture \"{}\": {summary}", loaded.name));
     Ok(summary)
+}
+
+/// What [`seed`] would delete on this cloud (it only lists): flavors and volume types the
+/// fixture does not name, and images that match no image of the fixture.
+pub async fn planned_deletions(
+    client: &Client,
+    fixture: &Fixture,
+) -> Result<Vec<String>, SeedError> {
+    let mut out = Vec::new();
+    let flavors = client
+        .list("compute", "/flavors/detail?is_public=None", "flavors")
+        .await
+        .map_err(api("list flavors"))?;
+    let wanted: HashSet<&str> = fixture.flavors.iter().map(|f| f.name.as_str()).collect();
+    for e in &flavors {
+        let name = str_of(e, "name");
+        if !wanted.contains(name.as_str()) {
+            out.push(format!("flavor {name}"));
+        }
+    }
+    let existing = list_all_images(client).await?;
+    let used = match_images(&existing, &fixture.images, chrono::Utc::now());
+    for (e, used) in existing.iter().zip(used) {
+        if !used {
+            out.push(format!("image {}", str_of(e, "name")));
+        }
+    }
+    let listing = client
+        .get_json("block-storage", "/types?is_public=None")
+        .await
+        .map_err(api("list volume types"))?;
+    let wanted: HashSet<&str> = fixture
+        .volume_types
+        .iter()
+        .map(|t| t.name.as_str())
+        .collect();
+    for e in listing
+        .get("volume_types")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        let name = str_of(e, "name");
+        if !wanted.contains(name.as_str()) {
+            out.push(format!("volume type {name}"));
+        }
+    }
+    Ok(out)
+}
+
+/// Every image, hidden ones included.
+async fn list_all_images(client: &Client) -> Result<Vec<Value>, SeedError> {
+    let mut existing = client
+        .list("image", "/images", "images")
+        .await
+        .map_err(api("list images"))?;
+    existing.extend(
+        client
+            .list("image", "/images?os_hidden=true", "images")
+            .await
+            .map_err(api("list hidden images"))?,
+    );
+    Ok(existing)
+}
+
+/// Which existing images a fixture image matches (each used once, in fixture order).
+fn match_images(
+    existing: &[Value],
+    images: &[ImageDef],
+    now: chrono::DateTime<chrono::Utc>,
+) -> Vec<bool> {
+    let mut used = vec![false; existing.len()];
+    for want in images {
+        if let Some((i, _)) = existing
+            .iter()
+            .enumerate()
+            .find(|(i, e)| !used[*i] && image_matches(e, want, now))
+        {
+            used[i] = true;
+        }
+    }
+    used
 }
 
 /// Makes the cloud behind `client` (an admin) hold the fixture's flavors, images and volume
@@ -495,16 +650,7 @@ async fn seed_images(
     summary: &mut SeedSummary,
 ) -> Result<(), SeedError> {
     let now = chrono::Utc::now();
-    let mut existing = client
-        .list("image", "/images", "images")
-        .await
-        .map_err(api("list images"))?;
-    existing.extend(
-        client
-            .list("image", "/images?os_hidden=true", "images")
-            .await
-            .map_err(api("list hidden images"))?,
-    );
+    let existing = list_all_images(client).await?;
     let mut used = vec![false; existing.len()];
     let mut to_create = vec![];
     for want in images {

@@ -197,10 +197,19 @@ pub async fn load_argument(arg: &str) -> Result<Scope, LoadError> {
         return load_url(arg).await;
     }
     let path = Path::new(arg);
-    if path.exists() {
+    // Only a regular file shadows a built-in name: a directory called `iaas/` in the current
+    // directory must not turn `scs-check run iaas` into a read error.
+    if path.is_file() {
         return load_file(path);
     }
-    super::builtin::load_builtin(arg).ok_or_else(|| LoadError::NotFound {
+    if let Some(scope) = super::builtin::load_builtin(arg) {
+        return Ok(scope);
+    }
+    if path.exists() {
+        // Not a built-in name, and not a file: let the read name the problem (a directory).
+        return load_file(path);
+    }
+    Err(LoadError::NotFound {
         arg: arg.to_string(),
     })
 }
