@@ -915,11 +915,6 @@ async fn simulate(args: SimulateArgs) -> Result<ExitStatus> {
         std::fs::write(path, &sim.clouds_yaml)
             .with_context(|| format!("cannot write {}", path.display()))?;
         eprintln!("wrote {}", path.display());
-        console::println(&format!(
-            "# test it with: OS_CLIENT_CONFIG_FILE={} scs-check run iaas --os-cloud {}",
-            shell_word(&path.display().to_string()),
-            sim.cloud
-        ));
     }
     console::println(&format!(
         "# simulated cloud {} at {}",
@@ -931,6 +926,14 @@ async fn simulate(args: SimulateArgs) -> Result<ExitStatus> {
         sim.cloud
     ));
     console::print(&sim.clouds_yaml);
+    if let Some(path) = &args.clouds_yaml {
+        console::println("# test it with:");
+        console::println(&format!(
+            "# OS_CLIENT_CONFIG_FILE={} scs-check run iaas --os-cloud {}",
+            shell_word(&path.display().to_string()),
+            sim.cloud
+        ));
+    }
     console::println("# press Ctrl-C to stop");
     tokio::signal::ctrl_c()
         .await

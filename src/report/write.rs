@@ -148,7 +148,12 @@ pub fn check_output_paths(paths: &[(&str, &Path)]) -> Result<(), String> {
                 dir.display()
             ));
         }
-        let probe = dir.join(format!(".scs-check-probe.{}.tmp", std::process::id()));
+        // The same name the real write uses first, so a name that is too long shows up too.
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "report".into());
+        let probe = dir.join(format!(".{name}.{}.tmp", std::process::id()));
         match std::fs::File::create(&probe) {
             Ok(_) => {
                 let _ = std::fs::remove_file(&probe);
