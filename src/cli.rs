@@ -422,8 +422,8 @@ async fn dispatch(cli: Cli) -> Result<ExitStatus> {
                 safety,
             )
             .await
-                .map(|_| ExitStatus::Pass)
-                .map_err(|e| anyhow!("{e}"))
+            .map(|_| ExitStatus::Pass)
+            .map_err(|e| anyhow!("{e}"))
         }
     }
 }
@@ -445,43 +445,73 @@ fn parse_assignments(items: &[String]) -> Result<IndexMap<String, String>> {
     Ok(out)
 }
 
-/// Every `-a` key must be a variable the scope declares (or gives a default); a typo gets the
-/// closest name.
+/// Checks the `-a` keys against the variables the scope uses (declared, defaulted, or named
+/// as `{key}` in a script's args or env). A key that is not used but close to a used one is a
+/// typo: an error with the closest name. Any other unused key gets a warning only: the
+/// reference accepts extra keys, and batch configurations pass one mapping to every scope
+/// (`os_cloud` and `kubeconfig` alike).
 fn check_assignment_keys(scope: &Scope, assign: &[String]) -> Result<()> {
-    let known: Vec<&str> = scope
+    let mut known: Vec<String> = scope
         .variables
         .iter()
-        .map(String::as_str)
-        .chain(scope.defaults.keys().map(String::as_str))
+        .chain(scope.defaults.keys())
+        .cloned()
         .collect();
+    for script in &scope.scripts {
+        for template in script.args.iter().chain(script.env.values()) {
+            known.extend(template_names(template));
+        }
+    }
+    known.sort_unstable();
+    known.dedup();
+    let names: Vec<&str> = known.iter().map(String::as_str).collect();
     for key in parse_assignments(assign)?.keys() {
-        if known.contains(&key.as_str()) {
+        if names.contains(&key.as_str()) {
             continue;
         }
-        let hint = did_you_mean(key, &known)
-            .map(|m| format!(" (did you mean '{m}'?)"))
-            .unwrap_or_default();
-        let list = if known.is_empty() {
-            "it declares none".to_string()
+        let list = if names.is_empty() {
+            "it uses none".to_string()
         } else {
-            let mut names = known.clone();
-            names.sort_unstable();
-            names.dedup();
             format!("its variables: {}", names.join(", "))
         };
-        bail!(
-            "-a {key}=...: scope {} uses no variable '{key}'{hint}; {list}",
-            scope.name
-        );
+        match did_you_mean(key, &names) {
+            Some(close) => bail!(
+                "-a {key}=...: scope {} uses no variable '{key}' (did you mean '{close}'?); {list}",
+                scope.name
+            ),
+            None => eprintln!(
+                "warning: -a {key}=...: scope {} uses no variable '{key}' ({list})",
+                scope.name
+            ),
+        }
     }
     Ok(())
+}
+
+/// The `{name}` placeholders of a script template.
+fn template_names(template: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut rest = template;
+    while let Some(start) = rest.find('{') {
+        rest = &rest[start + 1..];
+        let Some(end) = rest.find('}') else { break };
+        let name = &rest[..end];
+        if !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+            out.push(name.to_string());
+        }
+        rest = &rest[end + 1..];
+    }
+    out
 }
 
 /// Every `--probe-timeout PROBE=SECONDS` must name a probe; a typo gets the closest name.
 fn check_probe_timeout_names(registry: &Registry, items: &[String]) -> Result<()> {
     let names = registry.names();
     for item in items {
-        let probe = item.split_once('=').map_or(item.as_str(), |(p, _)| p).trim();
+        let probe = item
+            .split_once('=')
+            .map_or(item.as_str(), |(p, _)| p)
+            .trim();
         if names.contains(&probe) {
             continue;
         }
@@ -616,9 +646,11 @@ async fn run(args: RunArgs) -> Result<ExitStatus> {
 
     let cancel = CancellationToken::new();
     let live = tracker.clone();
-    execute::cancel_on_ctrl_c_with_cleanup(cancel.clone(), tracker.abort_cleanup_token(), move || {
-        live.leftovers().len()
-    });
+    execute::cancel_on_ctrl_c_with_cleanup(
+        cancel.clone(),
+        tracker.abort_cleanup_token(),
+        move || live.leftovers().len(),
+    );
     let options = RunOptions {
         jobs: args.jobs.unwrap_or_else(num_cpus).max(1),
         timeout: Duration::from_secs(args.timeout.max(1)),
@@ -770,7 +802,9 @@ pub(crate) fn did_you_mean<'a>(word: &str, candidates: &[&'a str]) -> Option<&'a
     candidates
         .iter()
         .map(|c| (edit_distance(word, c), *c))
-        .filter(|(d, c)| *d <= (c.chars().count() / 3).max(1) || c.starts_with(word) && !word.is_empty())
+        .filter(|(d, c)| {
+            *d <= (c.chars().count() / 3).max(1) || c.starts_with(word) && !word.is_empty()
+        })
         .min_by_key(|(d, _)| *d)
         .map(|(_, c)| c)
 }

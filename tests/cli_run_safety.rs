@@ -68,7 +68,11 @@ fn every_report_written_is_named_and_a_simulated_run_says_so() {
     }
     let report = yaml(&home.path().join("r.yaml"));
     assert_eq!(report["scs_check"]["simulated"], true, "{report}");
-    assert!(report["scs_check"].get("tls_verification_disabled").is_none());
+    assert!(
+        report["scs_check"]
+            .get("tls_verification_disabled")
+            .is_none()
+    );
 }
 
 #[test]
@@ -111,7 +115,10 @@ fn a_closed_stdout_is_not_a_panic() {
         let output = child.wait_with_output().unwrap();
         let stderr = text(&output.stderr);
         assert!(!stderr.contains("panicked"), "{format}: {stderr}");
-        assert!(output.status.code().is_some(), "{format}: killed by a signal");
+        assert!(
+            output.status.code().is_some(),
+            "{format}: killed by a signal"
+        );
     }
 }
 
@@ -161,7 +168,11 @@ fn informative_targets_that_were_not_run_are_in_the_summary() {
         .find(|l| l.starts_with("- recommended: not run ("))
         .unwrap_or_else(|| panic!("no not-run line:\n{stdout}"));
     // The hint is a -t value that selects them.
-    let tests = line.split("use -t '").nth(1).unwrap().trim_end_matches('\'');
+    let tests = line
+        .split("use -t '")
+        .nth(1)
+        .unwrap()
+        .trim_end_matches('\'');
     let output = isolated(home.path())
         .args(["plan", "iaas", "-t", tests])
         .output()
@@ -232,9 +243,29 @@ fn typos_get_a_did_you_mean() {
     assert_eq!(code, Some(3), "{stderr}");
     assert!(stderr.contains("did you mean 'os_cloud'"), "{stderr}");
 
+    // A key far from any variable is only a warning (batch mappings pass every key to every
+    // scope, as the reference's do).
+    let output = isolated(home.path())
+        .args([
+            "plan",
+            "iaas",
+            "-a",
+            "os_cloud=x",
+            "-a",
+            "kubeconfig=k.yaml",
+        ])
+        .output()
+        .unwrap();
+    let stderr = text(&output.stderr);
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    assert!(stderr.contains("warning: -a kubeconfig=..."), "{stderr}");
+
     let (code, stderr) = run_error(home.path(), &["--probe-timeout", "scs-0101-entropi=60"]);
     assert_eq!(code, Some(3), "{stderr}");
-    assert!(stderr.contains("did you mean 'scs-0101-entropy'"), "{stderr}");
+    assert!(
+        stderr.contains("did you mean 'scs-0101-entropy'"),
+        "{stderr}"
+    );
 
     let output = isolated(home.path())
         .args(["run", "iaas", "--simulate", "compliantt"])
@@ -325,18 +356,31 @@ fn insecure_tls_is_warned_about_and_recorded() {
     let clouds = home.path().join("clouds.yaml");
     let _served = serve(&repo().join("fixtures/clouds/compliant.yaml"), &clouds);
     let entry = std::fs::read_to_string(&clouds).unwrap();
-    let insecure = entry.replace("    interface: public\n", "    interface: public\n    verify: false\n");
+    let insecure = entry.replace(
+        "    interface: public\n",
+        "    interface: public\n    verify: false\n",
+    );
     assert_ne!(insecure, entry, "{entry}");
     std::fs::write(&clouds, insecure).unwrap();
     let output = isolated(home.path())
         .env("OS_CLIENT_CONFIG_FILE", &clouds)
-        .args(["run", "iaas", "--os-cloud", "sim-compliant", "-t", "scs-0100"])
+        .args([
+            "run",
+            "iaas",
+            "--os-cloud",
+            "sim-compliant",
+            "-t",
+            "scs-0100",
+        ])
         .args(["-o", "r.yaml", "--ledger", "ledger.jsonl"])
         .output()
         .unwrap();
     let stderr = text(&output.stderr);
     assert!(matches!(output.status.code(), Some(0..=2)), "{stderr}");
-    assert!(stderr.contains("warning: TLS certificate verification is off"), "{stderr}");
+    assert!(
+        stderr.contains("warning: TLS certificate verification is off"),
+        "{stderr}"
+    );
     let report = yaml(&home.path().join("r.yaml"));
     assert_eq!(report["scs_check"]["tls_verification_disabled"], true);
     assert!(report["scs_check"].get("simulated").is_none(), "{report}");
@@ -439,7 +483,15 @@ fn a_second_sigterm_abandons_the_cleanup_like_a_second_ctrl_c() {
     .unwrap();
     let ledger = home.path().join("ledger.jsonl");
     let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("scs-check"))
-        .args(["run", "iaas", "-t", "scs-0101", "-o", "r.yaml", "--simulate"])
+        .args([
+            "run",
+            "iaas",
+            "-t",
+            "scs-0101",
+            "-o",
+            "r.yaml",
+            "--simulate",
+        ])
         .arg(&fixture)
         .arg("--ledger")
         .arg(&ledger)

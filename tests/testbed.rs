@@ -320,6 +320,7 @@ fn real_openstack_matches_simulator() {
                 "testbed-admin",
                 "--project",
                 "scs-test",
+                "--yes",
             ])
             .arg(&path)
             .output()

@@ -51,7 +51,9 @@ pub enum PlanError {
         message: String,
     },
     /// `-t`/`-S` left no testcase at all in the selected versions.
-    #[error("no testcase matches {filters} in version(s) {versions} (see `scs-check plan` for the ids)")]
+    #[error(
+        "no testcase matches {filters} in version(s) {versions} (see `scs-check plan` for the ids)"
+    )]
     NothingSelected {
         /// The filters as given, e.g. `-t 'scs-9999'` or `-t 'x' and -S light`.
         filters: String,
@@ -182,7 +184,11 @@ pub fn resolve(
     }
 
     let filtered = selection.tests.is_some() || selection.sections.is_some();
-    if filtered && versions.iter().all(|v| v.targets.values().all(Vec::is_empty)) {
+    if filtered
+        && versions
+            .iter()
+            .all(|v| v.targets.values().all(Vec::is_empty))
+    {
         let mut filters = Vec::new();
         if let Some(tests) = &selection.tests {
             filters.push(format!("-t '{tests}'"));

@@ -78,7 +78,11 @@ pub(crate) fn console_with(
             out.push_str(")\n");
         }
         for nr in not_run.iter().filter(|nr| nr.version == v.name) {
-            let noun = if nr.testcases == 1 { "testcase" } else { "testcases" };
+            let noun = if nr.testcases == 1 {
+                "testcase"
+            } else {
+                "testcases"
+            };
             let _ = writeln!(
                 out,
                 "- {}: not run ({} {noun}), use -t '{}'",

@@ -107,7 +107,8 @@ pub fn write_all(
     junit: Option<&Path>,
     markdown: Option<&Path>,
 ) -> Written {
-    let renderers: [(Option<&Path>, fn(&Report) -> String); 4] = [
+    type Render = fn(&Report) -> String;
+    let renderers: [(Option<&Path>, Render); 4] = [
         (yaml, to_yaml),
         (json, to_json),
         (junit, to_junit),

@@ -49,11 +49,35 @@ impl FixtureKind {
     /// Guesses the kind from the top-level keys of a fixture text (`None` when the keys say
     /// nothing, e.g. a fixture that only names its `base`).
     pub fn of_text(text: &str) -> Option<FixtureKind> {
-        const CLUSTER: &[&str] = &["clock", "nodes", "storage_classes", "pvc", "releases", "cves", "sonobuoy"];
+        const CLUSTER: &[&str] = &[
+            "clock",
+            "nodes",
+            "storage_classes",
+            "pvc",
+            "releases",
+            "cves",
+            "sonobuoy",
+        ];
         const CLOUD: &[&str] = &[
-            "services", "compute", "flavors", "images", "volume_types", "network", "key_manager",
-            "block_storage", "s3", "faults", "timing", "resources", "quotas", "generate", "user",
-            "region", "application_credentials", "page_size", "base",
+            "services",
+            "compute",
+            "flavors",
+            "images",
+            "volume_types",
+            "network",
+            "key_manager",
+            "block_storage",
+            "s3",
+            "faults",
+            "timing",
+            "resources",
+            "quotas",
+            "generate",
+            "user",
+            "region",
+            "application_credentials",
+            "page_size",
+            "base",
         ];
         let keys: Vec<&str> = text
             .lines()

@@ -2,7 +2,7 @@
 """Records real answers of the running test bed into fixtures/recorded/ (standard library only).
 
 Version documents, the token's catalog, error bodies and pagination links, as the member user
-sees them after `scs-check seed fixtures/clouds/compliant.yaml`. Tokens are not recorded; ids,
+sees them after `scs-check seed fixtures/clouds/compliant.yaml --yes`. Tokens are not recorded; ids,
 times and request ids are replaced by placeholders so the files stay stable between runs.
 tests/recorded_shapes.rs compares the simulator's answers with these files.
 
