@@ -1301,6 +1301,26 @@ mod tests {
     }
 
     #[test]
+    fn did_you_mean_finds_close_names_only() {
+        let names = ["os_cloud", "kubeconfig", "subject_root"];
+        assert_eq!(did_you_mean("os_clod", &names), Some("os_cloud"));
+        assert_eq!(did_you_mean("kubconfig", &names), Some("kubeconfig"));
+        assert_eq!(did_you_mean("region", &names), None);
+        assert_eq!(
+            did_you_mean("compliantt", &["compliant"]),
+            Some("compliant")
+        );
+    }
+
+    #[test]
+    fn template_names_are_the_placeholders() {
+        assert_eq!(
+            template_names("-c {os_cloud} {testcases} {{x}} {a-b}"),
+            ["os_cloud", "testcases"]
+        );
+    }
+
+    #[test]
     fn assignments_reject_duplicates_and_missing_equals() {
         let ok = parse_assignments(&["a=1".into(), "b=x=y".into()]).unwrap();
         assert_eq!(ok["b"], "x=y");

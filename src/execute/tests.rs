@@ -743,3 +743,14 @@ fn status_lines_of_long_probes_reach_the_display() {
     let text = String::from_utf8(buf.0.lock().unwrap().clone()).unwrap();
     assert_eq!(text, "[cluster-y] sonobuoy: e2e running, 12/400 passed\n");
 }
+
+#[test]
+fn the_first_interrupt_says_how_many_resources_are_cleaned_up() {
+    use super::runner::first_interrupt_message;
+    assert_eq!(
+        first_interrupt_message(3),
+        "interrupted: cleaning up 3 resources, Ctrl-C again to abandon"
+    );
+    assert!(first_interrupt_message(1).contains("cleaning up 1 resource,"));
+    assert!(first_interrupt_message(0).starts_with("interrupted: stopping"));
+}

@@ -623,3 +623,93 @@ fn tests_filter_reaches_modules_no_version_includes() {
     let plan = resolve(scope, selection, &registry, today).unwrap();
     assert!(!plan.versions[0].targets.contains_key("recommended"));
 }
+
+#[test]
+fn filters_that_select_nothing_are_an_error() {
+    let sel = Selection {
+        tests: Some("zzz".into()),
+        ..selection()
+    };
+    let err = plan_on("2025-06-01", sel).unwrap_err();
+    assert!(matches!(err, PlanError::NothingSelected { .. }), "{err}");
+    let text = err.to_string();
+    assert!(text.starts_with("no testcase matches -t 'zzz'"), "{text}");
+    assert!(text.contains("v2, v1, next"), "{text}");
+    let sel = Selection {
+        sections: Some(vec!["nope".into()]),
+        ..selection()
+    };
+    let text = plan_on("2025-06-01", sel).unwrap_err().to_string();
+    assert!(text.contains("-S nope"), "{text}");
+    // A filter that keeps something is fine, even when some version gets nothing.
+    let sel = Selection {
+        tests: Some("m-".into()),
+        ..selection()
+    };
+    assert!(plan_on("2025-06-01", sel).is_ok());
+}
+
+#[test]
+fn display_plans_show_missing_variables_as_unassigned() {
+    let (plan, unassigned) = resolve_for_display(
+        scope(),
+        Selection::default(),
+        &registry(),
+        date("2025-06-01"),
+    )
+    .unwrap();
+    assert_eq!(unassigned, ["os_cloud"]);
+    assert_eq!(plan.variables["os_cloud"], UNASSIGNED);
+    assert_eq!(plan.variables["mode"], "parallel");
+    assert!(!plan.selection.assignments.contains_key("os_cloud"));
+    // A real run still needs the value.
+    assert!(matches!(
+        plan_on("2025-06-01", Selection::default()),
+        Err(PlanError::MissingVariables(_))
+    ));
+}
+
+#[test]
+fn informative_targets_not_run_are_listed_with_a_tests_filter() {
+    // mod-a's recommended testcase a-three, filtered out by -t.
+    let sel = Selection {
+        tests: Some("a-one".into()),
+        ..selection()
+    };
+    let plan = plan_on("2025-06-01", sel).unwrap();
+    let not_run = not_run_targets(&plan);
+    assert!(
+        not_run.iter().all(|n| n.target == "recommended"),
+        "{not_run:?}"
+    );
+    let v2 = not_run.iter().find(|n| n.version == "v2").unwrap();
+    assert_eq!(v2.testcases, 1);
+    assert_eq!(v2.tests, "a-three");
+    // Without filters every target runs.
+    let plan = plan_on("2025-06-01", selection()).unwrap();
+    assert!(not_run_targets(&plan).is_empty());
+
+    // The built-in IaaS scope: the -rec modules are in no version.
+    let scope = Arc::new(crate::spec::load_builtin("iaas").unwrap());
+    let mut sel = Selection {
+        forced_versions: vec!["v5.1".into()],
+        ..Selection::default()
+    };
+    sel.assignments.insert("os_cloud".into(), "x".into());
+    let plan = resolve(
+        scope.clone(),
+        sel.clone(),
+        &Registry::builtin(),
+        date("2026-11-28"),
+    )
+    .unwrap();
+    let rec = not_run_targets(&plan)
+        .into_iter()
+        .find(|n| n.target == "recommended")
+        .unwrap();
+    assert!(rec.testcases > 10, "{rec:?}");
+    // Its -t selects them all.
+    sel.tests = Some(rec.tests.clone());
+    let plan = resolve(scope, sel, &Registry::builtin(), date("2026-11-28")).unwrap();
+    assert_eq!(plan.versions[0].targets["recommended"].len(), rec.testcases);
+}

@@ -249,3 +249,28 @@ pub async fn start_from_file(
     let yaml = handle.clouds_yaml(&cloud);
     Ok((handle, yaml, cloud))
 }
+
+#[cfg(test)]
+mod kind_tests {
+    use super::FixtureKind;
+
+    #[test]
+    fn fixture_kind_follows_the_top_level_keys() {
+        let repo = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        for (dir, kind) in [
+            ("fixtures/clouds", FixtureKind::Cloud),
+            ("fixtures/clusters", FixtureKind::Cluster),
+        ] {
+            for entry in std::fs::read_dir(repo.join(dir)).unwrap() {
+                let path = entry.unwrap().path();
+                assert_eq!(
+                    FixtureKind::of_file(&path),
+                    Some(kind),
+                    "{}",
+                    path.display()
+                );
+            }
+        }
+        assert_eq!(FixtureKind::of_text("name: x\n"), None);
+    }
+}

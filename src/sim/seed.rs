@@ -956,6 +956,26 @@ mod tests {
 
     /// The simulator serves fixtures read-only, so seeding it fails at the first write with
     /// an error that names the object and the endpoint.
+    #[test]
+    fn only_loopback_keystones_count_as_test_beds() {
+        for url in [
+            "http://127.0.0.1:5000/v3",
+            "http://127.9.9.9/identity",
+            "https://localhost:5000/v3",
+            "http://[::1]:5000/v3",
+        ] {
+            assert!(is_loopback_url(url), "{url}");
+        }
+        for url in [
+            "https://keystone.example.com:5000/v3",
+            "http://10.0.0.1:5000",
+            "http://localhost.example.com/",
+            "not a url",
+        ] {
+            assert!(!is_loopback_url(url), "{url}");
+        }
+    }
+
     #[tokio::test]
     async fn errors_name_object_and_endpoint() {
         let sim = Simulator::start(Fixture::minimal(), None).await.unwrap();
