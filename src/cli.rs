@@ -345,8 +345,32 @@ fn parse_date(text: &str) -> Result<NaiveDate, String> {
         .map_err(|_| format!("'{text}' is not a date of the form YYYY-MM-DD"))
 }
 
+/// Exit code when standard output was closed under a command that still printed with `print!`
+/// (128 + SIGPIPE, what a shell reports for a process a closed pipe ended).
+const CLOSED_STDOUT_EXIT: i32 = 141;
+
+/// Makes a `print!` on a closed standard output (`scs-check ... | head -1`) end the process
+/// quietly instead of with a panic message. Console output of our own commands goes through
+/// [`console`] and never gets here; this covers any `print!` left elsewhere.
+fn quiet_on_closed_stdout() {
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let payload = info.payload();
+        let message = payload
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| payload.downcast_ref::<&str>().copied())
+            .unwrap_or("");
+        if message.starts_with("failed printing to stdout") && message.contains("Broken pipe") {
+            std::process::exit(CLOSED_STDOUT_EXIT);
+        }
+        default(info);
+    }));
+}
+
 /// Entry point of the binary.
 pub fn main() -> ExitCode {
+    quiet_on_closed_stdout();
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(err) => {

@@ -120,6 +120,25 @@ fn a_closed_stdout_is_not_a_panic() {
             "{format}: killed by a signal"
         );
     }
+    // A command that still prints with `print!` ends quietly too (128 + SIGPIPE).
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("scs-check"))
+        .arg("sonobuoy-judge")
+        .arg(repo().join("fixtures/sonobuoy/results-pass.yaml"))
+        .current_dir(home.path())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let output = child.wait_with_output().unwrap();
+    let stderr = text(&output.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    // 141, or 0 should the child have written before the pipe was closed.
+    assert!(
+        matches!(output.status.code(), Some(141 | 0)),
+        "{:?}: {stderr}",
+        output.status
+    );
 }
 
 #[test]
