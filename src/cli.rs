@@ -603,6 +603,13 @@ async fn run(args: RunArgs) -> Result<ExitStatus> {
             (args.upload, "--upload"),
             (args.key.is_some(), "--key"),
             (args.os_cloud.is_some(), "--os-cloud"),
+            (
+                args.selection
+                    .assign
+                    .iter()
+                    .any(|a| a.starts_with("os_cloud=")),
+                "-a os_cloud=",
+            ),
         ] {
             if given {
                 bail!(
