@@ -20,6 +20,9 @@ const RESULTS_PASS: &str = include_str!("../../fixtures/sonobuoy/results-pass.ya
 const RESULTS_FAIL: &str = include_str!("../../fixtures/sonobuoy/results-fail.yaml");
 const RESULTS_OK_TO_FAIL: &str = include_str!("../../fixtures/sonobuoy/results-ok-to-fail.yaml");
 const RESULTS_BROKEN: &str = include_str!("../../fixtures/sonobuoy/results-broken.yaml");
+const RESULTS_EMPTY: &str = include_str!("../../fixtures/sonobuoy/results-empty.yaml");
+const RESULTS_TIMEOUT: &str = include_str!("../../fixtures/sonobuoy/results-timeout.yaml");
+const RESULTS_PLUGIN_ERROR: &str = include_str!("../../fixtures/sonobuoy/results-plugin-error.yaml");
 
 /// A cluster fixture is unusable.
 #[derive(Debug, thiserror::Error)]
@@ -161,7 +164,8 @@ pub struct ClusterFixture {
     /// Faults of the data endpoints.
     #[serde(default)]
     pub data: DataBehaviour,
-    /// Which results the fake sonobuoy returns: `pass`, `fail`, `ok-to-fail`, `broken`; or a
+    /// Which results the fake sonobuoy returns: `pass`, `fail`, `ok-to-fail`, `broken`, `empty`
+    /// (no test ran), `timeout` (a test ended in state `timeout`), `plugin-error`; or a
     /// behaviour: `hang`, `run-fails`, `no-results`.
     #[serde(default = "default_sonobuoy")]
     pub sonobuoy: String,
@@ -198,6 +202,9 @@ pub fn install_fake_sonobuoy(dir: &Path, behaviour: &str) -> std::io::Result<Pat
         "fail" => ("pass", RESULTS_FAIL),
         "ok-to-fail" => ("pass", RESULTS_OK_TO_FAIL),
         "broken" => ("pass", RESULTS_BROKEN),
+        "empty" => ("pass", RESULTS_EMPTY),
+        "timeout" => ("pass", RESULTS_TIMEOUT),
+        "plugin-error" => ("pass", RESULTS_PLUGIN_ERROR),
         other => (other, RESULTS_PASS),
     };
     std::fs::create_dir_all(dir)?;

@@ -412,9 +412,48 @@ fn sonobuoy_judge_golden() {
     let err = judge_fixture("results-broken.yaml").unwrap_err();
     assert!(err.contains("results-broken.yaml"), "{err}");
 
-    // An empty tree passes.
+    // An empty tree is no evidence: ABORT (it passed before issue 11).
     let j = judge_tree(&ResultItem::default(), &[]);
-    assert!(j.passes() && j.passed == 0);
+    assert!(!j.passes() && j.passed == 0);
+    assert_eq!(j.verdict(), Verdict::Abort);
+}
+
+#[test]
+fn sonobuoy_without_evidence_is_abort() {
+    // Zero tests ran (everything skipped).
+    let j = judge_fixture("results-empty.yaml").unwrap();
+    assert_eq!((j.passed, j.skipped), (0, 1));
+    let o = outcome_of("cncf-k8s-conformance", &j);
+    assert_eq!(o.verdict, Verdict::Abort, "{o:?}");
+    assert!(o.reason.contains("no test ran and passed"), "{}", o.reason);
+
+    // A test that timed out is neither PASS nor FAIL.
+    let j = judge_fixture("results-timeout.yaml").unwrap();
+    assert_eq!(j.passed, 1);
+    assert_eq!(j.other.len(), 1);
+    assert!(j.errors.is_empty(), "{:?}", j.errors);
+    let o = outcome_of("kaas-networking-check", &j);
+    assert_eq!(o.verdict, Verdict::Abort, "{o:?}");
+    assert!(o.reason.contains("`timeout`"), "{}", o.reason);
+    assert!(
+        o.evidence
+            .iter()
+            .any(|f| f.object.contains("default-deny-ingress") && f.message.contains("timeout")),
+        "{o:?}"
+    );
+
+    // The plugin reports an error that no test accounts for.
+    let j = judge_fixture("results-plugin-error.yaml").unwrap();
+    assert_eq!((j.passed, j.failed.len()), (1, 0));
+    assert_eq!(j.errors.len(), 1, "{j:?}");
+    let o = outcome_of("cncf-k8s-conformance", &j);
+    assert_eq!(o.verdict, Verdict::Abort, "{o:?}");
+    assert!(o.reason.contains("plugin \"e2e\""), "{}", o.reason);
+
+    // An unexcused failure stays FAIL even next to a timeout.
+    let mut j = judge_fixture("results-fail.yaml").unwrap();
+    j.other.push(("x".into(), "timeout".into()));
+    assert_eq!(j.verdict(), Verdict::Fail);
 }
 
 #[test]
@@ -779,6 +818,55 @@ async fn sonobuoy_broken_results_missing_binary_and_run_failure_abort() {
     let o = run_probe(&ctx(&s, None, Duration::from_secs(60)), CNCF).await;
     assert_eq!(o.verdict, Verdict::Abort);
     assert!(o.reason.contains("install sonobuoy"), "{}", o.reason);
+}
+
+#[tokio::test]
+async fn sonobuoy_probe_needs_tests_that_ran_and_fresh_results() {
+    use super::scs_0201_cncf_conformance::ID as CNCF;
+    use super::scs_0219_networking::ID as NET;
+    // Zero tests, a timed-out test, a plugin error: ABORT, never PASS.
+    for (behaviour, needle) in [
+        ("empty", "no test ran and passed"),
+        ("timeout", "`timeout`"),
+        ("plugin-error", "outside the tests"),
+    ] {
+        let s = sim("compliant.yaml", |o, d| {
+            o.sonobuoy = Some(install_fake_sonobuoy(&d.join(behaviour), behaviour).unwrap());
+        })
+        .await;
+        let o = run_probe(&ctx(&s, None, Duration::from_secs(60)), NET).await;
+        assert_eq!(o.verdict, Verdict::Abort, "{behaviour}: {o:?}");
+        assert!(o.reason.contains(needle), "{behaviour}: {}", o.reason);
+    }
+
+    // execution_mode=dry: the tests were only listed.
+    let s = sim("compliant.yaml", |_, _| {}).await;
+    let mut c = ctx(&s, None, Duration::from_secs(60));
+    c.variables
+        .insert("execution_mode".to_string(), "dry".to_string());
+    let o = run_probe(&c, CNCF).await;
+    assert_eq!(o.verdict, Verdict::Abort, "{o:?}");
+    assert!(o.reason.contains("execution_mode=dry"), "{}", o.reason);
+    let calls = std::fs::read_to_string(s.dir.path().join("bin/calls.log")).unwrap();
+    assert!(calls.contains("e2e.E2E_DRYRUN=true"), "{calls}");
+
+    // A passing results file of an earlier run stays in the results directory; this run's
+    // `retrieve` brings nothing: ABORT, not the old PASS.
+    let s = sim("compliant.yaml", |o, d| {
+        o.sonobuoy = Some(install_fake_sonobuoy(&d.join("nores"), "no-results").unwrap());
+    })
+    .await;
+    let old = s.dir.path().join("subject/sono-results-e2e").join(RESULTS_FILE);
+    std::fs::create_dir_all(old.parent().unwrap()).unwrap();
+    std::fs::copy(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/sonobuoy/results-pass.yaml"),
+        &old,
+    )
+    .unwrap();
+    let o = run_probe(&ctx(&s, None, Duration::from_secs(60)), CNCF).await;
+    assert_eq!(o.verdict, Verdict::Abort, "{o:?}");
+    assert!(o.reason.contains("retrieved no"), "{}", o.reason);
+    assert!(!old.exists(), "the old results were removed before retrieve");
 }
 
 #[tokio::test]
