@@ -99,6 +99,9 @@ pub struct KaasOptions {
     pub cve_feed: String,
     /// Base URL of CVE records; the id is appended (`.../api/cve/CVE-2024-1234`).
     pub cve_record_base: String,
+    /// At most this many pages of GitHub releases are read; a listing with more pages (or a
+    /// `next` link that repeats a page) is an error, never a silently shortened list.
+    pub github_page_limit: usize,
     /// Directory for cached downloads (`None`: no cache).
     pub cache_dir: Option<PathBuf>,
     /// Use the cache or the built-in snapshot; no downloads.
@@ -119,6 +122,7 @@ impl std::fmt::Debug for KaasOptions {
             .field("github_api", &self.github_api)
             .field("cve_feed", &self.cve_feed)
             .field("cve_record_base", &self.cve_record_base)
+            .field("github_page_limit", &self.github_page_limit)
             .field("cache_dir", &self.cache_dir)
             .field("offline", &self.offline)
             .field("sonobuoy", &self.sonobuoy)
@@ -135,6 +139,7 @@ impl Default for KaasOptions {
                 "https://kubernetes.io/docs/reference/issues-security/official-cve-feed/index.json"
                     .into(),
             cve_record_base: "https://cveawg.mitre.org/api/cve".into(),
+            github_page_limit: 100,
             cache_dir: default_cache_dir(),
             offline: false,
             sonobuoy: None,

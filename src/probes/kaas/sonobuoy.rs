@@ -294,7 +294,10 @@ pub fn outcome_of(id: &str, j: &Judgement) -> Outcome {
                     j.other[0].1
                 )
             } else if !j.errors.is_empty() {
-                format!("sonobuoy reports an error outside the tests: {}", j.errors[0])
+                format!(
+                    "sonobuoy reports an error outside the tests: {}",
+                    j.errors[0]
+                )
             } else {
                 "no test ran and passed".to_string()
             };
