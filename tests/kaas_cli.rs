@@ -70,6 +70,49 @@ fn run_kaas_simulated_outdated_fails_and_light_section_skips_sonobuoy() {
     );
 }
 
+/// Issue 11 (4.1): `run kaas --offline` without a cache falls back to the built-in snapshot,
+/// which is far older than 31 days at the fixtures' clock: ABORT naming the data's age, for an
+/// outdated cluster (it used to PASS) and a compliant one alike.
+#[test]
+fn run_kaas_offline_on_stale_data_aborts_with_the_age() {
+    for fixture in ["outdated", "compliant"] {
+        let dir = tempfile::tempdir().unwrap();
+        let report = dir.path().join("report.json");
+        let out = scs_check()
+            .args([
+                "run",
+                "kaas",
+                "-V",
+                "v1",
+                "-S",
+                "light",
+                "--offline",
+                "--simulate",
+            ])
+            .arg(format!("fixtures/clusters/{fixture}.yaml"))
+            .arg("--json")
+            .arg(&report)
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert_eq!(
+            out.status.code(),
+            Some(2),
+            "{fixture}: {stdout}\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let text = std::fs::read_to_string(&report).unwrap();
+        let doc: serde_json::Value = serde_json::from_str(&text).unwrap();
+        let text = doc.to_string();
+        assert!(text.contains("version-policy-check"), "{fixture}");
+        assert!(
+            text.contains("ABORT") && text.contains("450 days old"),
+            "{fixture}: {text}"
+        );
+        assert!(!text.contains("\"PASS\""), "{fixture}: {text}");
+    }
+}
+
 #[test]
 fn missing_kubeconfig_and_context_are_clear_errors() {
     let out = scs_check()
