@@ -228,3 +228,77 @@ fn sonobuoy_judge_files_dirs_and_tarballs() {
     assert_eq!(out.status.code(), Some(3));
     assert!(String::from_utf8_lossy(&out.stderr).contains("bad.yaml:2:"));
 }
+
+/// A tiny HTTP CONNECT proxy on 127.0.0.1; returns its URL and the number of tunnels opened.
+fn connect_proxy() -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let count = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let tunnels = count.clone();
+    std::thread::spawn(move || {
+        for inbound in listener.incoming() {
+            let Ok(mut inbound) = inbound else { return };
+            let tunnels = tunnels.clone();
+            std::thread::spawn(move || {
+                let mut head = Vec::new();
+                let mut byte = [0u8; 1];
+                while !head.ends_with(b"\r\n\r\n") && head.len() < 8192 {
+                    if inbound.read_exact(&mut byte).is_err() {
+                        return;
+                    }
+                    head.push(byte[0]);
+                }
+                let head = String::from_utf8_lossy(&head).to_string();
+                let target = head
+                    .strip_prefix("CONNECT ")
+                    .and_then(|r| r.split_whitespace().next());
+                let Some(Ok(mut outbound)) = target.map(std::net::TcpStream::connect) else {
+                    let _ = inbound.write_all(b"HTTP/1.1 502 Bad Gateway\r\n\r\n");
+                    return;
+                };
+                tunnels.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                let _ = inbound.write_all(b"HTTP/1.1 200 Connection established\r\n\r\n");
+                let (mut a, mut b) = (inbound.try_clone().unwrap(), outbound.try_clone().unwrap());
+                std::thread::spawn(move || {
+                    let _ = std::io::copy(&mut a, &mut outbound);
+                    let _ = outbound.shutdown(std::net::Shutdown::Write);
+                });
+                let _ = std::io::copy(&mut b, &mut inbound);
+                let _ = inbound.shutdown(std::net::Shutdown::Write);
+            });
+        }
+    });
+    (url, count)
+}
+
+/// Issue 11 (5.6): with `HTTPS_PROXY` set, `run kaas` reaches the cluster through the proxy
+/// (it used to stop with exit 3, "requires the disabled feature kube/http-proxy").
+#[test]
+fn run_kaas_through_an_https_proxy() {
+    let (proxy, tunnels) = connect_proxy();
+    let out = scs_check()
+        .args([
+            "run",
+            "kaas",
+            "-V",
+            "v1",
+            "-S",
+            "light",
+            "--simulate",
+            "fixtures/clusters/compliant.yaml",
+        ])
+        .env("HTTPS_PROXY", &proxy)
+        .env_remove("NO_PROXY")
+        .env_remove("no_proxy")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stdout}\n{stderr}");
+    assert!(!stderr.contains("disabled feature"), "{stderr}");
+    assert!(
+        tunnels.load(std::sync::atomic::Ordering::SeqCst) >= 1,
+        "the cluster was reached through the proxy"
+    );
+}
