@@ -4,8 +4,10 @@
 //!
 //! Inputs: the cluster's `/version`, the end-of-life table in `testcases/kaas/k8s-eol.yaml`,
 //! the Kubernetes releases on GitHub (every page) and the official Kubernetes CVE feed with each
-//! CVE record. Downloads are cached on disk with their fetch time; `--offline` uses the cache or
-//! the snapshot built into the binary. The pure rules ([`parse_version`], [`CveRange`],
+//! CVE record (an unreadable record is skipped with a warning). Downloads are cached on disk
+//! with their fetch time; `--offline` (or a failed download) uses the cache or, offline only,
+//! the snapshot built into the binary, but never data older than 31 days: that is ABORT with
+//! the data's age. A minor newer than the end-of-life table is judged by the recency rules. The pure rules ([`parse_version`], [`CveRange`],
 //! [`critical_ranges`], [`decide`]) are separate from the fetching so they can be table-tested.
 
 use crate::kube::KaasOptions;
