@@ -742,6 +742,7 @@ async fn version_policy_probe_over_http() {
         ("eol.yaml", Verdict::Fail),
         ("vendor-suffix.yaml", Verdict::Pass),
         ("rate-limited.yaml", Verdict::Abort),
+        ("newer-minor.yaml", Verdict::Pass),
     ] {
         let s = sim(fixture, |_, _| {}).await;
         let o = run_probe(&ctx(&s, None, Duration::from_secs(30)), ID).await;
@@ -756,6 +757,14 @@ async fn version_policy_probe_over_http() {
         }
         if fixture == "rate-limited.yaml" {
             assert!(o.reason.contains("rate limit"), "{}", o.reason);
+        }
+        if fixture == "newer-minor.yaml" {
+            assert!(
+                o.evidence.iter().any(|f| f
+                    .message
+                    .contains("end-of-life table is older than the cluster")),
+                "{o:?}"
+            );
         }
         let reqs = s.handle.requests();
         assert!(reqs.iter().any(|r| r == "GET /version"), "{reqs:?}");
