@@ -755,10 +755,9 @@ pub async fn fetch_releases(options: &KaasOptions) -> Result<Vec<Release>, Strin
             .get("link")
             .and_then(|l| l.to_str().ok())
             .and_then(next_link);
-        let body: serde_json::Value = resp
-            .json()
+        let body = read_json_limited(resp)
             .await
-            .map_err(|e| format!("GET {url}: HTTP {status}, body is not JSON: {e}"))?;
+            .map_err(|e| format!("GET {url}: HTTP {status}, {e}"))?;
         let Some(items) = body.as_array() else {
             let msg = body["message"].as_str().unwrap_or("unexpected answer");
             let hint = if status.as_u16() == 403 || status.as_u16() == 429 {
@@ -780,6 +779,26 @@ pub async fn fetch_releases(options: &KaasOptions) -> Result<Vec<Release>, Strin
     Err(format!(
         "the GitHub release listing has more than {limit} pages (stopped before {url}); refusing an incomplete list"
     ))
+}
+
+/// Largest body accepted from GitHub, the CVE feed or a CVE record (the real ones are far
+/// smaller); a larger answer is an error instead of unbounded memory.
+pub const MAX_BODY_BYTES: usize = 32 << 20;
+
+/// Reads a JSON body of at most [`MAX_BODY_BYTES`].
+async fn read_json_limited(mut resp: reqwest::Response) -> Result<serde_json::Value, String> {
+    let mut buf = Vec::new();
+    while let Some(chunk) = resp
+        .chunk()
+        .await
+        .map_err(|e| format!("body cannot be read: {}", crate::kube::one_line(&e)))?
+    {
+        if buf.len() + chunk.len() > MAX_BODY_BYTES {
+            return Err(format!("body larger than {} MiB", MAX_BODY_BYTES >> 20));
+        }
+        buf.extend_from_slice(&chunk);
+    }
+    serde_json::from_slice(&buf).map_err(|e| format!("body is not JSON: {e}"))
 }
 
 /// The `rel="next"` URL of a `Link` header.
@@ -826,9 +845,9 @@ pub async fn fetch_cves(options: &KaasOptions) -> Result<CveDownload, String> {
             if !status.is_success() {
                 return Err(format!("GET {url}: HTTP {status}"));
             }
-            resp.json::<serde_json::Value>()
+            read_json_limited(resp)
                 .await
-                .map_err(|e| format!("GET {url}: body is not JSON: {e}"))
+                .map_err(|e| format!("GET {url}: {e}"))
         }
     };
     let feed = get_json(feed_url.clone()).await?;
