@@ -2,17 +2,20 @@
 //! (`testcases/kaas/k8s-release-snapshot.yaml`): its format ([`Snapshot`], [`parse`],
 //! [`render`]) and its generation from the real sources. `scripts/kaas-snapshot` downloads the
 //! GitHub releases (every page) and the official Kubernetes CVE feed with each CVE record and
-//! writes the file; [`from_recorded`] does the same conversion on saved answers (a directory
-//! with `releases/*.json`, `cve-feed.json`, `cve/ID.json`), which is how the conversion is
-//! tested. A snapshot older than 31 days is never used for a verdict (ABORT with its age).
+//! writes the file; [`from_saved`] does the same conversion on saved inputs: GitHub release pages
+//! or endoflife.date's release-data JSON for the releases, CVE JSON 5 records (listed by a saved
+//! CVE feed, or every record of a directory) for the CVEs. [`from_recorded`] is the shorthand for a
+//! directory with `releases/*.json`, `cve-feed.json` and `cve/ID.json`. The shipped snapshot was
+//! converted from the saved real data in `fixtures/kaas-snapshot/real/` (see its README). A
+//! snapshot older than 31 days is never used for a verdict (ABORT with its age).
 
 use super::scs_0210_version_policy::{
-    CriticalCve, CveDownload, Release, collect_cves, critical_ranges, feed_ids,
+    CriticalCve, CveDownload, Release, collect_cves, critical_ranges, feed_ids, parse_tag,
     releases_from_github,
 };
-use chrono::NaiveDate;
+use chrono::{NaiveDate, NaiveTime};
 use serde::{Deserialize, Serialize};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// Where the built-in snapshot lives in the repository (for messages).
 pub const ORIGIN: &str = "testcases/kaas/k8s-release-snapshot.yaml";
@@ -120,47 +123,157 @@ fn read_json(path: &Path) -> Result<serde_json::Value, String> {
     serde_json::from_str(&text).map_err(|e| format!("{}: not JSON: {e}", path.display()))
 }
 
-/// Converts saved answers: `DIR/releases/*.json` (GitHub release pages, read in name order),
-/// `DIR/cve-feed.json` (the official feed) and `DIR/cve/ID.json` (CVE JSON 5 records). A
-/// record that is missing or unreadable is skipped; the skipped ids come back with the reason.
+/// Where saved releases come from.
+#[derive(Debug, Clone)]
+pub enum ReleasesInput {
+    /// A directory of GitHub release pages (`GET /repos/kubernetes/kubernetes/releases`),
+    /// `*.json`, read in file-name order.
+    GithubPages(PathBuf),
+    /// endoflife.date's release-data file for Kubernetes (`releases/kubernetes.json` of the
+    /// repository `endoflife-date/release-data`): `versions.NAME.{name, date}`.
+    EndOfLife(PathBuf),
+}
+
+/// Saved inputs for [`from_saved`].
+#[derive(Debug, Clone)]
+pub struct SavedInputs {
+    /// The releases.
+    pub releases: ReleasesInput,
+    /// The official Kubernetes CVE feed (JSON Feed, `items[].id`); its ids select the records
+    /// (a listed id without a record file is skipped with a warning). `None`: every record in
+    /// `cve_records` is used.
+    pub cve_feed: Option<PathBuf>,
+    /// A directory of CVE JSON 5 records, `ID.json` (as `https://cveawg.mitre.org/api/cve/ID`
+    /// or `cves/YYYY/NNxxx/ID.json` of the repository `CVEProject/cvelistV5` serve them).
+    pub cve_records: PathBuf,
+}
+
+/// Reads endoflife.date's release-data JSON for Kubernetes: every `versions` entry becomes a
+/// release `vNAME`. The data gives the day only; the release is dated at the end of that day
+/// (23:59:59 UTC), so day-granular data never makes a deadline earlier than it really is.
+/// A missing `versions` object or an entry without a readable `date` is an error naming it.
+pub fn releases_from_endoflife(v: &serde_json::Value) -> Result<Vec<Release>, String> {
+    let versions = v
+        .get("versions")
+        .and_then(|x| x.as_object())
+        .ok_or("no `versions` object (not endoflife.date release-data)")?;
+    let end_of_day = NaiveTime::from_hms_opt(23, 59, 59).unwrap_or_default();
+    versions
+        .iter()
+        .map(|(key, entry)| {
+            let name = entry.get("name").and_then(|n| n.as_str()).unwrap_or(key);
+            let date = entry
+                .get("date")
+                .and_then(|d| d.as_str())
+                .ok_or_else(|| format!("versions.{key}: no `date`"))?;
+            let day: NaiveDate = date
+                .parse()
+                .map_err(|e| format!("versions.{key}: date `{date}`: {e}"))?;
+            parse_tag(name).map_err(|e| format!("versions.{key}: {e}"))?;
+            Ok(Release {
+                tag: format!("v{}", name.trim_start_matches('v')),
+                published: day.and_time(end_of_day).and_utc(),
+                prerelease: name.contains('-'),
+            })
+        })
+        .collect()
+}
+
+fn json_files(dir: &Path) -> Result<Vec<PathBuf>, String> {
+    let mut files: Vec<_> = std::fs::read_dir(dir)
+        .map_err(|e| format!("cannot read {}: {e}", dir.display()))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "json"))
+        .collect();
+    files.sort();
+    Ok(files)
+}
+
+/// Converts saved inputs into a snapshot dated `taken`. A CVE record that is missing or
+/// unreadable is skipped; the skipped ids come back with the reason.
+pub fn from_saved(
+    inputs: &SavedInputs,
+    taken: NaiveDate,
+    source: String,
+) -> Result<(Snapshot, Vec<(String, String)>), String> {
+    let releases = match &inputs.releases {
+        ReleasesInput::GithubPages(dir) => {
+            let pages = json_files(dir)?;
+            if pages.is_empty() {
+                return Err(format!("{}: no release pages (*.json)", dir.display()));
+            }
+            let mut releases = Vec::new();
+            for page in &pages {
+                let v = read_json(page)?;
+                let items = v
+                    .as_array()
+                    .ok_or_else(|| format!("{}: not a list of releases", page.display()))?;
+                releases.extend(releases_from_github(items));
+            }
+            releases
+        }
+        ReleasesInput::EndOfLife(file) => releases_from_endoflife(&read_json(file)?)
+            .map_err(|e| format!("{}: {e}", file.display()))?,
+    };
+    if releases.is_empty() {
+        return Err("the saved release data holds no release".into());
+    }
+    let records = &inputs.cve_records;
+    let results: Vec<(String, Result<Option<CriticalCve>, String>)> = match &inputs.cve_feed {
+        Some(feed_path) => feed_ids(&read_json(feed_path)?)
+            .map_err(|e| format!("{}: {e}", feed_path.display()))?
+            .into_iter()
+            .map(|id| {
+                let r = read_json(&records.join(format!("{id}.json")))
+                    .and_then(|rec| critical_ranges(&id, &rec));
+                (id, r)
+            })
+            .collect(),
+        None => {
+            let files = json_files(records)?;
+            if files.is_empty() {
+                return Err(format!("{}: no CVE records (*.json)", records.display()));
+            }
+            files
+                .iter()
+                .map(|path| {
+                    let stem = path
+                        .file_stem()
+                        .map(|s| s.to_string_lossy().into_owned())
+                        .unwrap_or_default();
+                    match read_json(path) {
+                        Ok(rec) => {
+                            let id = rec["cveMetadata"]["cveId"]
+                                .as_str()
+                                .map(str::to_string)
+                                .unwrap_or(stem);
+                            let r = critical_ranges(&id, &rec);
+                            (id, r)
+                        }
+                        Err(e) => (stem, Err(e)),
+                    }
+                })
+                .collect()
+        }
+    };
+    let cves = collect_cves(results);
+    let skipped = cves.skipped.clone();
+    Ok((build(taken, source, releases, cves), skipped))
+}
+
+/// Converts saved answers in one directory: `DIR/releases/*.json` (GitHub release pages, read in
+/// name order), `DIR/cve-feed.json` (the official feed) and `DIR/cve/ID.json` (CVE JSON 5
+/// records). A record that is missing or unreadable is skipped; the skipped ids come back with
+/// the reason.
 pub fn from_recorded(
     dir: &Path,
     taken: NaiveDate,
     source: String,
 ) -> Result<(Snapshot, Vec<(String, String)>), String> {
-    let pages_dir = dir.join("releases");
-    let mut pages: Vec<_> = std::fs::read_dir(&pages_dir)
-        .map_err(|e| format!("cannot read {}: {e}", pages_dir.display()))?
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|x| x == "json"))
-        .collect();
-    pages.sort();
-    if pages.is_empty() {
-        return Err(format!(
-            "{}: no release pages (*.json)",
-            pages_dir.display()
-        ));
-    }
-    let mut releases = Vec::new();
-    for page in &pages {
-        let v = read_json(page)?;
-        let items = v
-            .as_array()
-            .ok_or_else(|| format!("{}: not a list of releases", page.display()))?;
-        releases.extend(releases_from_github(items));
-    }
-    let feed_path = dir.join("cve-feed.json");
-    let ids =
-        feed_ids(&read_json(&feed_path)?).map_err(|e| format!("{}: {e}", feed_path.display()))?;
-    let results: Vec<(String, Result<Option<CriticalCve>, String>)> = ids
-        .into_iter()
-        .map(|id| {
-            let r = read_json(&dir.join("cve").join(format!("{id}.json")))
-                .and_then(|rec| critical_ranges(&id, &rec));
-            (id, r)
-        })
-        .collect();
-    let cves = collect_cves(results);
-    let skipped = cves.skipped.clone();
-    Ok((build(taken, source, releases, cves), skipped))
+    let inputs = SavedInputs {
+        releases: ReleasesInput::GithubPages(dir.join("releases")),
+        cve_feed: Some(dir.join("cve-feed.json")),
+        cve_records: dir.join("cve"),
+    };
+    from_saved(&inputs, taken, source)
 }
