@@ -75,6 +75,21 @@ fn run_kaas_simulated_outdated_fails_and_light_section_skips_sonobuoy() {
 /// outdated cluster (it used to PASS) and a compliant one alike.
 #[test]
 fn run_kaas_offline_on_stale_data_aborts_with_the_age() {
+    // The age the probe must name: from the snapshot's `taken` (00:00 UTC) to the fixtures'
+    // clock (2026-11-20T12:00:00Z), in whole days.
+    let snapshot = std::fs::read_to_string("testcases/kaas/k8s-release-snapshot.yaml").unwrap();
+    let taken = snapshot
+        .lines()
+        .find_map(|l| l.strip_prefix("taken: "))
+        .and_then(|t| chrono::NaiveDate::parse_from_str(t.trim(), "%Y-%m-%d").ok())
+        .expect("taken: in the snapshot");
+    let clock = chrono::NaiveDate::from_ymd_opt(2026, 11, 20).unwrap();
+    let days = (clock - taken).num_days();
+    assert!(
+        days > 31,
+        "the shipped snapshot is older than 31 days at the fixtures' clock"
+    );
+    let age = format!("{days} days old");
     for fixture in ["outdated", "compliant"] {
         let dir = tempfile::tempdir().unwrap();
         let report = dir.path().join("report.json");
@@ -106,7 +121,7 @@ fn run_kaas_offline_on_stale_data_aborts_with_the_age() {
         let text = doc.to_string();
         assert!(text.contains("version-policy-check"), "{fixture}");
         assert!(
-            text.contains("ABORT") && text.contains("450 days old"),
+            text.contains("ABORT") && text.contains(&age),
             "{fixture}: {text}"
         );
         assert!(!text.contains("\"PASS\""), "{fixture}: {text}");
