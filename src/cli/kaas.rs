@@ -189,14 +189,22 @@ pub(super) async fn sonobuoy_judge(args: SonobuoyJudgeArgs) -> Result<ExitStatus
     for (test, reason) in &j.failed_ok {
         println!("failed_ok: {test} ({reason})");
     }
+    for (test, status) in &j.other {
+        println!("other: {test} ({status})");
+    }
+    for e in &j.errors {
+        println!("error: {e}");
+    }
     println!("passed: {}", j.passed);
     println!("failed: {}", j.failed.len());
     println!("failed_ok: {}", j.failed_ok.len());
     println!("skipped: {}", j.skipped);
-    println!("verdict: {}", if j.passes() { "PASS" } else { "FAIL" });
-    Ok(if j.passes() {
-        ExitStatus::Pass
-    } else {
-        ExitStatus::Fail
+    println!("other: {}", j.other.len());
+    let verdict = j.verdict();
+    println!("verdict: {verdict}");
+    Ok(match verdict {
+        crate::verdict::Verdict::Pass => ExitStatus::Pass,
+        crate::verdict::Verdict::Fail => ExitStatus::Fail,
+        _ => ExitStatus::Inconclusive,
     })
 }

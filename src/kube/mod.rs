@@ -99,6 +99,9 @@ pub struct KaasOptions {
     pub cve_feed: String,
     /// Base URL of CVE records; the id is appended (`.../api/cve/CVE-2024-1234`).
     pub cve_record_base: String,
+    /// At most this many pages of GitHub releases are read; a listing with more pages (or a
+    /// `next` link that repeats a page) is an error, never a silently shortened list.
+    pub github_page_limit: usize,
     /// Directory for cached downloads (`None`: no cache).
     pub cache_dir: Option<PathBuf>,
     /// Use the cache or the built-in snapshot; no downloads.
@@ -119,6 +122,7 @@ impl std::fmt::Debug for KaasOptions {
             .field("github_api", &self.github_api)
             .field("cve_feed", &self.cve_feed)
             .field("cve_record_base", &self.cve_record_base)
+            .field("github_page_limit", &self.github_page_limit)
             .field("cache_dir", &self.cache_dir)
             .field("offline", &self.offline)
             .field("sonobuoy", &self.sonobuoy)
@@ -135,6 +139,7 @@ impl Default for KaasOptions {
                 "https://kubernetes.io/docs/reference/issues-security/official-cve-feed/index.json"
                     .into(),
             cve_record_base: "https://cveawg.mitre.org/api/cve".into(),
+            github_page_limit: 100,
             cache_dir: default_cache_dir(),
             offline: false,
             sonobuoy: None,
@@ -294,6 +299,87 @@ pub fn kubeconfig_for(server: &str, context: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A tiny HTTP CONNECT proxy on 127.0.0.1 (threads, no runtime); returns its URL and the
+    /// number of tunnels it opened.
+    pub(crate) fn connect_proxy() -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+        use std::io::{Read, Write};
+        use std::sync::atomic::Ordering;
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let count = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let tunnels = count.clone();
+        std::thread::spawn(move || {
+            for inbound in listener.incoming() {
+                let Ok(mut inbound) = inbound else { return };
+                let tunnels = tunnels.clone();
+                std::thread::spawn(move || {
+                    let mut head = Vec::new();
+                    let mut byte = [0u8; 1];
+                    while !head.ends_with(b"\r\n\r\n") && head.len() < 8192 {
+                        if inbound.read_exact(&mut byte).is_err() {
+                            return;
+                        }
+                        head.push(byte[0]);
+                    }
+                    let head = String::from_utf8_lossy(&head).to_string();
+                    let target = head
+                        .strip_prefix("CONNECT ")
+                        .and_then(|r| r.split_whitespace().next());
+                    let Some(Ok(outbound)) = target.map(std::net::TcpStream::connect) else {
+                        let _ = inbound.write_all(b"HTTP/1.1 502 Bad Gateway\r\n\r\n");
+                        return;
+                    };
+                    tunnels.fetch_add(1, Ordering::SeqCst);
+                    let _ = inbound.write_all(b"HTTP/1.1 200 Connection established\r\n\r\n");
+                    let (mut a, mut b) =
+                        (inbound.try_clone().unwrap(), outbound.try_clone().unwrap());
+                    let (mut inbound, mut outbound) = (inbound, outbound);
+                    std::thread::spawn(move || {
+                        let _ = std::io::copy(&mut a, &mut outbound);
+                        let _ = outbound.shutdown(std::net::Shutdown::Write);
+                    });
+                    let _ = std::io::copy(&mut b, &mut inbound);
+                    let _ = inbound.shutdown(std::net::Shutdown::Write);
+                });
+            }
+        });
+        (url, count)
+    }
+
+    /// Issue 11 (5.6): a kubeconfig with `proxy-url` (the same code path as `HTTPS_PROXY`)
+    /// connects through the proxy instead of failing with "requires the disabled feature
+    /// kube/http-proxy".
+    #[tokio::test]
+    async fn kubeconfig_proxy_url_connects_through_the_proxy() {
+        let fixture = crate::sim::cluster::ClusterFixture::from_yaml(
+            "name: proxied\nversion: v1.35.3\n",
+            "t",
+        )
+        .unwrap();
+        let sim = crate::sim::cluster::ClusterHandle::start(fixture, None)
+            .await
+            .unwrap();
+        let (proxy, tunnels) = connect_proxy();
+        let text = sim.kubeconfig().replace(
+            &format!("    server: {}\n", sim.url()),
+            &format!("    server: {}\n    proxy-url: {proxy}\n", sim.url()),
+        );
+        assert!(text.contains("proxy-url"), "{text}");
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("kc.yaml");
+        std::fs::write(&path, text).unwrap();
+        let cluster = Cluster::connect(&path, None, KaasOptions::default())
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        let info = cluster.client().unwrap().apiserver_version().await.unwrap();
+        assert_eq!(info.git_version, "v1.35.3");
+        assert!(
+            tunnels.load(std::sync::atomic::Ordering::SeqCst) >= 1,
+            "the requests went through the proxy"
+        );
+        sim.shutdown().await;
+    }
 
     #[test]
     fn kubeconfig_path_precedence() {

@@ -20,6 +20,10 @@ const RESULTS_PASS: &str = include_str!("../../fixtures/sonobuoy/results-pass.ya
 const RESULTS_FAIL: &str = include_str!("../../fixtures/sonobuoy/results-fail.yaml");
 const RESULTS_OK_TO_FAIL: &str = include_str!("../../fixtures/sonobuoy/results-ok-to-fail.yaml");
 const RESULTS_BROKEN: &str = include_str!("../../fixtures/sonobuoy/results-broken.yaml");
+const RESULTS_EMPTY: &str = include_str!("../../fixtures/sonobuoy/results-empty.yaml");
+const RESULTS_TIMEOUT: &str = include_str!("../../fixtures/sonobuoy/results-timeout.yaml");
+const RESULTS_PLUGIN_ERROR: &str =
+    include_str!("../../fixtures/sonobuoy/results-plugin-error.yaml");
 
 /// A cluster fixture is unusable.
 #[derive(Debug, thiserror::Error)]
@@ -117,6 +121,22 @@ pub struct CveFixture {
     /// `affected[].versions[]` entries of the Kubernetes product, as in CVE JSON 5.
     #[serde(default)]
     pub affected: Vec<BTreeMap<String, String>>,
+    /// How the record endpoint answers for this CVE.
+    #[serde(default)]
+    pub record: RecordBehaviour,
+}
+
+/// How the CVE record endpoint answers for one CVE.
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum RecordBehaviour {
+    /// The CVE JSON 5 record.
+    #[default]
+    Ok,
+    /// 404 (the feed lists an id the record service does not know).
+    Missing,
+    /// 200 with a body that is not JSON.
+    NotJson,
 }
 
 /// How the fake GitHub endpoint answers.
@@ -130,6 +150,10 @@ pub enum DataBehaviour {
     RateLimited,
     /// The CVE feed answers 500.
     CveFeedBroken,
+    /// Every release page's `next` link points back to the first page.
+    ReleasesLooping,
+    /// Every release page has a `next` link (the listing never ends).
+    ReleasesEndless,
 }
 
 /// A simulated cluster.
@@ -161,7 +185,8 @@ pub struct ClusterFixture {
     /// Faults of the data endpoints.
     #[serde(default)]
     pub data: DataBehaviour,
-    /// Which results the fake sonobuoy returns: `pass`, `fail`, `ok-to-fail`, `broken`; or a
+    /// Which results the fake sonobuoy returns: `pass`, `fail`, `ok-to-fail`, `broken`, `empty`
+    /// (no test ran), `timeout` (a test ended in state `timeout`), `plugin-error`; or a
     /// behaviour: `hang`, `run-fails`, `no-results`.
     #[serde(default = "default_sonobuoy")]
     pub sonobuoy: String,
@@ -198,6 +223,9 @@ pub fn install_fake_sonobuoy(dir: &Path, behaviour: &str) -> std::io::Result<Pat
         "fail" => ("pass", RESULTS_FAIL),
         "ok-to-fail" => ("pass", RESULTS_OK_TO_FAIL),
         "broken" => ("pass", RESULTS_BROKEN),
+        "empty" => ("pass", RESULTS_EMPTY),
+        "timeout" => ("pass", RESULTS_TIMEOUT),
+        "plugin-error" => ("pass", RESULTS_PLUGIN_ERROR),
         other => (other, RESULTS_PASS),
     };
     std::fs::create_dir_all(dir)?;
@@ -502,6 +530,14 @@ async fn handle(state: Arc<State>, req: axum::extract::Request) -> Response {
         }
         (Method::GET, ["cve", id]) => match f.cves.iter().find(|c| c.id == *id) {
             None => respond(StatusCode::NOT_FOUND, json!({"error": "CVE_RECORD_DNE"})),
+            Some(c) if c.record == RecordBehaviour::Missing => {
+                respond(StatusCode::NOT_FOUND, json!({"error": "CVE_RECORD_DNE"}))
+            }
+            Some(c) if c.record == RecordBehaviour::NotJson => Response::builder()
+                .status(StatusCode::OK)
+                .header("content-type", "text/html")
+                .body(Body::from("<html><body>maintenance</body></html>"))
+                .unwrap_or_default(),
             Some(c) => respond(
                 StatusCode::OK,
                 json!({"dataType": "CVE_RECORD", "dataVersion": "5.1",
@@ -552,12 +588,29 @@ fn releases(state: &State, query: &str) -> Response {
                    "published_at": if r.draft { Value::Null } else { json!(r.published.format("%Y-%m-%dT%H:%M:%SZ").to_string()) }})
         })
         .collect();
+    let items = if f.data == DataBehaviour::ReleasesEndless && items.is_empty() {
+        // The listing never ends: later pages repeat the first one.
+        sorted
+            .iter()
+            .take(per_page.min(1))
+            .map(|r| {
+                json!({"tag_name": r.tag, "name": r.tag, "draft": false, "prerelease": r.prerelease,
+                            "published_at": r.published.format("%Y-%m-%dT%H:%M:%SZ").to_string()})
+            })
+            .collect()
+    } else {
+        items
+    };
     let mut resp = respond(StatusCode::OK, Value::Array(items));
-    if page * per_page < sorted.len() {
+    let next_page = match f.data {
+        DataBehaviour::ReleasesLooping => Some(1),
+        DataBehaviour::ReleasesEndless => Some(page + 1),
+        _ => (page * per_page < sorted.len()).then_some(page + 1),
+    };
+    if let Some(next_page) = next_page {
         let next = format!(
-            "<{}/repos/kubernetes/kubernetes/releases?per_page={per_page}&page={}>; rel=\"next\"",
+            "<{}/repos/kubernetes/kubernetes/releases?per_page={per_page}&page={next_page}>; rel=\"next\"",
             state.base,
-            page + 1
         );
         if let Ok(v) = next.parse() {
             resp.headers_mut().insert("link", v);

@@ -4,8 +4,10 @@
 //!
 //! Inputs: the cluster's `/version`, the end-of-life table in `testcases/kaas/k8s-eol.yaml`,
 //! the Kubernetes releases on GitHub (every page) and the official Kubernetes CVE feed with each
-//! CVE record. Downloads are cached on disk with their fetch time; `--offline` uses the cache or
-//! the snapshot built into the binary. The pure rules ([`parse_version`], [`CveRange`],
+//! CVE record (an unreadable record is skipped with a warning). Downloads are cached on disk
+//! with their fetch time; `--offline` (or a failed download) uses the cache or, offline only,
+//! the snapshot built into the binary, but never data older than 31 days: that is ABORT with
+//! the data's age. A minor newer than the end-of-life table is judged by the recency rules. The pure rules ([`parse_version`], [`CveRange`],
 //! [`critical_ranges`], [`decide`]) are separate from the fetching so they can be table-tested.
 
 use crate::kube::KaasOptions;
@@ -27,6 +29,8 @@ pub const PATCH_DAYS: i64 = 31;
 pub const CVE_FAIL_DAYS: i64 = 14;
 /// With a critical CVE, a newer patch older than this gives a warning.
 pub const CVE_WARN_DAYS: i64 = 2;
+/// Release or CVE data older than this (a cache, the built-in snapshot) is not used: ABORT.
+pub const MAX_DATA_AGE_DAYS: i64 = 31;
 /// CVSS base score from which a CVE counts as critical.
 pub const CRITICAL_SCORE: f64 = 8.0;
 
@@ -168,12 +172,15 @@ pub fn parse_cluster_version(text: &str) -> Result<(Version, Option<String>), St
 pub struct CveRange {
     /// Lowest affected version (inclusive).
     pub lower: VersionText,
-    /// Upper bound; `None`: only `lower` is affected.
+    /// Upper bound; `None`: only `lower` is affected (unless `unbounded`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub upper: Option<VersionText>,
     /// Whether `upper` itself is affected.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub inclusive: bool,
+    /// No upper bound: every version from `lower` on is affected (CVE 5 `lessThan: "*"`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub unbounded: bool,
 }
 
 /// A [`Version`] that reads and writes as text in data files.
@@ -207,12 +214,26 @@ impl CveRange {
             lower: VersionText(lower),
             upper: upper.map(VersionText),
             inclusive,
+            unbounded: false,
         })
+    }
+
+    /// Every version from `lower` on.
+    pub fn from(lower: Version) -> Self {
+        CveRange {
+            lower: VersionText(lower),
+            upper: None,
+            inclusive: false,
+            unbounded: true,
+        }
     }
 
     /// Whether `v` lies in the range.
     pub fn contains(&self, v: Version) -> bool {
         let lo = self.lower.0;
+        if self.unbounded {
+            return lo <= v;
+        }
         match self.upper {
             None => v == lo,
             Some(VersionText(up)) if self.inclusive => lo <= v && v <= up,
@@ -223,6 +244,9 @@ impl CveRange {
 
 impl fmt::Display for CveRange {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.unbounded {
+            return write!(f, ">= {}", self.lower.0);
+        }
         match self.upper {
             None => write!(f, "{}", self.lower.0),
             Some(up) => write!(
@@ -236,20 +260,49 @@ impl fmt::Display for CveRange {
     }
 }
 
-/// The range of one `affected[].versions[]` entry of a CVE record, by the reference's rules.
+/// An upper bound of a CVE 5 range: a version, or a pattern ending in `*` ("an arbitrarily
+/// large number" in that position). `*` alone means no upper bound (`Ok(None)`); `1.28.*`
+/// covers every 1.28 patch, so the least version above it is 1.29.0 (returned as an
+/// exclusive bound, whatever the key was).
+fn upper_bound(key: &str, text: &str, inclusive: bool) -> Result<Option<(Version, bool)>, String> {
+    let t = text.trim();
+    if t == "*" {
+        return Ok(None);
+    }
+    if let Some(prefix) = t.strip_suffix(".*") {
+        let parts: Vec<&str> = prefix.split('.').collect();
+        let num = |p: &str| {
+            p.parse::<u64>()
+                .map_err(|_| format!("{key}: `{t}` is not a version pattern"))
+        };
+        let up = match parts.as_slice() {
+            [a] => Version::new(num(a)? + 1, 0, 0),
+            [a, b] => Version::new(num(a)?, num(b)? + 1, 0),
+            _ => return Err(format!("{key}: `{t}` is not a version pattern")),
+        };
+        return Ok(Some((up, false)));
+    }
+    parse_version(t)
+        .map(|v| Some((v, inclusive)))
+        .map_err(|e| format!("{key}: {e}"))
+}
+
+/// The range of one `affected[].versions[]` entry of a CVE record, by the reference's rules,
+/// plus the CVE 5 `*` patterns in `lessThan` / `lessThanOrEqual`: `{version: 1.30.0,
+/// lessThan: "*"}` is every version from 1.30.0 on (the reference cannot read it and aborts).
 pub fn range_of(entry: &serde_json::Value) -> Result<CveRange, String> {
     let field = |k: &str| entry.get(k).and_then(|v| v.as_str());
     let version = field("version").unwrap_or("");
     let lower = parse_version(version).ok();
     let upper = match (field("lessThanOrEqual"), field("lessThan")) {
-        (Some(u), _) => Some((
-            parse_version(u).map_err(|e| format!("lessThanOrEqual: {e}"))?,
-            true,
-        )),
-        (None, Some(u)) => Some((
-            parse_version(u).map_err(|e| format!("lessThan: {e}"))?,
-            false,
-        )),
+        (Some(u), _) => match upper_bound("lessThanOrEqual", u, true)? {
+            Some(b) => Some(b),
+            None => return Ok(CveRange::from(lower.unwrap_or(Version::new(0, 0, 0)))),
+        },
+        (None, Some(u)) => match upper_bound("lessThan", u, false)? {
+            Some(b) => Some(b),
+            None => return Ok(CveRange::from(lower.unwrap_or(Version::new(0, 0, 0)))),
+        },
         (None, None) => None,
     };
     match upper {
@@ -474,7 +527,17 @@ pub fn decide(
         );
     }
     let branch = cluster.branch();
-    if !supported.iter().any(|e| e.branch == branch) {
+    let newest = eol.iter().map(|e| e.branch).max();
+    let newer_than_table = newest.is_some_and(|n| branch > n);
+    if newer_than_table {
+        // scs-0210-v2 asks providers to offer the newest minor; a table that does not list it
+        // yet is out of date, not the cluster. The recency rules below still apply.
+        warnings.push(format!(
+            "the end-of-life table is older than the cluster: its newest branch is {}, the cluster runs {branch}; judged by the patch and CVE rules only",
+            newest.map(|b| b.to_string()).unwrap_or_default()
+        ));
+    }
+    if !newer_than_table && !supported.iter().any(|e| e.branch == branch) {
         let known = eol.iter().find(|e| e.branch == branch);
         let (message, expected) = match known {
             Some(e) => (
@@ -555,10 +618,19 @@ pub fn decide(
         let latest = newer
             .last()
             .map(|(v, _)| format!(", newest patch {v}"))
-            .unwrap_or_default();
+            .unwrap_or_else(|| ", no newer patch released".into());
+        let branch_text = if newer_than_table {
+            "is on a branch newer than the end-of-life table"
+        } else {
+            "is on a supported branch"
+        };
         Ok(Decision {
             verdict: Verdict::Pass,
-            reason: format!("Kubernetes {cluster} is on a supported branch and up to date{latest}"),
+            reason: format!(
+                "Kubernetes {cluster} {branch_text} and up to date{latest} ({} release(s) and {} critical CVE(s) checked)",
+                releases.len(),
+                cves.len()
+            ),
             findings,
             warnings,
         })
@@ -626,15 +698,7 @@ fn write_cache<T: Serialize>(dir: Option<&Path>, name: &str, fetched_at: DateTim
 
 /// The snapshot built into the binary: (taken, releases, critical CVEs).
 pub fn builtin_snapshot() -> Result<(NaiveDate, Vec<Release>, Vec<CriticalCve>), String> {
-    #[derive(Deserialize)]
-    #[serde(deny_unknown_fields)]
-    struct Snap {
-        taken: NaiveDate,
-        releases: Vec<Release>,
-        critical_cves: Vec<CriticalCve>,
-    }
-    let s: Snap = serde_saphyr::from_str(SNAPSHOT)
-        .map_err(|e| format!("testcases/kaas/k8s-release-snapshot.yaml: {e}"))?;
+    let s = super::snapshot::parse(SNAPSHOT, super::snapshot::ORIGIN)?;
     Ok((s.taken, s.releases, s.critical_cves))
 }
 
@@ -656,15 +720,24 @@ fn http_client() -> Result<reqwest::Client, String> {
         .map_err(|e| format!("cannot build an HTTP client: {e}"))
 }
 
-/// Downloads every page of the Kubernetes releases from the GitHub API.
+/// Downloads every page of the Kubernetes releases from the GitHub API. More pages than
+/// [`KaasOptions::github_page_limit`], or a `next` link to a page already read, is an error:
+/// the list would be incomplete.
 pub async fn fetch_releases(options: &KaasOptions) -> Result<Vec<Release>, String> {
     let http = http_client()?;
     let mut url = format!(
         "{}/repos/kubernetes/kubernetes/releases?per_page=100",
         options.github_api.trim_end_matches('/')
     );
+    let limit = options.github_page_limit.max(1);
+    let mut seen = std::collections::HashSet::new();
     let mut all = Vec::new();
-    for _page in 0..100 {
+    for _page in 0..limit {
+        if !seen.insert(url.clone()) {
+            return Err(format!(
+                "GET {url}: the `next` link points to a page already read; the release list would be incomplete"
+            ));
+        }
         let mut req = http
             .get(&url)
             .header("Accept", "application/vnd.github+json")
@@ -682,10 +755,9 @@ pub async fn fetch_releases(options: &KaasOptions) -> Result<Vec<Release>, Strin
             .get("link")
             .and_then(|l| l.to_str().ok())
             .and_then(next_link);
-        let body: serde_json::Value = resp
-            .json()
+        let body = read_json_limited(resp)
             .await
-            .map_err(|e| format!("GET {url}: HTTP {status}, body is not JSON: {e}"))?;
+            .map_err(|e| format!("GET {url}: HTTP {status}, {e}"))?;
         let Some(items) = body.as_array() else {
             let msg = body["message"].as_str().unwrap_or("unexpected answer");
             let hint = if status.as_u16() == 403 || status.as_u16() == 429 {
@@ -704,7 +776,29 @@ pub async fn fetch_releases(options: &KaasOptions) -> Result<Vec<Release>, Strin
             _ => return Ok(all),
         }
     }
-    Ok(all)
+    Err(format!(
+        "the GitHub release listing has more than {limit} pages (stopped before {url}); refusing an incomplete list"
+    ))
+}
+
+/// Largest body accepted from GitHub, the CVE feed or a CVE record (the real ones are far
+/// smaller); a larger answer is an error instead of unbounded memory.
+pub const MAX_BODY_BYTES: usize = 32 << 20;
+
+/// Reads a JSON body of at most [`MAX_BODY_BYTES`].
+async fn read_json_limited(mut resp: reqwest::Response) -> Result<serde_json::Value, String> {
+    let mut buf = Vec::new();
+    while let Some(chunk) = resp
+        .chunk()
+        .await
+        .map_err(|e| format!("body cannot be read: {}", crate::kube::one_line(&e)))?
+    {
+        if buf.len() + chunk.len() > MAX_BODY_BYTES {
+            return Err(format!("body larger than {} MiB", MAX_BODY_BYTES >> 20));
+        }
+        buf.extend_from_slice(&chunk);
+    }
+    serde_json::from_slice(&buf).map_err(|e| format!("body is not JSON: {e}"))
 }
 
 /// The `rel="next"` URL of a `Link` header.
@@ -723,9 +817,19 @@ pub fn next_link(header: &str) -> Option<String> {
     })
 }
 
+/// The critical CVEs of a download, and the records that were skipped with the reason.
+#[derive(Debug, Clone, Default)]
+pub struct CveDownload {
+    /// Critical CVEs, sorted by id.
+    pub cves: Vec<CriticalCve>,
+    /// (CVE id, why its record was skipped).
+    pub skipped: Vec<(String, String)>,
+}
+
 /// Downloads the CVE feed and every CVE record (at most 5 at a time) and keeps the critical
-/// ones. Any failed record fails the whole download (the reference aborts there too).
-pub async fn fetch_cves(options: &KaasOptions) -> Result<Vec<CriticalCve>, String> {
+/// ones. A record that cannot be loaded or read (404, not JSON, an unreadable version range) is
+/// skipped with its reason; only a feed that cannot be read fails the download.
+pub async fn fetch_cves(options: &KaasOptions) -> Result<CveDownload, String> {
     use futures::StreamExt;
     let http = http_client()?;
     let feed_url = &options.cve_feed;
@@ -741,39 +845,55 @@ pub async fn fetch_cves(options: &KaasOptions) -> Result<Vec<CriticalCve>, Strin
             if !status.is_success() {
                 return Err(format!("GET {url}: HTTP {status}"));
             }
-            resp.json::<serde_json::Value>()
+            read_json_limited(resp)
                 .await
-                .map_err(|e| format!("GET {url}: body is not JSON: {e}"))
+                .map_err(|e| format!("GET {url}: {e}"))
         }
     };
     let feed = get_json(feed_url.clone()).await?;
-    let ids: Vec<String> = feed["items"]
-        .as_array()
-        .ok_or_else(|| format!("GET {feed_url}: no `items` list"))?
-        .iter()
-        .filter_map(|i| i["id"].as_str().map(str::to_string))
-        .collect();
+    let ids = feed_ids(&feed).map_err(|e| format!("GET {feed_url}: {e}"))?;
     let base = options.cve_record_base.trim_end_matches('/').to_string();
-    let results: Vec<Result<Option<CriticalCve>, String>> = futures::stream::iter(ids)
+    let results: Vec<(String, Result<Option<CriticalCve>, String>)> = futures::stream::iter(ids)
         .map(|id| {
             let url = format!("{base}/{id}");
             let fetch = get_json(url);
             async move {
-                let record = fetch.await?;
-                critical_ranges(&id, &record)
+                let r = match fetch.await {
+                    Ok(record) => critical_ranges(&id, &record),
+                    Err(e) => Err(e),
+                };
+                (id, r)
             }
         })
         .buffer_unordered(5)
         .collect()
         .await;
-    let mut out = Vec::new();
-    for r in results {
-        if let Some(c) = r? {
-            out.push(c);
+    Ok(collect_cves(results))
+}
+
+/// The CVE ids of the official feed (`items[].id`).
+pub fn feed_ids(feed: &serde_json::Value) -> Result<Vec<String>, String> {
+    Ok(feed["items"]
+        .as_array()
+        .ok_or("no `items` list")?
+        .iter()
+        .filter_map(|i| i["id"].as_str().map(str::to_string))
+        .collect())
+}
+
+/// Sorts per-record results into the critical CVEs and the skipped records.
+pub fn collect_cves(results: Vec<(String, Result<Option<CriticalCve>, String>)>) -> CveDownload {
+    let mut out = CveDownload::default();
+    for (id, r) in results {
+        match r {
+            Ok(Some(c)) => out.cves.push(c),
+            Ok(None) => {}
+            Err(e) => out.skipped.push((id, e)),
         }
     }
-    out.sort_by(|a, b| a.id.cmp(&b.id));
-    Ok(out)
+    out.cves.sort_by(|a, b| a.id.cmp(&b.id));
+    out.skipped.sort();
+    out
 }
 
 /// Gets the release and CVE data: downloaded (and cached), or from the cache when offline or
@@ -785,6 +905,15 @@ pub async fn load_data(options: &KaasOptions, now: DateTime<Utc>) -> Result<Poli
         (None, None)
     } else {
         let (r, c) = tokio::join!(fetch_releases(options), fetch_cves(options));
+        let c = c.map(|d| {
+            for (id, why) in d.skipped {
+                provenance.push(Finding::new(
+                    format!("CVE record {id}"),
+                    format!("warning: skipped, the record cannot be read: {why}"),
+                ));
+            }
+            d.cves
+        });
         (Some(r), Some(c))
     };
     let releases = settle(
@@ -848,16 +977,21 @@ fn settle<T: Serialize + serde::de::DeserializeOwned>(
         Some(Err(e)) => Some(e),
         None => None,
     };
+    let why = match &failure {
+        Some(e) => format!("download failed ({e}); "),
+        None => "offline; ".into(),
+    };
     if let Some(cached) = read_cache::<Vec<T>>(dir, cache) {
-        let why = match &failure {
-            Some(e) => format!("download failed ({e}); "),
-            None => "offline; ".into(),
-        };
-        let text = format!(
-            "{why}using the cache fetched {} ({})",
-            cached.fetched_at.format("%Y-%m-%d %H:%M UTC"),
-            age_text(now, cached.fetched_at)
-        );
+        let fetched = cached.fetched_at.format("%Y-%m-%d %H:%M UTC");
+        let age = age_text(now, cached.fetched_at);
+        if now - cached.fetched_at > ChronoDuration::days(MAX_DATA_AGE_DAYS) {
+            return Err(format!(
+                "{}: {why}the cache fetched {fetched} is {age}, older than {MAX_DATA_AGE_DAYS} days; \
+                 stale data cannot show a compliant version (run online to refresh it)",
+                set.label
+            ));
+        }
+        let text = format!("{why}using the cache fetched {fetched} ({age})");
         provenance.push(Finding::new(set.label, text));
         return Ok(cached.data);
     }
@@ -865,10 +999,17 @@ fn settle<T: Serialize + serde::de::DeserializeOwned>(
         return Err(format!("cannot get {} and no cache exists: {e}", set.what));
     }
     let (taken, list) = snapshot()?;
-    let text = format!(
-        "offline, no cache: using the built-in snapshot of {taken} ({} days old)",
-        (now.date_naive() - taken).num_days()
-    );
+    let days = (now.date_naive() - taken).num_days();
+    if days > MAX_DATA_AGE_DAYS {
+        return Err(format!(
+            "{}: offline, no cache: the built-in snapshot of {taken} is {days} days old, older than \
+             {MAX_DATA_AGE_DAYS} days; stale data cannot show a compliant version (run online once \
+             to fill the cache)",
+            set.label
+        ));
+    }
+    let text =
+        format!("offline, no cache: using the built-in snapshot of {taken} ({days} days old)");
     provenance.push(Finding::new(set.label, text));
     Ok(list)
 }

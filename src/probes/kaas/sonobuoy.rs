@@ -106,33 +106,79 @@ pub struct Judgement {
     pub failed_ok: Vec<(String, String)>,
     /// Skipped leaves (also the default status).
     pub skipped: usize,
-    /// Leaves with another status.
-    pub other: usize,
+    /// Leaves that ended in another state (`timeout`, `error`, ...): (test, status).
+    pub other: Vec<(String, String)>,
+    /// Errors not attributed to a test: a plugin, file or suite reported `failed` (or another
+    /// state) although none of its tests failed, e.g. the e2e plugin itself errored.
+    pub errors: Vec<String>,
 }
 
 impl Judgement {
-    /// PASS ⇔ no unexcused failure.
+    /// The verdict: FAIL when a test failed unexcused; else ABORT when a test ended in another
+    /// state, sonobuoy reported an error outside the tests, or no test passed; else PASS.
+    pub fn verdict(&self) -> crate::verdict::Verdict {
+        use crate::verdict::Verdict;
+        if !self.failed.is_empty() {
+            Verdict::Fail
+        } else if !self.other.is_empty() || !self.errors.is_empty() || self.passed == 0 {
+            Verdict::Abort
+        } else {
+            Verdict::Pass
+        }
+    }
+    /// PASS ⇔ at least one test passed, no unexcused failure, no test in another state and no
+    /// error outside the tests.
     pub fn passes(&self) -> bool {
-        self.failed.is_empty()
+        self.verdict() == crate::verdict::Verdict::Pass
     }
     /// The summary line.
     pub fn summary(&self) -> String {
-        format!(
+        let mut s = format!(
             "{} passed, {} failed, {} failed_ok, {} skipped",
             self.passed,
             self.failed.len(),
             self.failed_ok.len(),
             self.skipped
-        )
+        );
+        if !self.other.is_empty() {
+            s.push_str(&format!(", {} in another state", self.other.len()));
+        }
+        if !self.errors.is_empty() {
+            s.push_str(&format!(", {} error(s)", self.errors.len()));
+        }
+        s
     }
 }
 
 /// Judges a results tree: the leaves exactly three levels below the root (file → suite →
-/// test); a `failed` leaf matching an okToFail regex counts as `failed_ok`.
+/// test); a `failed` leaf matching an okToFail regex counts as `failed_ok`. A plugin, file or
+/// suite whose status is neither `passed`, `complete` nor `skipped` while every test below it
+/// passed or was skipped counts as an error.
 pub fn judge_tree(root: &ResultItem, ok: &[OkToFail]) -> Judgement {
     let mut j = Judgement::default();
+    let unfinished_below = |item: &ResultItem, depth: usize| -> bool {
+        fn walk(i: &ResultItem, d: usize) -> bool {
+            if d == 0 {
+                return !matches!(i.status.as_deref(), None | Some("passed" | "skipped"));
+            }
+            i.items.iter().any(|c| walk(c, d - 1))
+        }
+        walk(item, depth)
+    };
+    let container = |item: &ResultItem, what: &str, depth: usize, j: &mut Judgement| {
+        if let Some(status) = item.status.as_deref()
+            && !matches!(status, "passed" | "complete" | "skipped" | "")
+            && !unfinished_below(item, depth)
+        {
+            j.errors
+                .push(format!("{what} \"{}\" reports `{status}`", item.name));
+        }
+    };
+    container(root, "plugin", 3, &mut j);
     for file in &root.items {
+        container(file, "file", 2, &mut j);
         for suite in &file.items {
+            container(suite, "suite", 1, &mut j);
             for test in &suite.items {
                 match test.status.as_deref().unwrap_or("skipped") {
                     "passed" => j.passed += 1,
@@ -141,7 +187,7 @@ pub fn judge_tree(root: &ResultItem, ok: &[OkToFail]) -> Judgement {
                         Some(o) => j.failed_ok.push((test.name.clone(), o.reason.clone())),
                         None => j.failed.push(test.name.clone()),
                     },
-                    _ => j.other += 1,
+                    other => j.other.push((test.name.clone(), other.to_string())),
                 }
             }
         }
@@ -211,8 +257,9 @@ pub fn locate_results(path: &Path, scratch: &Path) -> Result<PathBuf, String> {
     Ok(path.to_path_buf())
 }
 
-/// The outcome for a judged tree.
+/// The outcome for a judged tree (see [`Judgement::verdict`]).
 pub fn outcome_of(id: &str, j: &Judgement) -> Outcome {
+    use crate::verdict::Verdict;
     let mut evidence: Vec<Finding> = j
         .failed
         .iter()
@@ -224,13 +271,40 @@ pub fn outcome_of(id: &str, j: &Judgement) -> Outcome {
             format!("failed, excused by okToFail: {r}"),
         )
     }));
-    let reason = format!("sonobuoy reports {}", j.summary());
-    let o = if j.passes() {
-        Outcome::pass(id, reason)
-    } else {
-        Outcome::fail(id, reason)
-    };
-    o.with_evidence(evidence)
+    evidence.extend(j.other.iter().map(|(t, status)| {
+        Finding::new(
+            format!("test \"{t}\""),
+            format!("ended in state `{status}`, neither passed nor failed"),
+        )
+    }));
+    evidence.extend(
+        j.errors
+            .iter()
+            .map(|e| Finding::new("sonobuoy results", e.clone())),
+    );
+    let summary = format!("sonobuoy reports {}", j.summary());
+    match j.verdict() {
+        Verdict::Pass => Outcome::pass(id, summary),
+        Verdict::Fail => Outcome::fail(id, summary),
+        _ => {
+            let why = if !j.other.is_empty() {
+                format!(
+                    "{} test(s) ended neither passed nor failed (e.g. `{}`)",
+                    j.other.len(),
+                    j.other[0].1
+                )
+            } else if !j.errors.is_empty() {
+                format!(
+                    "sonobuoy reports an error outside the tests: {}",
+                    j.errors[0]
+                )
+            } else {
+                "no test ran and passed".to_string()
+            };
+            Outcome::abort(id, format!("{summary}: {why}"))
+        }
+    }
+    .with_evidence(evidence)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -465,8 +539,8 @@ async fn run_and_retrieve(
             }
         ));
     }
-    std::fs::create_dir_all(&job.result_dir)
-        .map_err(|e| format!("cannot create {}: {e}", job.result_dir.display()))?;
+    // Results of an earlier run must not be judged as this run's: start from an empty directory.
+    empty_dir(&job.result_dir)?;
     let dir = job.result_dir.to_string_lossy().into_owned();
     tokio::time::timeout(
         deadline.saturating_duration_since(tokio::time::Instant::now()) + Duration::from_secs(60),
@@ -479,6 +553,15 @@ async fn run_and_retrieve(
         return Err(format!("sonobuoy retrieved no {}", file.display()));
     }
     judge_file(&file, ok)
+}
+
+/// Creates `dir`, or empties it when it exists (a results directory of an earlier run).
+pub fn empty_dir(dir: &Path) -> Result<(), String> {
+    if dir.exists() {
+        std::fs::remove_dir_all(dir)
+            .map_err(|e| format!("cannot empty the results directory {}: {e}", dir.display()))?;
+    }
+    std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))
 }
 
 /// The probe body shared by the conformance and networking checks.
@@ -535,9 +618,21 @@ pub async fn run_check(
     match orchestrate(&cluster, &job, &ok, timeout, &ctx.cancel).await {
         Ok(j) => ids
             .iter()
-            .map(|i| Outcome {
-                testcase: i.clone(),
-                ..outcome_of(i, &j)
+            .map(|i| {
+                let o = outcome_of(i, &j);
+                if mode == "dry" {
+                    // A dry run lists the tests without running them: no evidence either way.
+                    Outcome::abort(
+                        i,
+                        format!(
+                            "execution_mode=dry: sonobuoy listed the tests without running them ({})",
+                            j.summary()
+                        ),
+                    )
+                    .with_evidence(o.evidence)
+                } else {
+                    o
+                }
             })
             .collect(),
         Err(e) => abort(e),

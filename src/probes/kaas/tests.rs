@@ -218,8 +218,8 @@ fn version_policy_eol_vectors() {
     let now = t("2026-11-20T00:00:00Z");
     let d = decide(v("1.33.7"), now, &eol, &[], &[]).unwrap();
     assert_eq!(d.verdict, Verdict::Fail, "eol_branch_fails");
-    let d = decide(v("1.37.0"), now, &eol, &[], &[]).unwrap();
-    assert_eq!(d.verdict, Verdict::Fail, "branch_newer_than_table_fails");
+    let d = decide(v("1.24.17"), now, &eol, &[], &[]).unwrap();
+    assert_eq!(d.verdict, Verdict::Fail, "branch_older_than_table_fails");
     assert!(d.reason.contains("not in the end-of-life table"));
     let d = decide(v("1.35.0"), now, &eol, &[], &[]).unwrap();
     assert_eq!(d.verdict, Verdict::Pass, "supported_branch_passes");
@@ -238,6 +238,106 @@ fn version_policy_eol_vectors() {
         .is_err()
     );
     assert!(parse_eol("branches:\n  - {branch: '1.30', eol: 2025-13-28}\n", "t").is_err());
+}
+
+/// Issue 11 (4.3): a minor newer than the newest branch of the EOL table is what scs-0210-v2
+/// asks providers to offer; it is judged by the recency rules, not failed as "EOL".
+#[test]
+fn version_policy_newer_minor_than_the_eol_table() {
+    let eol = builtin_eol();
+    let newest = eol.iter().map(|e| e.branch).max().unwrap();
+    assert_eq!(newest.to_string(), "1.36");
+    let now = t("2026-11-20T00:00:00Z");
+    let rel = |tag: &str, at: &str| Release {
+        tag: tag.into(),
+        published: t(at),
+        prerelease: false,
+    };
+    // Up to date on 1.37: PASS, and the evidence says the table is older than the cluster.
+    let releases = vec![
+        rel("v1.37.0", "2026-10-01T00:00:00Z"),
+        rel("v1.37.1", "2026-11-10T00:00:00Z"),
+    ];
+    let d = decide(v("1.37.1"), now, &eol, &releases, &[]).unwrap();
+    assert_eq!(d.verdict, Verdict::Pass, "{d:?}");
+    assert!(
+        d.reason.contains("newer than the end-of-life table"),
+        "{}",
+        d.reason
+    );
+    assert!(
+        d.warnings.iter().any(
+            |w| w.contains("end-of-life table is older than the cluster") && w.contains("1.36")
+        ),
+        "{:?}",
+        d.warnings
+    );
+    // The recency rules still apply: 1.37.1 has been out for 41 days.
+    let releases = vec![
+        rel("v1.37.0", "2026-09-01T00:00:00Z"),
+        rel("v1.37.1", "2026-10-10T00:00:00Z"),
+    ];
+    let d = decide(v("1.37.0"), now, &eol, &releases, &[]).unwrap();
+    assert_eq!(d.verdict, Verdict::Fail, "{d:?}");
+    assert!(d.findings[0].object.contains("1.37.1"), "{d:?}");
+    // And the CVE rule: affected 1.37.0, fix out for 15 days.
+    let releases = vec![rel("v1.37.1", "2026-11-05T00:00:00Z")];
+    let cves = vec![CriticalCve {
+        id: "CVE-X".into(),
+        ranges: vec![CveRange::from(v("1.37.0"))],
+    }];
+    let d = decide(v("1.37.0"), now, &eol, &releases, &cves).unwrap();
+    assert_eq!(d.verdict, Verdict::Fail, "{d:?}");
+}
+
+/// Issue 11 (4.3): CVE 5 `lessThan: "*"` means "no upper bound" (and `1.28.*` the whole 1.28
+/// branch); such a record concerns only versions from `version` on and must not make the
+/// check ABORT.
+#[test]
+fn cve_less_than_star() {
+    let r = |e: serde_json::Value| range_of(&e).unwrap();
+    let open = r(json!({"version": "1.36.0", "lessThan": "*", "status": "affected"}));
+    assert!(open.unbounded);
+    assert!(open.contains(v("1.36.0")) && open.contains(v("1.99.3")));
+    assert!(
+        !open.contains(v("1.35.3")),
+        "older versions are not concerned"
+    );
+    let all = r(json!({"version": "0", "lessThan": "*"}));
+    assert!(all.contains(v("0.0.1")) && all.contains(v("1.35.3")));
+    let branch = r(json!({"version": "1.28.0", "lessThan": "1.28.*"}));
+    assert!(branch.contains(v("1.28.99")) && !branch.contains(v("1.29.0")));
+    let major = r(json!({"version": "1.0.0", "lessThanOrEqual": "1.*"}));
+    assert!(major.contains(v("1.99.0")) && !major.contains(v("2.0.0")));
+    assert!(range_of(&json!({"version": "1.0.0", "lessThan": "1.*.3"})).is_err());
+    assert_eq!(open.to_string(), ">= 1.36.0");
+
+    // Through a whole record and the decision: a 1.35 cluster is not concerned (PASS), a 1.36
+    // cluster is (the 14-day CVE deadline applies).
+    let record = json!({"containers": {"cna": {
+        "metrics": [{"cvssV3_1": {"baseScore": 9.1}}],
+        "affected": [{"product": "Kubernetes", "versions": [
+            {"version": "1.36.0", "lessThan": "*", "status": "affected", "versionType": "semver"}]}]}}});
+    let c = critical_ranges("CVE-STAR", &record).unwrap().unwrap();
+    let eol = builtin_eol();
+    let now = t("2026-11-20T00:00:00Z");
+    let releases = vec![
+        Release {
+            tag: "v1.35.4".into(),
+            published: t("2026-11-01T00:00:00Z"),
+            prerelease: false,
+        },
+        Release {
+            tag: "v1.36.4".into(),
+            published: t("2026-11-01T00:00:00Z"),
+            prerelease: false,
+        },
+    ];
+    let d = decide(v("1.35.3"), now, &eol, &releases, std::slice::from_ref(&c)).unwrap();
+    assert_eq!(d.verdict, Verdict::Pass, "{d:?}");
+    let d = decide(v("1.36.3"), now, &eol, &releases, &[c]).unwrap();
+    assert_eq!(d.verdict, Verdict::Fail, "{d:?}");
+    assert!(d.findings[0].message.contains("CVE-STAR"), "{d:?}");
 }
 
 #[test]
@@ -355,6 +455,144 @@ fn builtin_data_files_are_valid() {
     assert!(taken.to_string().starts_with("20"));
     assert!(!rel.is_empty() && !cves.is_empty());
     assert!(builtin_ok_to_fail().unwrap().len() >= 5);
+    // The file's own header and `source` say whether it was generated.
+    let text = include_str!("../../../testcases/kaas/k8s-release-snapshot.yaml");
+    let snap = super::snapshot::parse(text, "builtin").unwrap();
+    assert!(
+        snap.source.contains("scripts/kaas-snapshot"),
+        "{}",
+        snap.source
+    );
+    assert!(text.contains("Generated by scripts/kaas-snapshot"));
+}
+
+/// Issue 11 (4.1): the shipped snapshot is exactly the generator's output on the saved real
+/// data in `fixtures/kaas-snapshot/real` (a hand edit of the file fails here). After an online
+/// regeneration (`source` names the live services) there is nothing saved to compare with.
+#[test]
+fn builtin_snapshot_is_the_generator_output_on_the_saved_real_data() {
+    use super::snapshot::{self, ReleasesInput, SavedInputs};
+    let text = include_str!("../../../testcases/kaas/k8s-release-snapshot.yaml");
+    let shipped = snapshot::parse(text, "builtin").unwrap();
+    if !shipped.source.contains("fixtures/kaas-snapshot/real/") {
+        assert!(
+            shipped
+                .source
+                .starts_with("generated by scripts/kaas-snapshot on ")
+        );
+        return;
+    }
+    let real = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/kaas-snapshot/real");
+    let inputs = SavedInputs {
+        releases: ReleasesInput::EndOfLife(real.join("endoflife-kubernetes.json")),
+        cve_feed: None,
+        cve_records: real.join("cve"),
+    };
+    let (snap, skipped) =
+        snapshot::from_saved(&inputs, shipped.taken, shipped.source.clone()).unwrap();
+    assert!(skipped.is_empty(), "{skipped:?}");
+    assert_eq!(
+        snapshot::render(&snap),
+        text,
+        "regenerate with the command in fixtures/kaas-snapshot/real/README.md"
+    );
+    assert!(snap.releases.iter().any(|r| r.tag == "v1.35.4"));
+    assert!(
+        snap.critical_cves
+            .iter()
+            .any(|c| c.id == "CVE-2021-25741" && c.ranges.len() == 4)
+    );
+}
+
+/// The generator on endoflife.date's release-data shape and CVE records without a feed: each
+/// version a release `vX.Y.Z` dated at the end of its day, newest first; every record in the
+/// directory read, the critical ones kept; malformed release data is an error naming the entry.
+#[test]
+fn snapshot_generation_from_endoflife_data_and_records_without_feed() {
+    use super::snapshot::{self, ReleasesInput, SavedInputs};
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/kaas-snapshot");
+    let inputs = SavedInputs {
+        releases: ReleasesInput::EndOfLife(dir.join("endoflife.json")),
+        cve_feed: None,
+        cve_records: dir.join("cve"),
+    };
+    let taken = chrono::NaiveDate::from_ymd_opt(2026, 10, 20).unwrap();
+    let (snap, skipped) = snapshot::from_saved(&inputs, taken, "test".into()).unwrap();
+    let tags: Vec<&str> = snap.releases.iter().map(|r| r.tag.as_str()).collect();
+    assert_eq!(tags, ["v1.35.5", "v1.36.2", "v1.36.1", "v1.36.0"]);
+    assert_eq!(
+        snap.releases[0].published.to_rfc3339(),
+        "2026-10-14T23:59:59+00:00"
+    );
+    assert!(snap.releases.iter().all(|r| !r.prerelease));
+    let ids: Vec<&str> = snap.critical_cves.iter().map(|c| c.id.as_str()).collect();
+    assert_eq!(ids, ["CVE-2026-20001", "CVE-2026-20003"]);
+    assert!(
+        skipped.is_empty(),
+        "no feed: only the records present: {skipped:?}"
+    );
+    let text = snapshot::render(&snap);
+    assert_eq!(snapshot::parse(&text, "rendered").unwrap(), snap);
+
+    use serde_json::json;
+    let err = snapshot::releases_from_endoflife(&json!({"releases": {}})).unwrap_err();
+    assert!(err.contains("versions"), "{err}");
+    let err = snapshot::releases_from_endoflife(
+        &json!({"versions": {"1.2.3": {"name": "1.2.3", "date": "soon"}}}),
+    )
+    .unwrap_err();
+    assert!(
+        err.contains("versions.1.2.3") && err.contains("soon"),
+        "{err}"
+    );
+    let err = snapshot::releases_from_endoflife(
+        &json!({"versions": {"x": {"name": "latest", "date": "2026-01-01"}}}),
+    )
+    .unwrap_err();
+    assert!(err.contains("versions.x"), "{err}");
+}
+
+/// The generator's conversion (scripts/kaas-snapshot) on recorded answers of the GitHub
+/// releases API and the CVE feed and records: drafts dropped, pages joined, critical CVEs kept
+/// with their ranges (also `lessThan: "*"`), unreadable records skipped; the written file reads
+/// back to the same data.
+#[test]
+fn snapshot_generation_from_recorded_answers() {
+    use super::snapshot;
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/kaas-snapshot");
+    let taken = chrono::NaiveDate::from_ymd_opt(2026, 11, 20).unwrap();
+    let (snap, skipped) =
+        snapshot::from_recorded(&dir, taken, "recorded test input".into()).unwrap();
+    let tags: Vec<&str> = snap.releases.iter().map(|r| r.tag.as_str()).collect();
+    assert_eq!(
+        tags,
+        [
+            "v1.36.3",
+            "v1.35.3",
+            "v1.37.0-alpha.1",
+            "v1.36.2",
+            "v1.34.6",
+            "v1.35.2"
+        ],
+        "two pages joined, newest first, the draft left out"
+    );
+    assert!(snap.releases.iter().any(|r| r.prerelease));
+    let ids: Vec<&str> = snap.critical_cves.iter().map(|c| c.id.as_str()).collect();
+    assert_eq!(
+        ids,
+        ["CVE-2026-20001", "CVE-2026-20003"],
+        "only critical ones"
+    );
+    assert!(snap.critical_cves[1].ranges[0].unbounded, "lessThan: \"*\"");
+    assert_eq!(skipped.len(), 1, "{skipped:?}");
+    assert_eq!(skipped[0].0, "CVE-2026-20004");
+
+    let text = snapshot::render(&snap);
+    assert!(text.contains("Generated by scripts/kaas-snapshot"));
+    let back = snapshot::parse(&text, "rendered").unwrap();
+    assert_eq!(back, snap);
+    // The generated file is what the probe reads: a fresh snapshot is used offline.
+    assert!(text.contains("taken: 2026-11-20"));
 }
 
 #[test]
@@ -412,9 +650,48 @@ fn sonobuoy_judge_golden() {
     let err = judge_fixture("results-broken.yaml").unwrap_err();
     assert!(err.contains("results-broken.yaml"), "{err}");
 
-    // An empty tree passes.
+    // An empty tree is no evidence: ABORT (it passed before issue 11).
     let j = judge_tree(&ResultItem::default(), &[]);
-    assert!(j.passes() && j.passed == 0);
+    assert!(!j.passes() && j.passed == 0);
+    assert_eq!(j.verdict(), Verdict::Abort);
+}
+
+#[test]
+fn sonobuoy_without_evidence_is_abort() {
+    // Zero tests ran (everything skipped).
+    let j = judge_fixture("results-empty.yaml").unwrap();
+    assert_eq!((j.passed, j.skipped), (0, 1));
+    let o = outcome_of("cncf-k8s-conformance", &j);
+    assert_eq!(o.verdict, Verdict::Abort, "{o:?}");
+    assert!(o.reason.contains("no test ran and passed"), "{}", o.reason);
+
+    // A test that timed out is neither PASS nor FAIL.
+    let j = judge_fixture("results-timeout.yaml").unwrap();
+    assert_eq!(j.passed, 1);
+    assert_eq!(j.other.len(), 1);
+    assert!(j.errors.is_empty(), "{:?}", j.errors);
+    let o = outcome_of("kaas-networking-check", &j);
+    assert_eq!(o.verdict, Verdict::Abort, "{o:?}");
+    assert!(o.reason.contains("`timeout`"), "{}", o.reason);
+    assert!(
+        o.evidence
+            .iter()
+            .any(|f| f.object.contains("default-deny-ingress") && f.message.contains("timeout")),
+        "{o:?}"
+    );
+
+    // The plugin reports an error that no test accounts for.
+    let j = judge_fixture("results-plugin-error.yaml").unwrap();
+    assert_eq!((j.passed, j.failed.len()), (1, 0));
+    assert_eq!(j.errors.len(), 1, "{j:?}");
+    let o = outcome_of("cncf-k8s-conformance", &j);
+    assert_eq!(o.verdict, Verdict::Abort, "{o:?}");
+    assert!(o.reason.contains("plugin \"e2e\""), "{}", o.reason);
+
+    // An unexcused failure stays FAIL even next to a timeout.
+    let mut j = judge_fixture("results-fail.yaml").unwrap();
+    j.other.push(("x".into(), "timeout".into()));
+    assert_eq!(j.verdict(), Verdict::Fail);
 }
 
 #[test]
@@ -477,6 +754,25 @@ async fn sim(fixture: &str, tweak: impl FnOnce(&mut KaasOptions, &Path)) -> Sim 
             .join(fixture),
     )
     .unwrap();
+    sim_of(f, tweak).await
+}
+
+/// A shipped cluster fixture with text replacements.
+fn fixture_with(name: &str, edits: &[(&str, &str)]) -> ClusterFixture {
+    let mut text = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("fixtures/clusters")
+            .join(name),
+    )
+    .unwrap();
+    for (from, to) in edits {
+        assert!(text.contains(from), "{name} has no `{from}`");
+        text = text.replace(from, to);
+    }
+    ClusterFixture::from_yaml(&text, name).unwrap()
+}
+
+async fn sim_of(f: ClusterFixture, tweak: impl FnOnce(&mut KaasOptions, &Path)) -> Sim {
     let behaviour = f.sonobuoy.clone();
     let handle = ClusterHandle::start(f, None).await.unwrap();
     let dir = tempfile::tempdir().unwrap();
@@ -537,6 +833,7 @@ async fn version_policy_probe_over_http() {
         ("eol.yaml", Verdict::Fail),
         ("vendor-suffix.yaml", Verdict::Pass),
         ("rate-limited.yaml", Verdict::Abort),
+        ("newer-minor.yaml", Verdict::Pass),
     ] {
         let s = sim(fixture, |_, _| {}).await;
         let o = run_probe(&ctx(&s, None, Duration::from_secs(30)), ID).await;
@@ -551,6 +848,14 @@ async fn version_policy_probe_over_http() {
         }
         if fixture == "rate-limited.yaml" {
             assert!(o.reason.contains("rate limit"), "{}", o.reason);
+        }
+        if fixture == "newer-minor.yaml" {
+            assert!(
+                o.evidence.iter().any(|f| f
+                    .message
+                    .contains("end-of-life table is older than the cluster")),
+                "{o:?}"
+            );
         }
         let reqs = s.handle.requests();
         assert!(reqs.iter().any(|r| r == "GET /version"), "{reqs:?}");
@@ -614,19 +919,154 @@ async fn version_policy_pages_caches_and_works_offline() {
         data.provenance
     );
 
-    // Offline without a cache: the built-in snapshot, with its date.
+    // Offline without a cache: the built-in snapshot is far older than 31 days: no data.
     options.offline = true;
     options.cache_dir = Some(dir.path().join("empty"));
-    let data = load_data(&options, later).await.unwrap();
+    let err = load_data(&options, later).await.unwrap_err();
     assert!(
-        data.provenance
-            .iter()
-            .any(|p| p.message.contains("built-in snapshot"))
+        err.contains("built-in snapshot") && err.contains("days old"),
+        "{err}"
     );
     // Online, failing, no cache: ABORT reason.
     options.offline = false;
     let err = load_data(&options, later).await.unwrap_err();
     assert!(err.contains("no cache"), "{err}");
+}
+
+/// Issue 11 (3.3): a release listing that stops at its page limit, or whose `next` link loops,
+/// is an error (ABORT with the reason), never a silently shortened list.
+#[tokio::test]
+async fn github_paging_limit_and_loops_abort() {
+    for (data, limit, needle, requests) in [
+        ("releases-endless", 3, "more than 3 pages", 3),
+        ("releases-looping", 100, "already read", 2),
+    ] {
+        let f = fixture_with(
+            "compliant.yaml",
+            &[("sonobuoy: pass", &format!("sonobuoy: pass\ndata: {data}"))],
+        );
+        let s = sim_of(f, |o, _| o.github_page_limit = limit).await;
+        let o = run_probe(&ctx(&s, None, Duration::from_secs(30)), ID).await;
+        assert_eq!(o.verdict, Verdict::Abort, "{data}: {o:?}");
+        assert!(o.reason.contains(needle), "{data}: {}", o.reason);
+        let pages = s
+            .handle
+            .requests()
+            .iter()
+            .filter(|r| r.contains("/releases"))
+            .count();
+        assert_eq!(pages, requests, "{data}");
+    }
+    // The old code read 150 releases in 2 pages; with a limit of 1 page that is an error too.
+    let s = sim("compliant.yaml", |o, _| o.github_page_limit = 1).await;
+    assert!(
+        fetch_releases(&s.cluster.options).await.is_ok(),
+        "10 releases fit one page"
+    );
+}
+
+/// Issue 11 (4.2): a CVE record that answers 404 or is not JSON is skipped with a warning in
+/// the evidence; the check still decides.
+#[tokio::test]
+async fn unreadable_cve_records_are_skipped_with_a_warning() {
+    let extra = "cves:\n  - {id: CVE-2026-404, score: 9.8, record: missing, affected: [{version: 1.35.0, lessThan: 1.35.9}]}\n  - {id: CVE-2026-500, score: 9.8, record: not-json}\n";
+    for (fixture, verdict) in [
+        ("compliant.yaml", Verdict::Pass),
+        ("outdated.yaml", Verdict::Fail),
+    ] {
+        let f = fixture_with(fixture, &[("cves:\n", extra)]);
+        let s = sim_of(f, |_, _| {}).await;
+        let o = run_probe(&ctx(&s, None, Duration::from_secs(30)), ID).await;
+        assert_eq!(o.verdict, verdict, "{fixture}: {o:?}");
+        for (id, why) in [("CVE-2026-404", "404"), ("CVE-2026-500", "not JSON")] {
+            assert!(
+                o.evidence
+                    .iter()
+                    .any(|f| f.object == format!("CVE record {id}")
+                        && f.message.contains("warning: skipped")
+                        && f.message.contains(why)),
+                "{fixture} {id}: {:?}",
+                o.evidence
+            );
+        }
+        let reqs = s.handle.requests();
+        assert!(
+            reqs.iter().any(|r| r == "GET /cve/CVE-2026-404"),
+            "{reqs:?}"
+        );
+    }
+}
+
+/// Issue 11 (4.1): release/CVE data older than 31 days (the built-in snapshot, an old cache,
+/// also after a failed download) is ABORT naming the data's age; a fresh cache is judged.
+#[tokio::test]
+async fn stale_release_data_is_abort_and_a_fresh_cache_is_judged() {
+    for fixture in ["outdated.yaml", "compliant.yaml"] {
+        // Offline, no cache: the built-in snapshot is older than 31 days at the clock.
+        let (taken, _, _) = builtin_snapshot().unwrap();
+        let s = sim(fixture, |o, d| {
+            o.offline = true;
+            o.cache_dir = Some(d.join("no-cache"));
+        })
+        .await;
+        let days = (s.handle.fixture().clock.unwrap().date_naive() - taken).num_days();
+        assert!(days > 31, "{fixture}: {days}");
+        let o = run_probe(&ctx(&s, None, Duration::from_secs(30)), ID).await;
+        assert_eq!(o.verdict, Verdict::Abort, "{fixture}: {o:?}");
+        let age = format!("{taken} is {days} days old");
+        assert!(o.reason.contains(&age), "{fixture}: {}", o.reason);
+        assert!(
+            !s.handle.requests().iter().any(|r| r.contains("/releases")),
+            "offline makes no download"
+        );
+
+        // Online once (fills the cache), then offline 3 days later: judged normally.
+        let s = sim(fixture, |_, _| {}).await;
+        let clock = s.handle.fixture().clock.unwrap();
+        let online = run_probe(&ctx(&s, None, Duration::from_secs(30)), ID).await;
+        let cached = Arc::new(Cluster {
+            options: KaasOptions {
+                offline: true,
+                ..s.cluster.options.clone()
+            },
+            ..(*s.cluster).clone()
+        });
+        let mut c = ctx(&s, None, Duration::from_secs(30));
+        c.services.kube = Some(cached.clone());
+        c.clock = Clock::fixed(clock + chrono::Duration::days(3));
+        let o = run_probe(&c, ID).await;
+        assert_eq!(o.verdict, online.verdict, "{fixture}: {o:?}");
+        assert_ne!(o.verdict, Verdict::Abort, "{fixture}");
+        assert!(
+            o.evidence.iter().any(|f| f.message.contains("3 days old")),
+            "{fixture}: {:?}",
+            o.evidence
+        );
+
+        // The same cache 40 days later: ABORT with its age.
+        c.clock = Clock::fixed(clock + chrono::Duration::days(40));
+        let o = run_probe(&c, ID).await;
+        assert_eq!(o.verdict, Verdict::Abort, "{fixture}: {o:?}");
+        assert!(o.reason.contains("40 days old"), "{fixture}: {}", o.reason);
+
+        // Online but the download fails: the stale cache is not used either.
+        let failing = Arc::new(Cluster {
+            options: KaasOptions {
+                offline: false,
+                github_api: "http://127.0.0.1:1".into(),
+                ..s.cluster.options.clone()
+            },
+            ..(*s.cluster).clone()
+        });
+        c.services.kube = Some(failing);
+        let o = run_probe(&c, ID).await;
+        assert_eq!(o.verdict, Verdict::Abort, "{fixture}: {o:?}");
+        assert!(
+            o.reason.contains("download failed") && o.reason.contains("40 days old"),
+            "{fixture}: {}",
+            o.reason
+        );
+    }
 }
 
 #[tokio::test]
@@ -779,6 +1219,62 @@ async fn sonobuoy_broken_results_missing_binary_and_run_failure_abort() {
     let o = run_probe(&ctx(&s, None, Duration::from_secs(60)), CNCF).await;
     assert_eq!(o.verdict, Verdict::Abort);
     assert!(o.reason.contains("install sonobuoy"), "{}", o.reason);
+}
+
+#[tokio::test]
+async fn sonobuoy_probe_needs_tests_that_ran_and_fresh_results() {
+    use super::scs_0201_cncf_conformance::ID as CNCF;
+    use super::scs_0219_networking::ID as NET;
+    // Zero tests, a timed-out test, a plugin error: ABORT, never PASS.
+    for (behaviour, needle) in [
+        ("empty", "no test ran and passed"),
+        ("timeout", "`timeout`"),
+        ("plugin-error", "outside the tests"),
+    ] {
+        let s = sim("compliant.yaml", |o, d| {
+            o.sonobuoy = Some(install_fake_sonobuoy(&d.join(behaviour), behaviour).unwrap());
+        })
+        .await;
+        let o = run_probe(&ctx(&s, None, Duration::from_secs(60)), NET).await;
+        assert_eq!(o.verdict, Verdict::Abort, "{behaviour}: {o:?}");
+        assert!(o.reason.contains(needle), "{behaviour}: {}", o.reason);
+    }
+
+    // execution_mode=dry: the tests were only listed.
+    let s = sim("compliant.yaml", |_, _| {}).await;
+    let mut c = ctx(&s, None, Duration::from_secs(60));
+    c.variables
+        .insert("execution_mode".to_string(), "dry".to_string());
+    let o = run_probe(&c, CNCF).await;
+    assert_eq!(o.verdict, Verdict::Abort, "{o:?}");
+    assert!(o.reason.contains("execution_mode=dry"), "{}", o.reason);
+    let calls = std::fs::read_to_string(s.dir.path().join("bin/calls.log")).unwrap();
+    assert!(calls.contains("e2e.E2E_DRYRUN=true"), "{calls}");
+
+    // A passing results file of an earlier run stays in the results directory; this run's
+    // `retrieve` brings nothing: ABORT, not the old PASS.
+    let s = sim("compliant.yaml", |o, d| {
+        o.sonobuoy = Some(install_fake_sonobuoy(&d.join("nores"), "no-results").unwrap());
+    })
+    .await;
+    let old = s
+        .dir
+        .path()
+        .join("subject/sono-results-e2e")
+        .join(RESULTS_FILE);
+    std::fs::create_dir_all(old.parent().unwrap()).unwrap();
+    std::fs::copy(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/sonobuoy/results-pass.yaml"),
+        &old,
+    )
+    .unwrap();
+    let o = run_probe(&ctx(&s, None, Duration::from_secs(60)), CNCF).await;
+    assert_eq!(o.verdict, Verdict::Abort, "{o:?}");
+    assert!(o.reason.contains("retrieved no"), "{}", o.reason);
+    assert!(
+        !old.exists(),
+        "the old results were removed before retrieve"
+    );
 }
 
 #[tokio::test]
