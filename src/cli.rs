@@ -275,6 +275,9 @@ pub struct RunArgs {
     /// Sign the report with this key (REPORT.sig) [--upload default: .secret/keyfile].
     #[arg(long, value_name = "KEY")]
     pub key: Option<PathBuf>,
+    /// Allow a plain http:// monitor for --upload (the token then travels unencrypted).
+    #[arg(long)]
+    pub allow_http: bool,
 }
 
 /// Flags of `plan`.
@@ -461,6 +464,7 @@ async fn make_plan(args: &SelectionArgs, registry: &Registry) -> Result<Plan> {
 }
 
 async fn run(args: RunArgs) -> Result<ExitStatus> {
+    cert::check_upload_target(&args)?;
     let registry = Registry::builtin();
     let scope = load_scope(&args.selection.scope).await?;
     let mut selection = selection_from(&args.selection)?;

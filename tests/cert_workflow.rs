@@ -29,16 +29,27 @@ fn report_text(subject: &str, run_uuid: &str) -> String {
     )
 }
 
-/// Whether `ssh-keygen` can be run; prints why a test is skipped otherwise.
+/// Whether `ssh-keygen` can be run; prints why a test is skipped otherwise. Under CI
+/// (`CI=true`) a missing ssh-keygen fails the test instead: CI must not pass by skipping.
 fn have_ssh_keygen(test: &str) -> bool {
     let ok = std::process::Command::new("ssh-keygen")
         .arg("-?")
         .output()
         .is_ok();
     if !ok {
+        assert!(
+            !running_in_ci(),
+            "{test}: ssh-keygen is not installed, and CI=true forbids skipping the interop tests \
+             (apt-get install openssh-client)"
+        );
         eprintln!("skipped {test}: ssh-keygen is not installed (apt-get install openssh-client)");
     }
     ok
+}
+
+/// Whether the tests run under CI (`CI` set to `true` or `1`, as CI services set it).
+fn running_in_ci() -> bool {
+    std::env::var("CI").is_ok_and(|v| v.eq_ignore_ascii_case("true") || v == "1")
 }
 
 fn ssh_keygen(args: &[&str]) -> std::process::Output {
@@ -438,8 +449,15 @@ async fn upload_retries_5xx_reports_409_and_refuses_bad_auth() {
 
     let mut cmd = scs_check();
     cmd.arg("upload").arg(&report).arg("--key").arg(&key);
-    cmd.args(["--monitor", &url, "--retry-delay", "0.05", "--token-file"])
-        .arg(&token);
+    cmd.args([
+        "--monitor",
+        &url,
+        "--allow-http",
+        "--retry-delay",
+        "0.05",
+        "--token-file",
+    ])
+    .arg(&token);
     let out = blocking(cmd).await;
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(0), "{stderr}");
@@ -454,7 +472,8 @@ async fn upload_retries_5xx_reports_409_and_refuses_bad_auth() {
     // The same run again: 409, reported as such, exit 0, signature reused from REPORT.sig.
     let mut cmd = scs_check();
     cmd.arg("upload").arg(&report);
-    cmd.args(["--monitor", &url, "--token-file"]).arg(&token);
+    cmd.args(["--monitor", &url, "--allow-http", "--token-file"])
+        .arg(&token);
     let out = blocking(cmd).await;
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(0), "{stderr}");
@@ -467,7 +486,7 @@ async fn upload_retries_5xx_reports_409_and_refuses_bad_auth() {
     let mut cmd = scs_check();
     cmd.arg("upload")
         .arg(&report)
-        .args(["--monitor", &url, "--token-file"])
+        .args(["--monitor", &url, "--allow-http", "--token-file"])
         .arg(&bad);
     let out = blocking(cmd).await;
     let stderr = String::from_utf8_lossy(&out.stderr);
@@ -481,7 +500,8 @@ async fn upload_retries_5xx_reports_409_and_refuses_bad_auth() {
     std::fs::write(&other, report_text("beta", "run-2")).unwrap();
     let mut cmd = scs_check();
     cmd.arg("upload").arg(&other).arg("--key").arg(&key);
-    cmd.args(["--monitor", &url, "--token-file"]).arg(&token);
+    cmd.args(["--monitor", &url, "--allow-http", "--token-file"])
+        .arg(&token);
     let out = blocking(cmd).await;
     assert_eq!(out.status.code(), Some(3));
     assert!(String::from_utf8_lossy(&out.stderr).contains("Permission denied"));
@@ -496,6 +516,7 @@ async fn upload_retries_5xx_reports_409_and_refuses_bad_auth() {
     cmd.args([
         "--monitor",
         &format!("http://{closed}"),
+        "--allow-http",
         "--attempts",
         "2",
         "--retry-delay",
@@ -534,7 +555,7 @@ async fn run_upload_signs_and_uploads_the_written_report() {
         "-o",
     ])
     .arg(&out_path);
-    cmd.args(["--upload", "--monitor", &url, "--key"])
+    cmd.args(["--upload", "--allow-http", "--monitor", &url, "--key"])
         .arg(&key)
         .arg("--token-file")
         .arg(&token);
@@ -544,6 +565,224 @@ async fn run_upload_signs_and_uploads_the_written_report() {
     assert!(stderr.contains("uploaded"), "{stderr}");
     assert!(dir.path().join("run.yaml.sig").exists());
     assert_eq!(m.lock().unwrap().stored.len(), 1);
+}
+
+/// `report_text` with `scs_check.simulated: true`, as a run against the simulator records it.
+fn simulated_report_text(subject: &str, run_uuid: &str) -> String {
+    format!(
+        "{}scs_check:\n  tool: scs-check\n  version: 0.1.0\n  simulated: true\n",
+        report_text(subject, run_uuid)
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn simulated_reports_are_never_signed_or_uploaded() {
+    let dir = tempfile::tempdir().unwrap();
+    let (key, token, m) = account(dir.path(), "alpha");
+    let url = start_monitor(m.clone()).await;
+    let report = dir.path().join("sim.yaml");
+    std::fs::write(&report, simulated_report_text("alpha", "sim-1")).unwrap();
+
+    let mut cmd = scs_check();
+    cmd.args(["sign", "--key"]).arg(&key).arg(&report);
+    let out = blocking(cmd).await;
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{stderr}");
+    assert!(stderr.contains("simulated cloud"), "{stderr}");
+    assert!(!dir.path().join("sim.yaml.sig").exists());
+
+    // upload with --key (signs first) and upload of a signature made elsewhere.
+    for with_key in [true, false] {
+        if !with_key {
+            let key = ssh_key::PrivateKey::random(
+                &mut ssh_key::rand_core::OsRng,
+                ssh_key::Algorithm::Ed25519,
+            )
+            .unwrap();
+            let pem =
+                scs_check::cert::sign::sign_bytes(&key, &std::fs::read(&report).unwrap()).unwrap();
+            std::fs::write(dir.path().join("sim.yaml.sig"), pem).unwrap();
+        }
+        let mut cmd = scs_check();
+        cmd.arg("upload").arg(&report);
+        if with_key {
+            cmd.arg("--key").arg(&key);
+        }
+        cmd.args(["--monitor", &url, "--allow-http", "--token-file"])
+            .arg(&token);
+        let out = blocking(cmd).await;
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(3), "{stderr}");
+        assert!(
+            stderr.contains("simulated cloud") && stderr.contains("upload"),
+            "{stderr}"
+        );
+    }
+    // A multi-document file with one simulated document is refused as a whole.
+    let multi = dir.path().join("multi.yaml");
+    std::fs::write(
+        &multi,
+        format!(
+            "{}{}",
+            report_text("alpha", "real-1"),
+            simulated_report_text("alpha", "sim-2")
+        ),
+    )
+    .unwrap();
+    let mut cmd = scs_check();
+    cmd.arg("upload").arg(&multi).arg("--key").arg(&key);
+    cmd.args(["--monitor", &url, "--allow-http", "--token-file"])
+        .arg(&token);
+    let out = blocking(cmd).await;
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{stderr}");
+    assert!(stderr.contains("document #2"), "{stderr}");
+    assert_eq!(m.lock().unwrap().requests, 0, "nothing reached the monitor");
+    // The library call refuses too (used by `run --upload` and `batch`).
+    let options = scs_check::cert::upload::UploadOptions {
+        allow_http: true,
+        ..scs_check::cert::upload::UploadOptions::new(&url, "t".into())
+    };
+    let err = scs_check::cert::upload::upload(
+        &options,
+        "sig",
+        simulated_report_text("alpha", "sim-3").as_bytes(),
+        &|_| {},
+    )
+    .await
+    .unwrap_err();
+    assert!(err.to_string().contains("simulated cloud"), "{err}");
+}
+
+/// A monitor behind a misconfigured proxy: redirects of every kind to an endpoint that
+/// answers 200 `null` to anything, and 2xx answers that are not the monitor's.
+async fn start_odd_monitor(hits: Arc<Mutex<Vec<String>>>) -> String {
+    use axum::response::IntoResponse;
+    use axum::routing::any;
+    let redirect = |code: u16| {
+        any(move || async move {
+            (
+                StatusCode::from_u16(code).unwrap(),
+                [("location", "/ok/reports")],
+                "",
+            )
+                .into_response()
+        })
+    };
+    let app = axum::Router::new()
+        .route("/r301/reports", redirect(301))
+        .route("/r302/reports", redirect(302))
+        .route("/r303/reports", redirect(303))
+        .route("/r307/reports", redirect(307))
+        .route("/r308/reports", redirect(308))
+        .route(
+            "/ok/reports",
+            any(
+                move |method: axum::http::Method, State(h): State<Arc<Mutex<Vec<String>>>>| async move {
+                    h.lock().unwrap().push(method.to_string());
+                    (StatusCode::OK, "null")
+                },
+            ),
+        )
+        .route(
+            "/html/reports",
+            any(|| async { (StatusCode::OK, "<html><body>Welcome to nginx</body></html>") }),
+        )
+        .route("/empty/reports", any(|| async { (StatusCode::OK, "") }))
+        .route(
+            "/accepted/reports",
+            any(|| async { (StatusCode::ACCEPTED, "null") }),
+        )
+        .with_state(hits);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    format!("http://{addr}")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn upload_refuses_plain_http_redirects_and_unexpected_answers() {
+    let dir = tempfile::tempdir().unwrap();
+    let (key, token, m) = account(dir.path(), "alpha");
+    let url = start_monitor(m.clone()).await;
+    let report = dir.path().join("report.yaml");
+    std::fs::write(&report, report_text("alpha", "odd-1")).unwrap();
+
+    // http:// without --allow-http: refused before anything is sent.
+    let mut cmd = scs_check();
+    cmd.arg("upload").arg(&report).arg("--key").arg(&key);
+    cmd.args(["--monitor", &url, "--token-file"]).arg(&token);
+    let out = blocking(cmd).await;
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{stderr}");
+    assert!(
+        stderr.contains("http://") && stderr.contains("--allow-http"),
+        "{stderr}"
+    );
+    assert_eq!(m.lock().unwrap().requests, 0);
+
+    // `run --upload` checks the monitor before any probe runs: no report is written.
+    let out_path = dir.path().join("run.yaml");
+    let mut cmd = scs_check();
+    cmd.arg("run").arg(fixture("fixtures/batch/scope.yaml"));
+    cmd.args([
+        "-s",
+        "alpha",
+        "-a",
+        "mode=pass",
+        "-a",
+        "label=x",
+        "-q",
+        "-o",
+    ])
+    .arg(&out_path);
+    cmd.args(["--upload", "--monitor", &url, "--key"])
+        .arg(&key)
+        .arg("--token-file")
+        .arg(&token);
+    let out = blocking(cmd).await;
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{stderr}");
+    assert!(stderr.contains("--allow-http"), "{stderr}");
+    assert!(!out_path.exists(), "the run must not start");
+
+    let hits = Arc::new(Mutex::new(Vec::new()));
+    let odd = start_odd_monitor(hits.clone()).await;
+    for (path, expect) in [
+        ("r301", "HTTP 301"),
+        ("r302", "HTTP 302"),
+        ("r303", "HTTP 303"),
+        ("r307", "HTTP 307"),
+        ("r308", "HTTP 308"),
+        ("html", "Welcome to nginx"),
+        ("empty", "empty body"),
+        ("accepted", "HTTP 202"),
+    ] {
+        let mut cmd = scs_check();
+        cmd.arg("upload").arg(&report).arg("--key").arg(&key);
+        cmd.args([
+            "--monitor",
+            &format!("{odd}/{path}/"),
+            "--allow-http",
+            "--attempts",
+            "1",
+            "--token-file",
+        ])
+        .arg(&token);
+        let out = blocking(cmd).await;
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(3), "{path}: {stderr}");
+        assert!(stderr.contains(expect), "{path}: {stderr}");
+        assert!(!stderr.contains("uploaded"), "{path}: {stderr}");
+        if path.starts_with('r') {
+            assert!(stderr.contains("/ok/reports"), "{path}: {stderr}");
+        }
+    }
+    assert!(
+        hits.lock().unwrap().is_empty(),
+        "no redirect was followed: {:?}",
+        hits.lock().unwrap()
+    );
 }
 
 // ---------------------------------------------------------------------------------------------
