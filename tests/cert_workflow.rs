@@ -1,7 +1,8 @@
 //! The certification workflow through the binary: signatures interoperate with the system
-//! `ssh-keygen` in both directions (skipped with a message where it is absent), uploads against
-//! a test server that checks what the compliance monitor checks, batches of three simulated
-//! subjects (one failing, one hanging past its time limit), and score cards.
+//! `ssh-keygen` in both directions (skipped with a message where it is absent, a failure under
+//! `CI=true`), uploads against a test server that checks what the compliance monitor checks,
+//! batches of three simulated subjects (one failing, one hanging past its time limit), and
+//! score cards.
 
 use assert_cmd::Command;
 use axum::body::Bytes;
@@ -36,9 +37,15 @@ fn have_ssh_keygen(test: &str) -> bool {
         .arg("-?")
         .output()
         .is_ok();
+    skip_allowed(test, ok, running_in_ci())
+}
+
+/// The decision of [`have_ssh_keygen`]: `true` to run the test, `false` to skip it, a panic
+/// when ssh-keygen is missing under CI.
+fn skip_allowed(test: &str, ok: bool, ci: bool) -> bool {
     if !ok {
         assert!(
-            !running_in_ci(),
+            !ci,
             "{test}: ssh-keygen is not installed, and CI=true forbids skipping the interop tests \
              (apt-get install openssh-client)"
         );
@@ -89,6 +96,36 @@ fn ssh_keygen_verify(allowed: &Path, sig: &Path, data: &Path) -> std::process::O
         .stdin(std::fs::File::open(data).unwrap())
         .output()
         .unwrap()
+}
+
+#[test]
+#[should_panic(expected = "CI=true forbids skipping")]
+fn missing_ssh_keygen_fails_under_ci() {
+    skip_allowed("demo", false, true);
+}
+
+#[test]
+fn missing_ssh_keygen_skips_only_outside_ci() {
+    assert!(!skip_allowed("demo", false, false));
+    assert!(skip_allowed("demo", true, true));
+}
+
+#[test]
+fn ci_cannot_pass_by_skipping() {
+    // .ci/run installs ssh-keygen or stops; it never goes on with a warning.
+    let run = std::fs::read_to_string(fixture(".ci/run")).unwrap();
+    assert!(!run.contains("will be skipped"), "{run}");
+    assert!(run.contains("exit 1"));
+    // The workflow runs the test-bed stage in a debian:12 container (root, apt-get) and the
+    // rest, without the test bed, on the default runner.
+    let ci = std::fs::read_to_string(fixture(".github/workflows/ci.yml")).unwrap();
+    let testbed = &ci[ci.find("\n  testbed:").expect("a testbed job")..];
+    assert!(testbed.contains("image: debian:12"), "{testbed}");
+    assert!(testbed.contains("bash .ci/testbed"), "{testbed}");
+    assert!(testbed.contains("rust-toolchain"), "{testbed}");
+    let test = &ci[ci.find("\n  test:").expect("a test job")..ci.find("\n  testbed:").unwrap()];
+    assert!(test.contains("bash .ci/run --no-testbed"), "{test}");
+    assert!(!test.contains("container:"), "{test}");
 }
 
 #[test]
