@@ -212,7 +212,7 @@ pub async fn verify(args: VerifyArgs) -> Result<ExitStatus> {
     match cert::verify::verify_file(&args.report, &sig, &signers, args.identity.as_deref()) {
         Ok(v) => {
             let subjects: Vec<&str> = v.reports.iter().map(|r| r.subject.as_str()).collect();
-            let who = v.signer.principals.join(",");
+            let who = v.principal_text(args.identity.as_deref());
             println!(
                 "Good signature on {} by {}{} ({} report{}: {})",
                 args.report.display(),
@@ -220,7 +220,7 @@ pub async fn verify(args: VerifyArgs) -> Result<ExitStatus> {
                 if who.is_empty() {
                     String::new()
                 } else {
-                    format!(" ({who})")
+                    format!(" for {who}")
                 },
                 v.reports.len(),
                 if v.reports.len() == 1 { "" } else { "s" },
