@@ -316,6 +316,139 @@ fn ssh_keygen_signatures_verify_with_ours_and_tampering_fails() {
 }
 
 #[test]
+fn allowed_signers_options_agree_with_ssh_keygen() {
+    if !have_ssh_keygen("allowed_signers_options_agree_with_ssh_keygen") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let report = dir.path().join("report.yaml");
+    std::fs::write(&report, report_text("alpha", "r-opts")).unwrap();
+    let key = make_key(dir.path(), "k", &["-t", "ed25519"], "");
+    let out = ssh_keygen(&[
+        "-Y",
+        "sign",
+        "-f",
+        key.to_str().unwrap(),
+        "-n",
+        "report",
+        report.to_str().unwrap(),
+    ]);
+    assert!(out.status.success());
+    let public = std::fs::read_to_string(format!("{}.pub", key.display())).unwrap();
+    let public = public.trim();
+    // (allowed-signers line, identity, expected verdict)
+    let cases = [
+        (format!("mail@csp.eu {public}"), "mail@csp.eu", true),
+        (format!("*@csp.eu {public}"), "mail@csp.eu", true),
+        (
+            format!("*@csp.eu,!mail@csp.eu {public}"),
+            "mail@csp.eu",
+            false,
+        ),
+        (format!("m?il@csp.eu {public}"), "mail@csp.eu", true),
+        (format!("other@csp.eu {public}"), "mail@csp.eu", false),
+        (
+            format!("mail@csp.eu namespaces=\"git\" {public}"),
+            "mail@csp.eu",
+            false,
+        ),
+        (
+            format!("mail@csp.eu namespaces=\"git,rep*\" {public}"),
+            "mail@csp.eu",
+            true,
+        ),
+        (
+            format!("mail@csp.eu valid-before=\"20200101Z\" {public}"),
+            "mail@csp.eu",
+            false,
+        ),
+        (
+            format!("mail@csp.eu valid-after=\"29990101Z\" {public}"),
+            "mail@csp.eu",
+            false,
+        ),
+        (
+            format!("mail@csp.eu valid-after=\"20200101Z\",valid-before=\"29990101Z\" {public}"),
+            "mail@csp.eu",
+            true,
+        ),
+        (
+            format!("mail@csp.eu cert-authority {public}"),
+            "mail@csp.eu",
+            false,
+        ),
+        (
+            format!("mail@csp.eu valid-before=\"20200101Z\" {public}\nmail@csp.eu {public}"),
+            "mail@csp.eu",
+            true,
+        ),
+    ];
+    let allowed = dir.path().join("allowed");
+    for (line, id, expect) in &cases {
+        std::fs::write(&allowed, format!("{line}\n")).unwrap();
+        let theirs = std::process::Command::new("ssh-keygen")
+            .args(["-Y", "verify", "-f"])
+            .arg(&allowed)
+            .args(["-I", id, "-n", "report", "-s"])
+            .arg(dir.path().join("report.yaml.sig"))
+            .stdin(std::fs::File::open(&report).unwrap())
+            .output()
+            .unwrap();
+        assert_eq!(
+            theirs.status.success(),
+            *expect,
+            "ssh-keygen on {line:?}: {}",
+            String::from_utf8_lossy(&theirs.stderr)
+        );
+        let ours = scs_check()
+            .arg("verify")
+            .arg(&report)
+            .arg("--allowed-signers")
+            .arg(&allowed)
+            .args(["-I", id])
+            .output()
+            .unwrap();
+        assert_eq!(
+            ours.status.success(),
+            *expect,
+            "scs-check on {line:?}: {}{}",
+            String::from_utf8_lossy(&ours.stdout),
+            String::from_utf8_lossy(&ours.stderr)
+        );
+    }
+    // Without -I the output names the principals of the accepting line.
+    std::fs::write(
+        &allowed,
+        format!("ops@csp.eu namespaces=\"git\" {public}\n*@csp.eu {public}\n"),
+    )
+    .unwrap();
+    scs_check()
+        .arg("verify")
+        .arg(&report)
+        .arg("--allowed-signers")
+        .arg(&allowed)
+        .assert()
+        .success()
+        .stdout(predicates::str::contains(
+            "principal *@csp.eu (line 2; no -I given",
+        ));
+    // An option ssh-keygen does not know for allowed signers is an error naming the line.
+    std::fs::write(
+        &allowed,
+        format!("mail@csp.eu no-touch-required {public}\n"),
+    )
+    .unwrap();
+    scs_check()
+        .arg("verify")
+        .arg(&report)
+        .arg("--allowed-signers")
+        .arg(&allowed)
+        .assert()
+        .code(3)
+        .stderr(predicates::str::contains(":1: unsupported option"));
+}
+
+#[test]
 fn keygen_output_is_usable_for_signing() {
     let dir = tempfile::tempdir().unwrap();
     let secret = dir.path().join(".secret");
