@@ -106,6 +106,10 @@ async fn run(ctx: &ProbeContext, ids: &[String]) -> Vec<Outcome> {
         Err(reason) => return abort_all(ids, &reason),
     };
     let images = listed_images(&images);
+    // The recency rules fall back to the registration date: Glance always sends it.
+    if let Err(reason) = common::require_image_fields(images.iter().copied(), &["created_at"]) {
+        return abort_all(ids, &reason);
+    }
     let now = ctx.clock.now();
     ids.iter().map(|id| judge(id, &images, now)).collect()
 }
