@@ -180,6 +180,7 @@ async fn the_proxy_alone_changes_nothing() {
             FLAVOR_PROBES[1],
             IMAGE_PROBES[0],
             IMAGE_PROBES[1],
+            "scs-0115-default-security-group-rules",
         ],
     )
     .await;
@@ -239,4 +240,17 @@ async fn image_listing_without_created_at_is_abort_for_scs_0102() {
     .await;
     let out = run(&ctx, &[IMAGE_PROBES[0]]).await;
     all_abort(&out, &["`created_at`", "image "]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn default_security_group_rule_without_its_flags_is_abort() {
+    for field in ["used_in_default_sg", "direction"] {
+        let (_sim, ctx) = context(vec![Drop {
+            path: "/default-security-group-rules",
+            field,
+        }])
+        .await;
+        let out = run(&ctx, &["scs-0115-default-security-group-rules"]).await;
+        all_abort(&out, &[&format!("`{field}`"), "rule 0"]);
+    }
 }
