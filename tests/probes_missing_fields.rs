@@ -97,6 +97,8 @@ async fn forward(
 }
 
 /// Starts the compliant simulator and the proxy; returns the simulator and the client context.
+// Field by field so that options added to the client later keep their defaults here.
+#[allow(clippy::field_reassign_with_default)]
 async fn context(drops: Vec<Drop>) -> (SimHandle, ProbeContext) {
     let _ = rustls::crypto::ring::default_provider().install_default();
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fixtures/clouds");
