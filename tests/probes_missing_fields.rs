@@ -183,6 +183,7 @@ async fn the_proxy_alone_changes_nothing() {
             IMAGE_PROBES[0],
             IMAGE_PROBES[1],
             "scs-0115-default-security-group-rules",
+            "scs-0114-volume-types",
         ],
     )
     .await;
@@ -255,4 +256,15 @@ async fn default_security_group_rule_without_its_flags_is_abort() {
         let out = run(&ctx, &["scs-0115-default-security-group-rules"]).await;
         all_abort(&out, &[&format!("`{field}`"), "rule 0"]);
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn volume_type_without_description_is_abort() {
+    let (_sim, ctx) = context(vec![Drop {
+        path: "/types",
+        field: "description",
+    }])
+    .await;
+    let out = run(&ctx, &["scs-0114-volume-types"]).await;
+    all_abort(&out, &["`description`", "volume type "]);
 }

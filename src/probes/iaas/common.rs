@@ -106,13 +106,21 @@ pub fn require_image_fields<'a>(
     Ok(())
 }
 
-/// The volume types of the cloud (after the pre-flight check); the error is the ABORT reason.
+/// The volume types of the cloud (after the pre-flight check), each with its `description`
+/// key (null is fine: no description); the error is the ABORT reason.
 pub async fn volume_types(ctx: &ProbeContext) -> Result<Arc<Vec<VolumeType>>, String> {
     let snapshot = checked_snapshot(ctx).await?;
-    snapshot
+    let types = snapshot
         .volume_types()
         .await
-        .map_err(|err| format!("cannot list volume types: {err}"))
+        .map_err(|err| format!("cannot list volume types: {err}"))?;
+    if let Some(t) = types.iter().find(|t| t.description.is_none()) {
+        return Err(format!(
+            "incomplete volume type listing: volume type {:?} (id {}) has no `description`, so the feature lists cannot be judged",
+            t.name, t.id
+        ));
+    }
+    Ok(types)
 }
 
 /// The snapshot and the token's service catalog (after the pre-flight check); the error is the

@@ -155,7 +155,10 @@ pub fn judge_aspect(id: &str, aspect: &str, types: &[VolumeType]) -> Outcome {
             .map(|t| {
                 Finding::new(object(t), format!("does not announce `{aspect}`")).expected_actual(
                     format!("description starting with a [scs:...] list containing {aspect}"),
-                    t.description.clone().unwrap_or_else(|| "(none)".into()),
+                    t.description
+                        .clone()
+                        .filter(|d| !d.is_empty())
+                        .unwrap_or_else(|| "(none)".into()),
                 )
             })
             .collect();
