@@ -959,6 +959,32 @@ async fn upload_refuses_plain_http_redirects_and_unexpected_answers() {
 // Batch.
 
 #[test]
+fn batch_upload_to_a_plain_http_monitor_is_refused_before_any_subject_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    let out_dir = dir.path().join("out");
+    let token = dir.path().join("token");
+    std::fs::write(&token, "Y2k6cHc=").unwrap();
+    let out = scs_check()
+        .arg("batch")
+        .arg(fixture("fixtures/batch/config.toml"))
+        .args([
+            "--upload",
+            "--monitor",
+            "http://127.0.0.1:9/",
+            "--token-file",
+        ])
+        .arg(&token)
+        .arg("-o")
+        .arg(&out_dir)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{stderr}");
+    assert!(stderr.contains("--allow-http"), "{stderr}");
+    assert!(!out_dir.exists(), "no subject may run");
+}
+
+#[test]
 fn batch_of_three_subjects_with_a_failure_and_a_hang() {
     let dir = tempfile::tempdir().unwrap();
     let out_dir = dir.path().join("out");

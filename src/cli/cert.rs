@@ -432,6 +432,10 @@ pub async fn batch_cmd(args: BatchArgs) -> Result<ExitStatus> {
         subjects: args.subject.clone(),
     };
     let mut list = config.jobs(&selection)?;
+    if args.upload {
+        // The monitor address and token file are checked before any subject runs.
+        upload_options(&args.monitor, config.monitor.as_deref(), &config.tokenfile)?;
+    }
     if let Some(t) = args.timeout {
         for job in &mut list.jobs {
             job.timeout = Duration::from_secs(t.max(1));
