@@ -151,3 +151,29 @@ pub fn refuse_simulated(bytes: &[u8], origin: &str, action: &str) -> Result<(), 
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const REPORT: &str = "---\nspec:\n  uuid: u-1\nchecked_at: 2025-01-01 00:00:00.000000\nsubject: s\nrun:\n  uuid: r-1\n  invocations: {}\nscs_check:\n  tool: scs-check\n  version: 0.1.0\n";
+
+    #[test]
+    fn simulated_flag_is_read_from_the_scs_check_block() {
+        let real = &crate::report::read_reports(REPORT).unwrap()[0];
+        assert!(!report_is_simulated(real));
+        let text = format!("{REPORT}  simulated: true\n");
+        let sim = &crate::report::read_reports(&text).unwrap()[0];
+        assert!(report_is_simulated(sim));
+        let err = refuse_simulated(text.as_bytes(), "r.yaml", "sign")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.starts_with("r.yaml: the report comes from a simulated cloud"),
+            "{err}"
+        );
+        refuse_simulated(REPORT.as_bytes(), "r.yaml", "sign").unwrap();
+        // Bytes that are no report are left to the other checks.
+        refuse_simulated(b"\xff\xfe", "r.yaml", "sign").unwrap();
+    }
+}
