@@ -285,6 +285,9 @@ pub struct RunArgs {
     /// Sign the report with this key (REPORT.sig) [--upload default: .secret/keyfile].
     #[arg(long, value_name = "KEY")]
     pub key: Option<PathBuf>,
+    /// Allow a plain http:// monitor for --upload (the token then travels unencrypted).
+    #[arg(long)]
+    pub allow_http: bool,
 }
 
 /// Flags of `plan`.
@@ -619,6 +622,7 @@ async fn run(args: RunArgs) -> Result<ExitStatus> {
             }
         }
     }
+    cert::check_upload_target(&args)?;
     let registry = Registry::builtin();
     check_probe_timeout_names(&registry, &args.resources.probe_timeout)?;
     let scope = load_scope(&args.selection.scope).await?;

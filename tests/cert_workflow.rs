@@ -1,7 +1,8 @@
 //! The certification workflow through the binary: signatures interoperate with the system
-//! `ssh-keygen` in both directions (skipped with a message where it is absent), uploads against
-//! a test server that checks what the compliance monitor checks, batches of three simulated
-//! subjects (one failing, one hanging past its time limit), and score cards.
+//! `ssh-keygen` in both directions (skipped with a message where it is absent, a failure under
+//! `CI=true`), uploads against a test server that checks what the compliance monitor checks,
+//! batches of three simulated subjects (one failing, one hanging past its time limit), and
+//! score cards.
 
 use assert_cmd::Command;
 use axum::body::Bytes;
@@ -29,16 +30,33 @@ fn report_text(subject: &str, run_uuid: &str) -> String {
     )
 }
 
-/// Whether `ssh-keygen` can be run; prints why a test is skipped otherwise.
+/// Whether `ssh-keygen` can be run; prints why a test is skipped otherwise. Under CI
+/// (`CI=true`) a missing ssh-keygen fails the test instead: CI must not pass by skipping.
 fn have_ssh_keygen(test: &str) -> bool {
     let ok = std::process::Command::new("ssh-keygen")
         .arg("-?")
         .output()
         .is_ok();
+    skip_allowed(test, ok, running_in_ci())
+}
+
+/// The decision of [`have_ssh_keygen`]: `true` to run the test, `false` to skip it, a panic
+/// when ssh-keygen is missing under CI.
+fn skip_allowed(test: &str, ok: bool, ci: bool) -> bool {
     if !ok {
+        assert!(
+            !ci,
+            "{test}: ssh-keygen is not installed, and CI=true forbids skipping the interop tests \
+             (apt-get install openssh-client)"
+        );
         eprintln!("skipped {test}: ssh-keygen is not installed (apt-get install openssh-client)");
     }
     ok
+}
+
+/// Whether the tests run under CI (`CI` set to `true` or `1`, as CI services set it).
+fn running_in_ci() -> bool {
+    std::env::var("CI").is_ok_and(|v| v.eq_ignore_ascii_case("true") || v == "1")
 }
 
 fn ssh_keygen(args: &[&str]) -> std::process::Output {
@@ -78,6 +96,36 @@ fn ssh_keygen_verify(allowed: &Path, sig: &Path, data: &Path) -> std::process::O
         .stdin(std::fs::File::open(data).unwrap())
         .output()
         .unwrap()
+}
+
+#[test]
+#[should_panic(expected = "CI=true forbids skipping")]
+fn missing_ssh_keygen_fails_under_ci() {
+    skip_allowed("demo", false, true);
+}
+
+#[test]
+fn missing_ssh_keygen_skips_only_outside_ci() {
+    assert!(!skip_allowed("demo", false, false));
+    assert!(skip_allowed("demo", true, true));
+}
+
+#[test]
+fn ci_cannot_pass_by_skipping() {
+    // .ci/run installs ssh-keygen or stops; it never goes on with a warning.
+    let run = std::fs::read_to_string(fixture(".ci/run")).unwrap();
+    assert!(!run.contains("will be skipped"), "{run}");
+    assert!(run.contains("exit 1"));
+    // The workflow runs the test-bed stage in a debian:12 container (root, apt-get) and the
+    // rest, without the test bed, on the default runner.
+    let ci = std::fs::read_to_string(fixture(".github/workflows/ci.yml")).unwrap();
+    let testbed = &ci[ci.find("\n  testbed:").expect("a testbed job")..];
+    assert!(testbed.contains("image: debian:12"), "{testbed}");
+    assert!(testbed.contains("bash .ci/testbed"), "{testbed}");
+    assert!(testbed.contains("rust-toolchain"), "{testbed}");
+    let test = &ci[ci.find("\n  test:").expect("a test job")..ci.find("\n  testbed:").unwrap()];
+    assert!(test.contains("bash .ci/run --no-testbed"), "{test}");
+    assert!(!test.contains("container:"), "{test}");
 }
 
 #[test]
@@ -268,6 +316,139 @@ fn ssh_keygen_signatures_verify_with_ours_and_tampering_fails() {
 }
 
 #[test]
+fn allowed_signers_options_agree_with_ssh_keygen() {
+    if !have_ssh_keygen("allowed_signers_options_agree_with_ssh_keygen") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let report = dir.path().join("report.yaml");
+    std::fs::write(&report, report_text("alpha", "r-opts")).unwrap();
+    let key = make_key(dir.path(), "k", &["-t", "ed25519"], "");
+    let out = ssh_keygen(&[
+        "-Y",
+        "sign",
+        "-f",
+        key.to_str().unwrap(),
+        "-n",
+        "report",
+        report.to_str().unwrap(),
+    ]);
+    assert!(out.status.success());
+    let public = std::fs::read_to_string(format!("{}.pub", key.display())).unwrap();
+    let public = public.trim();
+    // (allowed-signers line, identity, expected verdict)
+    let cases = [
+        (format!("mail@csp.eu {public}"), "mail@csp.eu", true),
+        (format!("*@csp.eu {public}"), "mail@csp.eu", true),
+        (
+            format!("*@csp.eu,!mail@csp.eu {public}"),
+            "mail@csp.eu",
+            false,
+        ),
+        (format!("m?il@csp.eu {public}"), "mail@csp.eu", true),
+        (format!("other@csp.eu {public}"), "mail@csp.eu", false),
+        (
+            format!("mail@csp.eu namespaces=\"git\" {public}"),
+            "mail@csp.eu",
+            false,
+        ),
+        (
+            format!("mail@csp.eu namespaces=\"git,rep*\" {public}"),
+            "mail@csp.eu",
+            true,
+        ),
+        (
+            format!("mail@csp.eu valid-before=\"20200101Z\" {public}"),
+            "mail@csp.eu",
+            false,
+        ),
+        (
+            format!("mail@csp.eu valid-after=\"29990101Z\" {public}"),
+            "mail@csp.eu",
+            false,
+        ),
+        (
+            format!("mail@csp.eu valid-after=\"20200101Z\",valid-before=\"29990101Z\" {public}"),
+            "mail@csp.eu",
+            true,
+        ),
+        (
+            format!("mail@csp.eu cert-authority {public}"),
+            "mail@csp.eu",
+            false,
+        ),
+        (
+            format!("mail@csp.eu valid-before=\"20200101Z\" {public}\nmail@csp.eu {public}"),
+            "mail@csp.eu",
+            true,
+        ),
+    ];
+    let allowed = dir.path().join("allowed");
+    for (line, id, expect) in &cases {
+        std::fs::write(&allowed, format!("{line}\n")).unwrap();
+        let theirs = std::process::Command::new("ssh-keygen")
+            .args(["-Y", "verify", "-f"])
+            .arg(&allowed)
+            .args(["-I", id, "-n", "report", "-s"])
+            .arg(dir.path().join("report.yaml.sig"))
+            .stdin(std::fs::File::open(&report).unwrap())
+            .output()
+            .unwrap();
+        assert_eq!(
+            theirs.status.success(),
+            *expect,
+            "ssh-keygen on {line:?}: {}",
+            String::from_utf8_lossy(&theirs.stderr)
+        );
+        let ours = scs_check()
+            .arg("verify")
+            .arg(&report)
+            .arg("--allowed-signers")
+            .arg(&allowed)
+            .args(["-I", id])
+            .output()
+            .unwrap();
+        assert_eq!(
+            ours.status.success(),
+            *expect,
+            "scs-check on {line:?}: {}{}",
+            String::from_utf8_lossy(&ours.stdout),
+            String::from_utf8_lossy(&ours.stderr)
+        );
+    }
+    // Without -I the output names the principals of the accepting line.
+    std::fs::write(
+        &allowed,
+        format!("ops@csp.eu namespaces=\"git\" {public}\n*@csp.eu {public}\n"),
+    )
+    .unwrap();
+    scs_check()
+        .arg("verify")
+        .arg(&report)
+        .arg("--allowed-signers")
+        .arg(&allowed)
+        .assert()
+        .success()
+        .stdout(predicates::str::contains(
+            "principal *@csp.eu (line 2; no -I given",
+        ));
+    // An option ssh-keygen does not know for allowed signers is an error naming the line.
+    std::fs::write(
+        &allowed,
+        format!("mail@csp.eu no-touch-required {public}\n"),
+    )
+    .unwrap();
+    scs_check()
+        .arg("verify")
+        .arg(&report)
+        .arg("--allowed-signers")
+        .arg(&allowed)
+        .assert()
+        .code(3)
+        .stderr(predicates::str::contains(":1: unsupported option"));
+}
+
+#[test]
 fn keygen_output_is_usable_for_signing() {
     let dir = tempfile::tempdir().unwrap();
     let secret = dir.path().join(".secret");
@@ -438,8 +619,15 @@ async fn upload_retries_5xx_reports_409_and_refuses_bad_auth() {
 
     let mut cmd = scs_check();
     cmd.arg("upload").arg(&report).arg("--key").arg(&key);
-    cmd.args(["--monitor", &url, "--retry-delay", "0.05", "--token-file"])
-        .arg(&token);
+    cmd.args([
+        "--monitor",
+        &url,
+        "--allow-http",
+        "--retry-delay",
+        "0.05",
+        "--token-file",
+    ])
+    .arg(&token);
     let out = blocking(cmd).await;
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(0), "{stderr}");
@@ -454,7 +642,8 @@ async fn upload_retries_5xx_reports_409_and_refuses_bad_auth() {
     // The same run again: 409, reported as such, exit 0, signature reused from REPORT.sig.
     let mut cmd = scs_check();
     cmd.arg("upload").arg(&report);
-    cmd.args(["--monitor", &url, "--token-file"]).arg(&token);
+    cmd.args(["--monitor", &url, "--allow-http", "--token-file"])
+        .arg(&token);
     let out = blocking(cmd).await;
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(0), "{stderr}");
@@ -467,7 +656,7 @@ async fn upload_retries_5xx_reports_409_and_refuses_bad_auth() {
     let mut cmd = scs_check();
     cmd.arg("upload")
         .arg(&report)
-        .args(["--monitor", &url, "--token-file"])
+        .args(["--monitor", &url, "--allow-http", "--token-file"])
         .arg(&bad);
     let out = blocking(cmd).await;
     let stderr = String::from_utf8_lossy(&out.stderr);
@@ -481,7 +670,8 @@ async fn upload_retries_5xx_reports_409_and_refuses_bad_auth() {
     std::fs::write(&other, report_text("beta", "run-2")).unwrap();
     let mut cmd = scs_check();
     cmd.arg("upload").arg(&other).arg("--key").arg(&key);
-    cmd.args(["--monitor", &url, "--token-file"]).arg(&token);
+    cmd.args(["--monitor", &url, "--allow-http", "--token-file"])
+        .arg(&token);
     let out = blocking(cmd).await;
     assert_eq!(out.status.code(), Some(3));
     assert!(String::from_utf8_lossy(&out.stderr).contains("Permission denied"));
@@ -496,6 +686,7 @@ async fn upload_retries_5xx_reports_409_and_refuses_bad_auth() {
     cmd.args([
         "--monitor",
         &format!("http://{closed}"),
+        "--allow-http",
         "--attempts",
         "2",
         "--retry-delay",
@@ -534,7 +725,7 @@ async fn run_upload_signs_and_uploads_the_written_report() {
         "-o",
     ])
     .arg(&out_path);
-    cmd.args(["--upload", "--monitor", &url, "--key"])
+    cmd.args(["--upload", "--allow-http", "--monitor", &url, "--key"])
         .arg(&key)
         .arg("--token-file")
         .arg(&token);
@@ -546,8 +737,252 @@ async fn run_upload_signs_and_uploads_the_written_report() {
     assert_eq!(m.lock().unwrap().stored.len(), 1);
 }
 
+/// `report_text` with `scs_check.simulated: true`, as a run against the simulator records it.
+fn simulated_report_text(subject: &str, run_uuid: &str) -> String {
+    format!(
+        "{}scs_check:\n  tool: scs-check\n  version: 0.1.0\n  simulated: true\n",
+        report_text(subject, run_uuid)
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn simulated_reports_are_never_signed_or_uploaded() {
+    let dir = tempfile::tempdir().unwrap();
+    let (key, token, m) = account(dir.path(), "alpha");
+    let url = start_monitor(m.clone()).await;
+    let report = dir.path().join("sim.yaml");
+    std::fs::write(&report, simulated_report_text("alpha", "sim-1")).unwrap();
+
+    let mut cmd = scs_check();
+    cmd.args(["sign", "--key"]).arg(&key).arg(&report);
+    let out = blocking(cmd).await;
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{stderr}");
+    assert!(stderr.contains("simulated cloud"), "{stderr}");
+    assert!(!dir.path().join("sim.yaml.sig").exists());
+
+    // upload with --key (signs first) and upload of a signature made elsewhere.
+    for with_key in [true, false] {
+        if !with_key {
+            let key = ssh_key::PrivateKey::random(
+                &mut ssh_key::rand_core::OsRng,
+                ssh_key::Algorithm::Ed25519,
+            )
+            .unwrap();
+            let pem =
+                scs_check::cert::sign::sign_bytes(&key, &std::fs::read(&report).unwrap()).unwrap();
+            std::fs::write(dir.path().join("sim.yaml.sig"), pem).unwrap();
+        }
+        let mut cmd = scs_check();
+        cmd.arg("upload").arg(&report);
+        if with_key {
+            cmd.arg("--key").arg(&key);
+        }
+        cmd.args(["--monitor", &url, "--allow-http", "--token-file"])
+            .arg(&token);
+        let out = blocking(cmd).await;
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(3), "{stderr}");
+        assert!(
+            stderr.contains("simulated cloud") && stderr.contains("upload"),
+            "{stderr}"
+        );
+    }
+    // A multi-document file with one simulated document is refused as a whole.
+    let multi = dir.path().join("multi.yaml");
+    std::fs::write(
+        &multi,
+        format!(
+            "{}{}",
+            report_text("alpha", "real-1"),
+            simulated_report_text("alpha", "sim-2")
+        ),
+    )
+    .unwrap();
+    let mut cmd = scs_check();
+    cmd.arg("upload").arg(&multi).arg("--key").arg(&key);
+    cmd.args(["--monitor", &url, "--allow-http", "--token-file"])
+        .arg(&token);
+    let out = blocking(cmd).await;
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{stderr}");
+    assert!(stderr.contains("document #2"), "{stderr}");
+    assert_eq!(m.lock().unwrap().requests, 0, "nothing reached the monitor");
+    // The library call refuses too (used by `run --upload` and `batch`).
+    let options = scs_check::cert::upload::UploadOptions {
+        allow_http: true,
+        ..scs_check::cert::upload::UploadOptions::new(&url, "t".into())
+    };
+    let err = scs_check::cert::upload::upload(
+        &options,
+        "sig",
+        simulated_report_text("alpha", "sim-3").as_bytes(),
+        &|_| {},
+    )
+    .await
+    .unwrap_err();
+    assert!(err.to_string().contains("simulated cloud"), "{err}");
+}
+
+/// A monitor behind a misconfigured proxy: redirects of every kind to an endpoint that
+/// answers 200 `null` to anything, and 2xx answers that are not the monitor's.
+async fn start_odd_monitor(hits: Arc<Mutex<Vec<String>>>) -> String {
+    use axum::response::IntoResponse;
+    use axum::routing::any;
+    let redirect = |code: u16| {
+        any(move || async move {
+            (
+                StatusCode::from_u16(code).unwrap(),
+                [("location", "/ok/reports")],
+                "",
+            )
+                .into_response()
+        })
+    };
+    let app = axum::Router::new()
+        .route("/r301/reports", redirect(301))
+        .route("/r302/reports", redirect(302))
+        .route("/r303/reports", redirect(303))
+        .route("/r307/reports", redirect(307))
+        .route("/r308/reports", redirect(308))
+        .route(
+            "/ok/reports",
+            any(
+                move |method: axum::http::Method, State(h): State<Arc<Mutex<Vec<String>>>>| async move {
+                    h.lock().unwrap().push(method.to_string());
+                    (StatusCode::OK, "null")
+                },
+            ),
+        )
+        .route(
+            "/html/reports",
+            any(|| async { (StatusCode::OK, "<html><body>Welcome to nginx</body></html>") }),
+        )
+        .route("/empty/reports", any(|| async { (StatusCode::OK, "") }))
+        .route(
+            "/accepted/reports",
+            any(|| async { (StatusCode::ACCEPTED, "null") }),
+        )
+        .with_state(hits);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    format!("http://{addr}")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn upload_refuses_plain_http_redirects_and_unexpected_answers() {
+    let dir = tempfile::tempdir().unwrap();
+    let (key, token, m) = account(dir.path(), "alpha");
+    let url = start_monitor(m.clone()).await;
+    let report = dir.path().join("report.yaml");
+    std::fs::write(&report, report_text("alpha", "odd-1")).unwrap();
+
+    // http:// without --allow-http: refused before anything is sent.
+    let mut cmd = scs_check();
+    cmd.arg("upload").arg(&report).arg("--key").arg(&key);
+    cmd.args(["--monitor", &url, "--token-file"]).arg(&token);
+    let out = blocking(cmd).await;
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{stderr}");
+    assert!(
+        stderr.contains("http://") && stderr.contains("--allow-http"),
+        "{stderr}"
+    );
+    assert_eq!(m.lock().unwrap().requests, 0);
+
+    // `run --upload` checks the monitor before any probe runs: no report is written.
+    let out_path = dir.path().join("run.yaml");
+    let mut cmd = scs_check();
+    cmd.arg("run").arg(fixture("fixtures/batch/scope.yaml"));
+    cmd.args([
+        "-s",
+        "alpha",
+        "-a",
+        "mode=pass",
+        "-a",
+        "label=x",
+        "-q",
+        "-o",
+    ])
+    .arg(&out_path);
+    cmd.args(["--upload", "--monitor", &url, "--key"])
+        .arg(&key)
+        .arg("--token-file")
+        .arg(&token);
+    let out = blocking(cmd).await;
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{stderr}");
+    assert!(stderr.contains("--allow-http"), "{stderr}");
+    assert!(!out_path.exists(), "the run must not start");
+
+    let hits = Arc::new(Mutex::new(Vec::new()));
+    let odd = start_odd_monitor(hits.clone()).await;
+    for (path, expect) in [
+        ("r301", "HTTP 301"),
+        ("r302", "HTTP 302"),
+        ("r303", "HTTP 303"),
+        ("r307", "HTTP 307"),
+        ("r308", "HTTP 308"),
+        ("html", "Welcome to nginx"),
+        ("empty", "empty body"),
+        ("accepted", "HTTP 202"),
+    ] {
+        let mut cmd = scs_check();
+        cmd.arg("upload").arg(&report).arg("--key").arg(&key);
+        cmd.args([
+            "--monitor",
+            &format!("{odd}/{path}/"),
+            "--allow-http",
+            "--attempts",
+            "1",
+            "--token-file",
+        ])
+        .arg(&token);
+        let out = blocking(cmd).await;
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(3), "{path}: {stderr}");
+        assert!(stderr.contains(expect), "{path}: {stderr}");
+        assert!(!stderr.contains("uploaded"), "{path}: {stderr}");
+        if path.starts_with('r') {
+            assert!(stderr.contains("/ok/reports"), "{path}: {stderr}");
+        }
+    }
+    assert!(
+        hits.lock().unwrap().is_empty(),
+        "no redirect was followed: {:?}",
+        hits.lock().unwrap()
+    );
+}
+
 // ---------------------------------------------------------------------------------------------
 // Batch.
+
+#[test]
+fn batch_upload_to_a_plain_http_monitor_is_refused_before_any_subject_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    let out_dir = dir.path().join("out");
+    let token = dir.path().join("token");
+    std::fs::write(&token, "Y2k6cHc=").unwrap();
+    let out = scs_check()
+        .arg("batch")
+        .arg(fixture("fixtures/batch/config.toml"))
+        .args([
+            "--upload",
+            "--monitor",
+            "http://127.0.0.1:9/",
+            "--token-file",
+        ])
+        .arg(&token)
+        .arg("-o")
+        .arg(&out_dir)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{stderr}");
+    assert!(stderr.contains("--allow-http"), "{stderr}");
+    assert!(!out_dir.exists(), "no subject may run");
+}
 
 #[test]
 fn batch_of_three_subjects_with_a_failure_and_a_hang() {

@@ -111,3 +111,69 @@ pub(crate) fn write_file(path: &std::path::Path, bytes: &[u8]) -> Result<(), Cer
         source,
     })
 }
+
+/// Whether a parsed report says it was made against a simulated cloud (`scs_check.simulated:
+/// true`). Read through the serialized block, so it works whether the field is a typed member
+/// of [`crate::report::model::ScsCheckBlock`] or still one of its unknown keys.
+pub fn report_is_simulated(report: &crate::report::Report) -> bool {
+    report
+        .scs_check
+        .as_ref()
+        .and_then(|block| serde_json::to_value(block).ok())
+        .and_then(|v| v.get("simulated").and_then(serde_json::Value::as_bool))
+        .unwrap_or(false)
+}
+
+/// Refuses report bytes that contain a report from a simulated cloud: such a run is never a
+/// certificate, so it is neither signed nor uploaded. Bytes that are not a readable report are
+/// let through here (signing arbitrary files stays possible; upload checks the form itself).
+pub fn refuse_simulated(bytes: &[u8], origin: &str, action: &str) -> Result<(), CertError> {
+    let Ok(text) = std::str::from_utf8(bytes) else {
+        return Ok(());
+    };
+    let Ok(reports) = crate::report::read_reports(text) else {
+        return Ok(());
+    };
+    if let Some((i, _)) = reports
+        .iter()
+        .enumerate()
+        .find(|(_, r)| report_is_simulated(r))
+    {
+        let which = if reports.len() > 1 {
+            format!(" (document #{})", i + 1)
+        } else {
+            String::new()
+        };
+        return Err(CertError::Other(format!(
+            "{origin}{which}: the report comes from a simulated cloud (scs_check.simulated: true); \
+             refusing to {action} it, a simulated run is never a certificate"
+        )));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const REPORT: &str = "---\nspec:\n  uuid: u-1\nchecked_at: 2025-01-01 00:00:00.000000\nsubject: s\nrun:\n  uuid: r-1\n  invocations: {}\nscs_check:\n  tool: scs-check\n  version: 0.1.0\n";
+
+    #[test]
+    fn simulated_flag_is_read_from_the_scs_check_block() {
+        let real = &crate::report::read_reports(REPORT).unwrap()[0];
+        assert!(!report_is_simulated(real));
+        let text = format!("{REPORT}  simulated: true\n");
+        let sim = &crate::report::read_reports(&text).unwrap()[0];
+        assert!(report_is_simulated(sim));
+        let err = refuse_simulated(text.as_bytes(), "r.yaml", "sign")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.starts_with("r.yaml: the report comes from a simulated cloud"),
+            "{err}"
+        );
+        refuse_simulated(REPORT.as_bytes(), "r.yaml", "sign").unwrap();
+        // Bytes that are no report are left to the other checks.
+        refuse_simulated(b"\xff\xfe", "r.yaml", "sign").unwrap();
+    }
+}

@@ -98,9 +98,11 @@ pub fn signature_path(report: &Path) -> PathBuf {
     PathBuf::from(name)
 }
 
-/// Signs the report file with the key and writes `REPORT.sig`; returns its path.
+/// Signs the report file with the key and writes `REPORT.sig`; returns its path. A report from
+/// a simulated cloud is refused (see [`super::refuse_simulated`]).
 pub fn sign_file(key: &PrivateKey, report: &Path) -> Result<PathBuf, CertError> {
     let bytes = read_file(report)?;
+    super::refuse_simulated(&bytes, &report.display().to_string(), "sign")?;
     let pem = sign_bytes(key, &bytes).map_err(|e| CertError::Sign {
         path: report.to_path_buf(),
         message: e.to_string(),

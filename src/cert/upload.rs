@@ -3,6 +3,11 @@
 //! `application/x-signed-yaml` or `application/x-signed-json`; Basic auth uses the token file
 //! verbatim. Connection errors and 5xx answers are retried with exponential backoff; 409 (the
 //! run uuid is already stored) is an outcome of its own, not an error.
+//!
+//! Only the monitor's documented success answer counts as accepted: HTTP 200 with the JSON body
+//! `null`. Redirects are never followed (a 301/302/303 would turn the POST into a GET that
+//! stores nothing; a 307/308 would re-send the credentials to another address), and a plain
+//! `http://` monitor is refused unless explicitly allowed, since the token travels in the header.
 
 use super::{CertError, read_file};
 use std::path::Path;
@@ -29,6 +34,8 @@ pub struct UploadOptions {
     pub backoff: Duration,
     /// Time limit of one request.
     pub request_timeout: Duration,
+    /// Whether a plain `http://` monitor may be used (`--allow-http`).
+    pub allow_http: bool,
 }
 
 impl UploadOptions {
@@ -40,12 +47,36 @@ impl UploadOptions {
             attempts: 4,
             backoff: Duration::from_secs(2),
             request_timeout: Duration::from_secs(120),
+            allow_http: false,
         }
     }
 
     /// The upload endpoint.
     pub fn endpoint(&self) -> String {
         format!("{}/reports", self.monitor.trim_end_matches('/'))
+    }
+
+    /// Checks the monitor address: `https://`, or `http://` only with [`Self::allow_http`].
+    pub fn check_monitor(&self) -> Result<(), CertError> {
+        let url = self.endpoint();
+        let fail = |message: String| CertError::Upload {
+            url: url.clone(),
+            message,
+        };
+        let parsed =
+            reqwest::Url::parse(&url).map_err(|e| fail(format!("not a valid address ({e})")))?;
+        match parsed.scheme() {
+            "https" => Ok(()),
+            "http" if self.allow_http => Ok(()),
+            "http" => Err(fail(
+                "refusing a plain http:// monitor: the token and the report would travel \
+                 unencrypted; use https:// or pass --allow-http"
+                    .into(),
+            )),
+            other => Err(fail(format!(
+                "unsupported scheme {other}:// (expected https://)"
+            ))),
+        }
     }
 }
 
@@ -114,9 +145,12 @@ pub async fn upload(
         url: url.clone(),
         message,
     };
+    options.check_monitor()?;
+    super::refuse_simulated(report, "the report", "upload")?;
     let _ = rustls::crypto::ring::default_provider().install_default();
     let client = reqwest::Client::builder()
         .timeout(options.request_timeout)
+        .redirect(reqwest::redirect::Policy::none())
         .build()
         .map_err(|e| fail(format!("cannot build HTTP client: {e}")))?;
     let body = signed_body(signature, report);
@@ -139,14 +173,31 @@ pub async fn upload(
             Err(e) => format!("cannot connect ({})", error_chain(&e)),
             Ok(response) => {
                 let status = response.status();
-                let text = response.text().await.unwrap_or_default();
-                let text = snippet(&text);
+                let location = response
+                    .headers()
+                    .get(reqwest::header::LOCATION)
+                    .and_then(|v| v.to_str().ok())
+                    .map(String::from);
+                let full = response.text().await.unwrap_or_default();
+                let text = snippet(&full);
                 match status.as_u16() {
+                    200 if full.trim() == "null" => return Ok(UploadOutcome::Accepted),
                     200..=299 => {
                         if text.contains("empty reports") {
                             return Err(fail("the monitor found no report in the body".into()));
                         }
-                        return Ok(UploadOutcome::Accepted);
+                        return Err(fail(format!(
+                            "HTTP {status} without the monitor's success answer (`null`), so the \
+                             report is not known to be stored: {}",
+                            if text.is_empty() { "empty body" } else { &text }
+                        )));
+                    }
+                    300..=399 => {
+                        return Err(fail(format!(
+                            "HTTP {status}: the monitor redirects{}; not followed (a redirect \
+                             drops or re-sends the signed POST); give the final address with --monitor",
+                            location.map(|l| format!(" to {l}")).unwrap_or_default()
+                        )));
                     }
                     409 => return Ok(UploadOutcome::AlreadyUploaded { message: text }),
                     500..=599 => format!("HTTP {status}: {text}"),
@@ -187,6 +238,7 @@ pub async fn sign_and_upload(
     options: &UploadOptions,
     log: &(dyn Fn(&str) + Sync),
 ) -> Result<UploadOutcome, CertError> {
+    options.check_monitor()?;
     let sig_path = super::sign::sign_file(key, report)?;
     let signature = String::from_utf8_lossy(&read_file(&sig_path)?).into_owned();
     let bytes = read_file(report)?;
@@ -251,6 +303,25 @@ mod tests {
                 .unwrap_err()
                 .to_string()
                 .contains("found nothing")
+        );
+    }
+
+    #[test]
+    fn plain_http_needs_allow_http() {
+        let mut o = UploadOptions::new("http://x:8080/", "t".into());
+        let err = o.check_monitor().unwrap_err().to_string();
+        assert!(err.contains("--allow-http"), "{err}");
+        o.allow_http = true;
+        o.check_monitor().unwrap();
+        assert!(
+            UploadOptions::new("https://x/", "t".into())
+                .check_monitor()
+                .is_ok()
+        );
+        assert!(
+            UploadOptions::new("ftp://x/", "t".into())
+                .check_monitor()
+                .is_err()
         );
     }
 

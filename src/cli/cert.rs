@@ -73,6 +73,9 @@ pub struct MonitorArgs {
     /// Seconds before the first retry (doubled for each further one).
     #[arg(long, value_name = "SECONDS", default_value_t = 2.0)]
     pub retry_delay: f64,
+    /// Allow a plain http:// monitor (the token and report then travel unencrypted).
+    #[arg(long)]
+    pub allow_http: bool,
 }
 
 /// Flags of `upload`.
@@ -209,7 +212,7 @@ pub async fn verify(args: VerifyArgs) -> Result<ExitStatus> {
     match cert::verify::verify_file(&args.report, &sig, &signers, args.identity.as_deref()) {
         Ok(v) => {
             let subjects: Vec<&str> = v.reports.iter().map(|r| r.subject.as_str()).collect();
-            let who = v.signer.principals.join(",");
+            let who = v.principal_text(args.identity.as_deref());
             println!(
                 "Good signature on {} by {}{} ({} report{}: {})",
                 args.report.display(),
@@ -217,7 +220,7 @@ pub async fn verify(args: VerifyArgs) -> Result<ExitStatus> {
                 if who.is_empty() {
                     String::new()
                 } else {
-                    format!(" ({who})")
+                    format!(" for {who}")
                 },
                 v.reports.len(),
                 if v.reports.len() == 1 { "" } else { "s" },
@@ -288,6 +291,8 @@ fn upload_options(
     let mut o = upload::UploadOptions::new(&monitor, token);
     o.attempts = args.attempts.max(1);
     o.backoff = Duration::from_secs_f64(args.retry_delay.clamp(0.0, 3600.0));
+    o.allow_http = args.allow_http;
+    o.check_monitor()?;
     Ok(o)
 }
 
@@ -326,6 +331,7 @@ pub async fn upload_cmd(args: UploadArgs) -> Result<ExitStatus> {
     let bytes = std::fs::read(&args.report)
         .with_context(|| format!("cannot read {}", args.report.display()))?;
     cert::verify::check_reports(&bytes, &args.report.display().to_string())?;
+    cert::refuse_simulated(&bytes, &args.report.display().to_string(), "upload")?;
     let sig_path = args
         .signature
         .clone()
@@ -345,11 +351,40 @@ pub async fn upload_cmd(args: UploadArgs) -> Result<ExitStatus> {
     Ok(ExitStatus::Pass)
 }
 
+/// Checks `run --upload`'s monitor address and token file before any probe runs, so a refused
+/// `http://` monitor or a missing token is not found only after a long run.
+pub fn check_upload_target(args: &super::RunArgs) -> Result<()> {
+    if args.upload {
+        upload_options(&run_monitor_args(args), None, Path::new(DEFAULT_TOKEN))?;
+    }
+    Ok(())
+}
+
+fn run_monitor_args(args: &super::RunArgs) -> MonitorArgs {
+    MonitorArgs {
+        monitor: args.monitor.clone(),
+        token_file: args.token_file.clone(),
+        attempts: 4,
+        retry_delay: 2.0,
+        allow_http: args.allow_http,
+    }
+}
+
 /// The signing and upload step of `run` (`--key` signs; `--upload` signs and uploads). The
 /// report file is kept whatever happens. Returns an error only for a failed upload or signing.
 pub async fn after_run(args: &super::RunArgs, report: &Report) -> Result<()> {
     if !args.upload && args.key.is_none() {
         return Ok(());
+    }
+    if cert::report_is_simulated(report) {
+        bail!(
+            "the report comes from a simulated cloud; refusing to {} it (a simulated run is never a certificate)",
+            if args.upload {
+                "sign and upload"
+            } else {
+                "sign"
+            }
+        );
     }
     let path = match &args.output {
         Some(p) => p.clone(),
@@ -369,13 +404,7 @@ pub async fn after_run(args: &super::RunArgs, report: &Report) -> Result<()> {
     let sig_path = cert::sign::sign_file(&key, &path)?;
     eprintln!("wrote {}", sig_path.display());
     if args.upload {
-        let monitor = MonitorArgs {
-            monitor: args.monitor.clone(),
-            token_file: args.token_file.clone(),
-            attempts: 4,
-            retry_delay: 2.0,
-        };
-        let options = upload_options(&monitor, None, Path::new(DEFAULT_TOKEN))?;
+        let options = upload_options(&run_monitor_args(args), None, Path::new(DEFAULT_TOKEN))?;
         let signature = std::fs::read_to_string(&sig_path)?;
         let bytes = std::fs::read(&path)?;
         do_upload(&options, &signature, &bytes, &path)
@@ -403,6 +432,10 @@ pub async fn batch_cmd(args: BatchArgs) -> Result<ExitStatus> {
         subjects: args.subject.clone(),
     };
     let mut list = config.jobs(&selection)?;
+    if args.upload {
+        // The monitor address and token file are checked before any subject runs.
+        upload_options(&args.monitor, config.monitor.as_deref(), &config.tokenfile)?;
+    }
     if let Some(t) = args.timeout {
         for job in &mut list.jobs {
             job.timeout = Duration::from_secs(t.max(1));

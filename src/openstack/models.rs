@@ -23,6 +23,11 @@ fn string_map<'de, D: serde::Deserializer<'de>>(
         .collect())
 }
 
+/// A present string field whose `null` becomes `""`, so that `None` means "absent".
+fn null_as_empty<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    Ok(Some(Option::<String>::deserialize(d)?.unwrap_or_default()))
+}
+
 fn id_string<'de, D: serde::Deserializer<'de>>(d: D) -> Result<String, D::Error> {
     let v = Value::deserialize(d)?;
     Ok(match v {
@@ -113,8 +118,9 @@ pub struct VolumeType {
     /// Name.
     #[serde(default)]
     pub name: String,
-    /// Description.
-    #[serde(default)]
+    /// Description: `None` only when the answer lacks the key (Cinder always sends it), `Some("")`
+    /// when it is null ("no description").
+    #[serde(default, deserialize_with = "null_as_empty")]
     pub description: Option<String>,
     /// Extra specs (often hidden from non-admins).
     #[serde(default, deserialize_with = "string_map")]

@@ -108,15 +108,21 @@ impl Snapshot {
                     .client
                     .get_json("compute", &format!("/flavors/{}/os-extra_specs", f.id))
                     .await?;
-                if let Some(m) = specs.get("extra_specs").and_then(Value::as_object) {
-                    f.extra_specs = m
-                        .iter()
-                        .map(|(k, v)| {
-                            let s = v.as_str().map(str::to_string).unwrap_or(v.to_string());
-                            (k.clone(), s)
-                        })
-                        .collect();
-                }
+                let Some(m) = specs.get("extra_specs").and_then(Value::as_object) else {
+                    return Err(OpenStackError::Decode {
+                        service: "compute".into(),
+                        method: "GET".into(),
+                        path: format!("/flavors/{}/os-extra_specs", f.id),
+                        message: format!("flavor {:?}: the answer has no `extra_specs`", f.name),
+                    });
+                };
+                f.extra_specs = m
+                    .iter()
+                    .map(|(k, v)| {
+                        let s = v.as_str().map(str::to_string).unwrap_or(v.to_string());
+                        (k.clone(), s)
+                    })
+                    .collect();
             }
             out.push(f);
         }

@@ -106,6 +106,10 @@ async fn run(ctx: &ProbeContext, ids: &[String]) -> Vec<Outcome> {
         Err(reason) => return abort_all(ids, &reason),
     };
     let images = listed_images(&images);
+    // The recency rules fall back to the registration date: Glance always sends it.
+    if let Err(reason) = common::require_image_fields(images.iter().copied(), &["created_at"]) {
+        return abort_all(ids, &reason);
+    }
     let now = ctx.clock.now();
     ids.iter().map(|id| judge(id, &images, now)).collect()
 }
@@ -140,10 +144,18 @@ pub fn judge(id: &str, images: &[&Image], now: DateTime<Utc>) -> Outcome {
         }
         evidence.extend(problems);
     }
-    if offenders == 0 {
+    if images.is_empty() {
         Outcome::pass(
             id,
-            format!("all {} public images have a valid `{key}`", images.len()),
+            format!("0 public or community images: nothing to check for `{key}`"),
+        )
+    } else if offenders == 0 {
+        Outcome::pass(
+            id,
+            format!(
+                "checked `{key}` on {} public or community image(s): all valid",
+                images.len()
+            ),
         )
     } else {
         Outcome::fail(
@@ -627,11 +639,16 @@ pub fn recency_problems(images: &[&Image], now: DateTime<Utc>) -> Vec<Finding> {
 
 fn judge_recency(id: &str, images: &[&Image], now: DateTime<Utc>) -> Outcome {
     let problems = recency_problems(images, now);
-    if problems.is_empty() {
+    if images.is_empty() {
+        Outcome::pass(
+            id,
+            "0 public or community images: nothing to check for recency",
+        )
+    } else if problems.is_empty() {
         Outcome::pass(
             id,
             format!(
-                "none of {} public images is outdated without replacement",
+                "checked the age and replace_frequency of {} public or community image(s): none is outdated without replacement",
                 images.len()
             ),
         )
@@ -683,9 +700,23 @@ pub fn duplicate_generic_groups(
 fn judge_uniqueness(id: &str, images: &[&Image]) -> Outcome {
     let groups = duplicate_generic_groups(images);
     if groups.is_empty() {
+        let generic = images
+            .iter()
+            .filter(|i| {
+                i.visibility.as_deref() == Some("public")
+                    && !i.os_hidden
+                    && i.property("os_purpose").as_deref() == Some("generic")
+            })
+            .count();
         return Outcome::pass(
             id,
-            "at most one generic image per architecture, distribution and version",
+            if generic == 0 {
+                "0 visible public images with os_purpose=generic: nothing to check".to_string()
+            } else {
+                format!(
+                    "checked {generic} visible public generic image(s): at most one per architecture, distribution and version"
+                )
+            },
         );
     }
     let evidence = groups

@@ -421,7 +421,7 @@ pub fn judge_source(id: &str, entry: &SpecEntry, images: &[&Image]) -> Outcome {
         Outcome::pass(
             id,
             format!(
-                "{} matching image(s) come from allowed sources",
+                "checked image_source of {} matching image(s): all from allowed sources",
                 matched.len()
             ),
         )
@@ -456,7 +456,7 @@ pub fn judge_presence(id: &str, entry: &SpecEntry, images: &[&Image]) -> Outcome
         .iter()
         .map(|i| format!("\"{}\"", image_name(i)))
         .collect();
-    Outcome::pass(id, format!("found {}", names.join(", ")))
+    Outcome::pass(id, format!("found the image(s) {}", names.join(", ")))
 }
 
 /// Judges one testcase id with a loaded spec.

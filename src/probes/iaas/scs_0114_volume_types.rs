@@ -111,10 +111,19 @@ pub fn judge_syntax(types: &[VolumeType]) -> Outcome {
     if findings.is_empty() {
         Outcome::pass(
             SYNTAX_CHECK,
-            format!(
-                "{with_list} of {} volume types carry a feature list; all are well formed",
-                types.len()
-            ),
+            if types.is_empty() {
+                "0 volume types: nothing to check".to_string()
+            } else if with_list == 0 {
+                format!(
+                    "none of {} volume type(s) carries a [scs:...] feature list: nothing to check",
+                    types.len()
+                )
+            } else {
+                format!(
+                    "checked the feature lists of {with_list} of {} volume type(s): all well formed",
+                    types.len()
+                )
+            },
         )
     } else {
         let bad: std::collections::BTreeSet<&str> =
@@ -146,7 +155,10 @@ pub fn judge_aspect(id: &str, aspect: &str, types: &[VolumeType]) -> Outcome {
             .map(|t| {
                 Finding::new(object(t), format!("does not announce `{aspect}`")).expected_actual(
                     format!("description starting with a [scs:...] list containing {aspect}"),
-                    t.description.clone().unwrap_or_else(|| "(none)".into()),
+                    t.description
+                        .clone()
+                        .filter(|d| !d.is_empty())
+                        .unwrap_or_else(|| "(none)".into()),
                 )
             })
             .collect();
@@ -160,7 +172,13 @@ pub fn judge_aspect(id: &str, aspect: &str, types: &[VolumeType]) -> Outcome {
         .with_evidence(evidence)
     } else {
         let names: Vec<String> = having.iter().map(|t| format!("\"{}\"", t.name)).collect();
-        Outcome::pass(id, format!("`{aspect}` announced by {}", names.join(", ")))
+        Outcome::pass(
+            id,
+            format!(
+                "`{aspect}` announced in the feature list of {}",
+                names.join(", ")
+            ),
+        )
     }
 }
 

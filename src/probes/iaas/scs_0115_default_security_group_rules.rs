@@ -223,8 +223,16 @@ pub fn outcome_of(judgement: &Judgement, total: usize) -> Outcome {
     Outcome::fail(DEFAULT_RULES, parts.join("; ")).with_evidence(evidence)
 }
 
+/// Fields of a default security group rule the judgement reads and Neutron always sends.
+pub const REQUIRED_RULE_FIELDS: [&str; 4] = [
+    "direction",
+    "ethertype",
+    "used_in_default_sg",
+    "used_in_non_default_sg",
+];
+
 /// Reads the default rule templates; `Ok(None)` when the cloud has no such API (HTTP 404, Neutron
-/// before 2023.2).
+/// before 2023.2). A rule lacking one of [`REQUIRED_RULE_FIELDS`] is a decode error (ABORT).
 pub async fn read_default_rules(
     client: &Client,
 ) -> Result<Option<Vec<DefaultSecurityGroupRule>>, OpenStackError> {
@@ -240,12 +248,23 @@ pub async fn read_default_rules(
     raw.into_iter()
         .enumerate()
         .map(|(i, v)| {
-            serde_json::from_value(v).map_err(|e| OpenStackError::Decode {
+            let decode_error = |message: String| OpenStackError::Decode {
                 service: "network".into(),
                 method: "GET".into(),
                 path: path.into(),
-                message: format!("rule {i}: {e}"),
-            })
+                message,
+            };
+            // Neutron always sends these; a default of "" or false would change the verdict.
+            if let Some(field) = REQUIRED_RULE_FIELDS
+                .iter()
+                .find(|f| v.get(**f).is_none_or(serde_json::Value::is_null))
+            {
+                let id = v.get("id").and_then(|x| x.as_str()).unwrap_or("?");
+                return Err(decode_error(format!(
+                    "incomplete listing: rule {i} (id {id}) has no `{field}`"
+                )));
+            }
+            serde_json::from_value(v).map_err(|e| decode_error(format!("rule {i}: {e}")))
         })
         .collect::<Result<Vec<_>, _>>()
         .map(Some)
