@@ -1417,6 +1417,40 @@ mod tests {
     }
 
     #[test]
+    fn https_never_turns_into_http() {
+        let e = no_downgrade(
+            "https://keystone.example.org",
+            "http://keystone.example.org/v3",
+        )
+        .unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "refusing to follow http://keystone.example.org/v3 from https://keystone.example.org: \
+             a link from https to plain http"
+        );
+        assert!(no_downgrade("HTTPS://a", "HTTP://a/v3").is_err());
+        assert!(no_downgrade("https://a", "https://a/v3").is_ok());
+        assert!(no_downgrade("http://a", "http://a/v3").is_ok());
+        assert!(no_downgrade("http://a", "https://a/v3").is_ok());
+    }
+
+    #[test]
+    fn renewal_comes_before_expiry() {
+        let soon = (chrono::Utc::now() + chrono::Duration::seconds(100)).to_rfc3339();
+        let at = renew_at(Some(&soon)).unwrap();
+        let left = at - Instant::now();
+        assert!(
+            left > Duration::from_secs(85) && left < Duration::from_secs(91),
+            "{left:?}"
+        );
+        let later = (chrono::Utc::now() + chrono::Duration::hours(12)).to_rfc3339();
+        let left = renew_at(Some(&later)).unwrap() - Instant::now();
+        assert!(left > Duration::from_secs(12 * 3600 - 61), "{left:?}");
+        assert!(renew_at(Some("not a date")).is_none());
+        assert!(renew_at(None).is_none());
+    }
+
+    #[test]
     fn query_handling() {
         assert_eq!(
             set_query_param("/flavors/detail?limit=5&x=1", "limit", "9"),
