@@ -486,7 +486,9 @@ async fn run(args: RunArgs) -> Result<ExitStatus> {
     // A broken configuration stops the run even when no probe would talk to the cloud.
     let cloud_config = cloud.map(cloud_config).transpose()?;
     let mut services = match cloud_config {
-        Some(config) if needs_cloud => connect_openstack(config).await?,
+        Some(config) if needs_cloud => {
+            connect_openstack(config, Duration::from_secs(args.timeout.max(1))).await?
+        }
         _ => Services::default(),
     };
     let cloud_name = plan.variables.get("os_cloud").cloned().unwrap_or_default();
@@ -684,13 +686,22 @@ pub(crate) fn cloud_config(source: CloudSource) -> Result<crate::openstack::conf
 
 /// Connects to the cloud. A cloud that cannot be authenticated at (wrong password, unreachable
 /// auth URL) stops the run before any probe: one line naming the host and the cause (exit 3).
-/// A cloud that authenticates but whose services fail gives a normal run with ABORTs.
-async fn connect_openstack(config: crate::openstack::config::CloudConfig) -> Result<Services> {
-    use crate::openstack::{Client, ClientOptions, Snapshot};
+/// A cloud that authenticates but whose services fail gives a normal run with ABORTs. The
+/// login takes at most `limit`.
+async fn connect_openstack(
+    config: crate::openstack::config::CloudConfig,
+    limit: Duration,
+) -> Result<Services> {
+    use crate::openstack::{Budget, Client, ClientOptions, Snapshot};
     let _ = rustls::crypto::ring::default_provider().install_default();
     let host = crate::openstack::config::url_host(&config.auth.auth_url);
     let options = ClientOptions::from_env().map_err(|err| anyhow!("{err}"))?;
-    let client = Client::connect_with(config, options)
+    let budget = Budget::new(
+        tokio::time::Instant::now().checked_add(limit),
+        CancellationToken::new(),
+    );
+    let client = budget
+        .scope(Client::connect_with(config, options))
         .await
         .map_err(|err| anyhow!("cannot authenticate at {host}: {err}"))?;
     Ok(Services {

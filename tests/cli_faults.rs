@@ -183,3 +183,36 @@ fn a_short_lived_token_is_renewed_through_a_creating_run() {
         assert_ne!(r, "ABORT", "{id}: {stderr}");
     }
 }
+
+/// A Keystone that never answers: the login ends with `--timeout`, not after 4 × 32 s.
+#[test]
+fn a_hung_keystone_ends_with_the_timeout() {
+    let home = tempfile::tempdir().unwrap();
+    let fixture = derived(
+        home.path(),
+        "faults: [{service: identity, method: POST, path: /auth/tokens, kind: timeout}]\n",
+    );
+    let started = Instant::now();
+    let output = isolated(home.path())
+        .args([
+            "run",
+            "iaas",
+            "--timeout",
+            "2",
+            "-t",
+            "scs-0100",
+            "--simulate",
+        ])
+        .arg(&fixture)
+        .timeout(Duration::from_secs(120))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(started.elapsed() < Duration::from_secs(12), "{stderr}");
+    assert_eq!(output.status.code(), Some(3), "{stderr}");
+    assert!(
+        stderr.contains("cannot authenticate at 127.0.0.1:"),
+        "{stderr}"
+    );
+    assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+}
