@@ -345,3 +345,37 @@ async fn a_bare_token_cannot_be_renewed() {
     let e = t.get_json("network", "/networks").await.unwrap_err();
     assert_eq!(e.status(), Some(401), "{e}");
 }
+
+/// Version discovery that hangs for one probe holds no other probe past its budget, and is not
+/// remembered when it was stopped.
+#[tokio::test]
+async fn a_hung_version_discovery_holds_no_other_probe() {
+    let sim = start("images: [{name: a}]\nfaults: [{service: image, method: GET, path: /, kind: timeout, times: 1}]\n").await;
+    let c = connect_with(&sim, ClientOptions::default()).await;
+    let cancel_a = CancellationToken::new();
+    let a = {
+        let c = c.clone();
+        let budget = Budget::new(None, cancel_a.clone());
+        tokio::spawn(async move { budget.scope(async move { c.endpoint("image").await }).await })
+    };
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let started = Instant::now();
+    let budget_b = Budget::new(
+        Some(tokio::time::Instant::now() + Duration::from_millis(300)),
+        CancellationToken::new(),
+    );
+    let e = budget_b.scope(c.endpoint("image")).await.unwrap_err();
+    assert!(e.is_stopped(), "{e:?}");
+    assert!(started.elapsed() < Duration::from_secs(2));
+    cancel_a.cancel();
+    let e = tokio::time::timeout(Duration::from_secs(2), a)
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap_err();
+    assert!(e.is_stopped(), "{e:?}");
+    // discovered anew, without the fault
+    assert!(c.endpoint("image").await.unwrap().ends_with("/image/v2"));
+    assert_eq!(Snapshot::new(c).images().await.unwrap().len(), 1);
+    sim.shutdown().await;
+}
