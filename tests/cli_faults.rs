@@ -216,3 +216,68 @@ fn a_hung_keystone_ends_with_the_timeout() {
     );
     assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
 }
+
+/// Ctrl-C during a hung listing ends the run at once (with its report), not after the
+/// request's 4 × 32 s.
+#[test]
+fn ctrl_c_cuts_a_hung_request() {
+    let home = tempfile::tempdir().unwrap();
+    let fixture = derived(
+        home.path(),
+        "faults: [{service: compute, path: /flavors/detail, kind: timeout}]\n",
+    );
+    let bin = assert_cmd::cargo::cargo_bin("scs-check");
+    let mut child = std::process::Command::new(bin)
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("HOME", home.path())
+        .env("CI", "true")
+        .current_dir(home.path())
+        .args([
+            "run",
+            "iaas",
+            "-q",
+            "-t",
+            "scs-0100",
+            "--json",
+            "r.json",
+            "--simulate",
+        ])
+        .arg(&fixture)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(2500));
+    assert!(
+        child.try_wait().unwrap().is_none(),
+        "ended before the interrupt"
+    );
+    let interrupted = Instant::now();
+    unsafe {
+        libc::kill(child.id() as i32, libc::SIGINT);
+    }
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if interrupted.elapsed() > Duration::from_secs(60) {
+            let _ = child.kill();
+            panic!("still running 60 s after Ctrl-C");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(
+        interrupted.elapsed() < Duration::from_secs(10),
+        "{:?}",
+        interrupted.elapsed()
+    );
+    assert_eq!(status.code(), Some(2));
+    let results = results(&home.path().join("r.json"));
+    assert!(
+        results
+            .iter()
+            .any(|(id, r)| id.starts_with("scs-0100") && r == "ABORT"),
+        "{results:?}"
+    );
+}
