@@ -379,3 +379,34 @@ async fn a_hung_version_discovery_holds_no_other_probe() {
     assert_eq!(Snapshot::new(c).images().await.unwrap().len(), 1);
     sim.shutdown().await;
 }
+
+/// A `Retry-After` longer than the budget left is not waited for: the answer is the error.
+#[tokio::test]
+async fn a_retry_after_beyond_the_budget_is_not_waited_for() {
+    let sim =
+        start("faults: [{service: compute, kind: status, status: 503, retry_after: '60'}]\n").await;
+    let c = connect_with(
+        &sim,
+        ClientOptions {
+            max_retry_after: Duration::from_secs(120),
+            ..fast()
+        },
+    )
+    .await;
+    let budget = Budget::new(
+        Some(tokio::time::Instant::now() + Duration::from_secs(2)),
+        CancellationToken::new(),
+    );
+    let started = Instant::now();
+    let e = budget
+        .scope(c.get_json("compute", "/flavors"))
+        .await
+        .unwrap_err();
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(e.status(), Some(503), "{e}");
+    assert_eq!(count(&sim, "GET /compute/v2.1/flavors"), 1);
+}

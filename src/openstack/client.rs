@@ -1143,9 +1143,8 @@ async fn send_attempts(
                     .headers
                     .get("retry-after")
                     .and_then(|v| v.to_str().ok())
-                    .and_then(|s| s.trim().parse::<f64>().ok())
-                    .filter(|s| s.is_finite())
-                    .map(|s| Duration::from_secs_f64(s.max(0.0)).min(options.max_retry_after))
+                    .and_then(retry_after)
+                    .map(|d| d.min(options.max_retry_after))
                     .unwrap_or(backoff);
                 if retryable && can_retry && (a.idempotent || resp.status == 429) && fits(wait) {
                     tokio::time::sleep(wait).await;
@@ -1165,6 +1164,22 @@ async fn send_attempts(
             }
         }
     }
+}
+
+/// A `Retry-After` value: seconds, or an HTTP date (a date in the past is no wait).
+fn retry_after(value: &str) -> Option<Duration> {
+    let value = value.trim();
+    if let Ok(secs) = value.parse::<f64>() {
+        return secs
+            .is_finite()
+            .then(|| Duration::from_secs_f64(secs.clamp(0.0, 86_400.0)));
+    }
+    let at = chrono::DateTime::parse_from_rfc2822(value).ok()?;
+    Some(
+        (at.with_timezone(&chrono::Utc) - chrono::Utc::now())
+            .to_std()
+            .unwrap_or(Duration::ZERO),
+    )
 }
 
 /// `64 MiB`, `512 KiB`, `100 bytes`.
@@ -1453,6 +1468,22 @@ mod tests {
         assert!(no_downgrade("https://a", "https://a/v3").is_ok());
         assert!(no_downgrade("http://a", "http://a/v3").is_ok());
         assert!(no_downgrade("http://a", "https://a/v3").is_ok());
+    }
+
+    #[test]
+    fn retry_after_in_seconds_or_as_a_date() {
+        assert_eq!(retry_after(" 3 "), Some(Duration::from_secs(3)));
+        assert_eq!(retry_after("-1"), Some(Duration::ZERO));
+        assert_eq!(
+            retry_after("Wed, 21 Oct 2015 07:28:00 GMT"),
+            Some(Duration::ZERO)
+        );
+        let later = (chrono::Utc::now() + chrono::Duration::seconds(30))
+            .format("%a, %d %b %Y %H:%M:%S GMT")
+            .to_string();
+        let wait = retry_after(&later).unwrap();
+        assert!(wait > Duration::from_secs(25) && wait <= Duration::from_secs(30));
+        assert_eq!(retry_after("soon"), None);
     }
 
     #[test]
