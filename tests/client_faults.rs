@@ -410,3 +410,15 @@ async fn a_retry_after_beyond_the_budget_is_not_waited_for() {
     assert_eq!(e.status(), Some(503), "{e}");
     assert_eq!(count(&sim, "GET /compute/v2.1/flavors"), 1);
 }
+
+/// The first listing after the token expired gets 401; the snapshot still gets the listing.
+#[tokio::test]
+async fn a_shared_listing_survives_an_expired_token() {
+    let sim = start(&format!(
+        "{FLAVORS}faults: [{{service: compute, path: /flavors/detail, kind: token-expiry, times: 1}}]\n"
+    ))
+    .await;
+    let snap = Snapshot::new(connect_with(&sim, fast()).await);
+    assert_eq!(snap.flavors().await.unwrap().len(), 4);
+    assert_eq!(count(&sim, "POST /identity/v3/auth/tokens"), 2);
+}
