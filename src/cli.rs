@@ -662,7 +662,9 @@ async fn run(args: RunArgs) -> Result<ExitStatus> {
         );
     }
     let mut services = match cloud_config {
-        Some(config) if needs_cloud => connect_openstack(config).await,
+        Some(config) if needs_cloud => {
+            connect_openstack(config, Duration::from_secs(args.timeout.max(1))).await?
+        }
         _ => Services::default(),
     };
     let cloud_name = plan.variables.get("os_cloud").cloned().unwrap_or_default();
@@ -958,22 +960,45 @@ pub(crate) fn cloud_config(source: CloudSource) -> Result<crate::openstack::conf
     }
 }
 
-/// Connects to the cloud. A cloud that does not answer makes every OpenStack probe ABORT with
-/// the reason, and the run goes on so that a report is written.
-async fn connect_openstack(config: crate::openstack::config::CloudConfig) -> Services {
-    use crate::openstack::{Client, Snapshot};
+/// Connects to the cloud, the login taking at most `limit`. A cloud that refuses the login
+/// (wrong password: Keystone's 4xx) or cannot be reached at all (refused connection, unknown
+/// host, TLS setup) stops the run before any probe: one line naming the host and the cause
+/// (exit 3). A transient failure of the login (5xx, 429, timeout, a broken answer) makes every
+/// OpenStack testcase ABORT with the reason, and the run goes on so that a report is written.
+async fn connect_openstack(
+    config: crate::openstack::config::CloudConfig,
+    limit: Duration,
+) -> Result<Services> {
+    use crate::openstack::{Budget, Client, ClientOptions, OpenStackError, Snapshot};
     let _ = rustls::crypto::ring::default_provider().install_default();
-    match Client::connect(config).await {
-        Ok(client) => Services {
+    let host = crate::openstack::config::url_host(&config.auth.auth_url);
+    let options = ClientOptions::from_env().map_err(|err| anyhow!("{err}"))?;
+    let budget = Budget::new(
+        tokio::time::Instant::now().checked_add(limit),
+        CancellationToken::new(),
+    );
+    match budget.scope(Client::connect_with(config, options)).await {
+        Ok(client) => Ok(Services {
             openstack: Some(Snapshot::new(client)),
             ..Services::default()
-        },
+        }),
         Err(err) => {
-            eprintln!("warning: cannot connect to the cloud: {err}");
-            Services {
-                openstack_error: Some(format!("cannot connect to the cloud: {err}")),
-                ..Services::default()
+            let refused = match &err {
+                OpenStackError::Http { status, .. } => *status < 500 && *status != 429,
+                OpenStackError::Transport { message, .. } => message.starts_with("cannot connect"),
+                OpenStackError::Config(_)
+                | OpenStackError::Setup(_)
+                | OpenStackError::Downgrade { .. } => true,
+                _ => false,
+            };
+            if refused {
+                bail!("cannot authenticate at {host}: {err}");
             }
+            eprintln!("warning: cannot authenticate at {host}: {err}");
+            Ok(Services {
+                openstack_error: Some(format!("cannot authenticate at {host}: {err}")),
+                ..Services::default()
+            })
         }
     }
 }
