@@ -276,7 +276,14 @@ fn typos_get_a_did_you_mean() {
     assert!(stderr.contains("variables used: os_cloud"), "{stderr}");
     let plan = |extra: &[&str]| {
         isolated(home.path())
-            .args(["plan", "iaas", "-a", "os_cloud=x", "-a", "kubeconfig=k.yaml"])
+            .args([
+                "plan",
+                "iaas",
+                "-a",
+                "os_cloud=x",
+                "-a",
+                "kubeconfig=k.yaml",
+            ])
             .args(extra)
             .output()
             .unwrap()

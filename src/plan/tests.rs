@@ -745,7 +745,10 @@ fn used_variables_follow_the_version_choice() {
         .module("mod-new-rec", &[("main", &["extra-check"])], &[])
         .version("v2", &[("mod-old", P), ("mod-new", P)])
         .version("v1", &[("mod-old", P)])
-        .timeline("2025-06-01", &[("v2", Validity::Draft), ("v1", Validity::Effective)])
+        .timeline(
+            "2025-06-01",
+            &[("v2", Validity::Draft), ("v1", Validity::Effective)],
+        )
         .timeline("2025-01-01", &[("v1", Validity::Effective)])
         .build();
     let used = |day: &str, sel: &Selection| used_variables(&scope, sel, date(day)).unwrap();
