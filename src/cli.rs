@@ -213,6 +213,10 @@ pub struct SelectionArgs {
     /// Interpreter for `.py` scripts (default: `$VIRTUAL_ENV/bin/python`, else `python3`).
     #[arg(long, value_name = "PATH")]
     pub python: Option<String>,
+    /// Drop `-a` keys that no selected version uses instead of stopping. Hidden: only `batch`
+    /// passes it, because its configurations give one mapping to every scope.
+    #[arg(long, hide = true)]
+    pub ignore_unused_assignments: bool,
 }
 
 /// Flags of `run`.
@@ -472,63 +476,64 @@ fn parse_assignments(items: &[String]) -> Result<IndexMap<String, String>> {
     Ok(out)
 }
 
-/// Checks the `-a` keys against the variables the scope uses (declared, defaulted, or named
-/// as `{key}` in a script's args or env). A key that is not used but close to a used one is a
-/// typo: an error with the closest name. Any other unused key gets a warning only: the
-/// reference accepts extra keys, and batch configurations pass one mapping to every scope
-/// (`os_cloud` and `kubeconfig` alike).
-fn check_assignment_keys(scope: &Scope, assign: &[String]) -> Result<()> {
-    let mut known: Vec<String> = scope
-        .variables
-        .iter()
-        .chain(scope.defaults.keys())
+/// Every `-a` key must be a variable a selected version uses ([`plan::used_variables`]: the
+/// declared variables, their defaults and the `{name}`s of the selected versions' scripts);
+/// otherwise the run stops (exit 3) naming each such key, with the closest used name where one
+/// is close (`os_clod`), and the names that are used. A typo would otherwise run against the
+/// wrong cloud or stop later with a confusing message.
+///
+/// With `ignore_unused` (the hidden `--ignore-unused-assignments`, which only `batch` passes)
+/// such keys are dropped instead: a batch configuration hands one mapping (`os_cloud`,
+/// `kubeconfig`, ...) to every scope, as the reference's do. The flag lets the child decide
+/// with the very selection it runs (`-d`, `-V`, the modules `-t` pulls in), so `batch` need
+/// not load the scope and repeat the version choice itself.
+fn settle_assignment_keys(
+    scope: &Scope,
+    selection: &mut Selection,
+    ignore_unused: bool,
+) -> Result<()> {
+    let used = plan::used_variables(scope, selection, today())?;
+    let names: Vec<&str> = used.names.iter().map(String::as_str).collect();
+    let unused: Vec<String> = selection
+        .assignments
+        .keys()
+        .filter(|key| !names.contains(&key.as_str()))
         .cloned()
         .collect();
-    for script in &scope.scripts {
-        for template in script.args.iter().chain(script.env.values()) {
-            known.extend(template_names(template));
-        }
+    if unused.is_empty() {
+        return Ok(());
     }
-    known.sort_unstable();
-    known.dedup();
-    let names: Vec<&str> = known.iter().map(String::as_str).collect();
-    for key in parse_assignments(assign)?.keys() {
-        if names.contains(&key.as_str()) {
-            continue;
+    if ignore_unused {
+        for key in &unused {
+            selection.assignments.shift_remove(key);
         }
-        let list = if names.is_empty() {
-            "it uses none".to_string()
-        } else {
-            format!("its variables: {}", names.join(", "))
-        };
-        match did_you_mean(key, &names) {
-            Some(close) => bail!(
-                "-a {key}=...: scope {} uses no variable '{key}' (did you mean '{close}'?); {list}",
-                scope.name
-            ),
-            None => eprintln!(
-                "warning: -a {key}=...: scope {} uses no variable '{key}' ({list})",
-                scope.name
-            ),
-        }
+        return Ok(());
     }
-    Ok(())
-}
-
-/// The `{name}` placeholders of a script template.
-fn template_names(template: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut rest = template;
-    while let Some(start) = rest.find('{') {
-        rest = &rest[start + 1..];
-        let Some(end) = rest.find('}') else { break };
-        let name = &rest[..end];
-        if !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
-            out.push(name.to_string());
-        }
-        rest = &rest[end + 1..];
-    }
-    out
+    let keys: Vec<String> = unused
+        .iter()
+        .map(|key| match did_you_mean(key, &names) {
+            Some(close) => format!("'{key}' (did you mean '{close}'?)"),
+            None => format!("'{key}'"),
+        })
+        .collect();
+    let flags: Vec<String> = unused.iter().map(|key| format!("-a {key}=...")).collect();
+    let what = if unused.len() == 1 {
+        "a variable"
+    } else {
+        "the variables"
+    };
+    let list = if names.is_empty() {
+        "they use no variables".to_string()
+    } else {
+        format!("variables used: {}", names.join(", "))
+    };
+    bail!(
+        "{}: no selected version of scope {} ({}) uses {what} {}; {list}",
+        flags.join(", "),
+        scope.name,
+        used.versions.join(", "),
+        keys.join(", ")
+    )
 }
 
 /// Every `--probe-timeout PROBE=SECONDS` must name a probe; a typo gets the closest name.
@@ -626,8 +631,12 @@ async fn run(args: RunArgs) -> Result<ExitStatus> {
     let registry = Registry::builtin();
     check_probe_timeout_names(&registry, &args.resources.probe_timeout)?;
     let scope = load_scope(&args.selection.scope).await?;
-    check_assignment_keys(&scope, &args.selection.assign)?;
     let mut selection = selection_from(&args.selection)?;
+    settle_assignment_keys(
+        &scope,
+        &mut selection,
+        args.selection.ignore_unused_assignments,
+    )?;
     let kaas = match kaas::wants_cluster(&scope) {
         true => {
             if let Some(fixture) = &args.simulate {
@@ -1090,8 +1099,12 @@ fn kube_current_context(path: &str) -> Option<String> {
 async fn plan_cmd(args: PlanArgs) -> Result<ExitStatus> {
     let registry = Registry::builtin();
     let scope = load_scope(&args.selection.scope).await?;
-    check_assignment_keys(&scope, &args.selection.assign)?;
     let mut selection = selection_from(&args.selection)?;
+    settle_assignment_keys(
+        &scope,
+        &mut selection,
+        args.selection.ignore_unused_assignments,
+    )?;
     if scope.variables.iter().any(|v| v == "os_cloud") {
         let env = std::env::var("OS_CLOUD").ok().filter(|v| !v.is_empty());
         match (&args.os_cloud, selection.assignments.get("os_cloud")) {
@@ -1369,14 +1382,6 @@ mod tests {
         assert_eq!(
             did_you_mean("compliantt", &["compliant"]),
             Some("compliant")
-        );
-    }
-
-    #[test]
-    fn template_names_are_the_placeholders() {
-        assert_eq!(
-            template_names("-c {os_cloud} {testcases} {{x}} {a-b}"),
-            ["os_cloud", "testcases"]
         );
     }
 

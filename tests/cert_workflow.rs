@@ -1048,6 +1048,8 @@ fn batch_of_three_subjects_with_a_failure_and_a_hang() {
     let alpha = read("report-demo-alpha.yaml");
     assert_eq!(alpha[0].subject, "alpha");
     assert_eq!(alpha[0].run.assignment["label"], "alpha-cloud");
+    // The mapping's `kubeconfig` is used by no version of the scope: dropped, not an error.
+    assert!(!alpha[0].run.assignment.contains_key("kubeconfig"));
     let inv = alpha[0].run.invocations.values().next().unwrap();
     assert_eq!(inv.results["batch-check"], 1);
     assert!(

@@ -265,23 +265,37 @@ fn typos_get_a_did_you_mean() {
     let (code, stderr) = run_error(home.path(), &["-a", "os_clod=x"]);
     assert_eq!(code, Some(3), "{stderr}");
     assert!(stderr.contains("did you mean 'os_cloud'"), "{stderr}");
+    assert!(stderr.contains("variables used: os_cloud"), "{stderr}");
 
-    // A key far from any variable is only a warning (batch mappings pass every key to every
-    // scope, as the reference's do).
-    let output = isolated(home.path())
-        .args([
-            "plan",
-            "iaas",
-            "-a",
-            "os_cloud=x",
-            "-a",
-            "kubeconfig=k.yaml",
-        ])
-        .output()
-        .unwrap();
+    // A key far from every variable is an error as well (without a hint); so is a variable of
+    // another scope (`kubeconfig` on the IaaS scope), in `plan` as in `run`.
+    let (code, stderr) = run_error(home.path(), &["-a", "unrelated=1"]);
+    assert_eq!(code, Some(3), "{stderr}");
+    assert!(stderr.contains("-a unrelated=..."), "{stderr}");
+    assert!(!stderr.contains("did you mean"), "{stderr}");
+    assert!(stderr.contains("variables used: os_cloud"), "{stderr}");
+    let plan = |extra: &[&str]| {
+        isolated(home.path())
+            .args([
+                "plan",
+                "iaas",
+                "-a",
+                "os_cloud=x",
+                "-a",
+                "kubeconfig=k.yaml",
+            ])
+            .args(extra)
+            .output()
+            .unwrap()
+    };
+    let output = plan(&[]);
     let stderr = text(&output.stderr);
-    assert_eq!(output.status.code(), Some(0), "{stderr}");
-    assert!(stderr.contains("warning: -a kubeconfig=..."), "{stderr}");
+    assert_eq!(output.status.code(), Some(3), "{stderr}");
+    assert!(stderr.contains("-a kubeconfig=..."), "{stderr}");
+    // Only `batch` passes the hidden flag that drops such keys instead.
+    let output = plan(&["--ignore-unused-assignments"]);
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
+    assert!(!text(&output.stdout).contains("kubeconfig"));
 
     let (code, stderr) = run_error(home.path(), &["--probe-timeout", "scs-0101-entropi=60"]);
     assert_eq!(code, Some(3), "{stderr}");

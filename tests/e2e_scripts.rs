@@ -445,18 +445,13 @@ fn scope_can_be_loaded_from_an_http_url() {
 
 #[test]
 fn builtin_scopes_need_no_path() {
-    for scope in ["iaas", "kaas"] {
+    for (scope, assign) in [
+        ("iaas", &["-a", "os_cloud=x"][..]),
+        ("kaas", &["-a", "kubeconfig=k", "-a", "subject_root=r"][..]),
+    ] {
         let output = scs_check()
-            .args([
-                "plan",
-                scope,
-                "-a",
-                "os_cloud=x",
-                "-a",
-                "kubeconfig=k",
-                "-a",
-                "subject_root=r",
-            ])
+            .args(["plan", scope])
+            .args(assign)
             .output()
             .unwrap();
         assert_eq!(

@@ -422,6 +422,9 @@ async fn run_job(job: Job, options: &BatchOptions) -> JobResult {
     };
     let mut cmd = tokio::process::Command::new(&options.exe);
     cmd.arg("run").arg(&job.spec).args(["-s", &job.subject]);
+    // One mapping serves every scope of the configuration (as in the reference), so the child
+    // drops the keys its selected versions do not use instead of refusing them (see `run`).
+    cmd.arg("--ignore-unused-assignments");
     for (k, v) in &job.assignments {
         cmd.arg("-a").arg(format!("{k}={v}"));
     }

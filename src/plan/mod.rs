@@ -14,10 +14,11 @@ mod tests;
 pub(crate) mod testutil;
 
 pub use resolve::{
-    NotRunTarget, PlanError, REASON_HTTP, REASON_MANUAL, REASON_NO_PROBE, UNASSIGNED,
+    NotRunTarget, PlanError, REASON_HTTP, REASON_MANUAL, REASON_NO_PROBE, UNASSIGNED, VariableUse,
     annotate_validity, applicable_entry, not_run_targets, resolve, resolve_for_display,
+    used_variables,
 };
-pub use subst::{SubstError, substitute};
+pub use subst::{SubstError, placeholders, substitute};
 
 use crate::spec::{Scope, Validity};
 use chrono::NaiveDate;

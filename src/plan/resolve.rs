@@ -2,7 +2,7 @@
 //! reference date, version choice, testcase filters, variable assignment, command rendering and
 //! the work list.
 
-use super::subst::{SubstError, substitute};
+use super::subst::{SubstError, placeholders, substitute};
 use super::{Plan, PlannedVersion, ScriptCommand, Selection, WorkItem, WorkKind};
 use crate::probes::Registry;
 use crate::spec::{Pos, Runner, Scope, Script, TimelineEntry, Validity};
@@ -142,46 +142,7 @@ pub fn resolve(
 ) -> Result<Plan, PlanError> {
     let date = selection.date.unwrap_or(today);
     let variables = assign_variables(&scope, &selection)?;
-    let chosen = choose_versions(&scope, &selection, date)?;
-    let filter = Filter::new(&selection)?;
-
-    // Targets per chosen version, before and after the filters.
-    let mut versions = Vec::new();
-    for (name, validity, explicit) in chosen {
-        let Some(version) = scope.version(&name) else {
-            continue;
-        };
-        let mut targets = BTreeMap::new();
-        for (target, ids) in &version.targets {
-            let mut kept = Vec::new();
-            for id in ids {
-                let Some(tc) = scope.testcases.get(id) else {
-                    return Err(PlanError::UnknownTestcase {
-                        version: name.clone(),
-                        testcase: id.clone(),
-                    });
-                };
-                if filter.keeps(id, tc.section.as_deref()) {
-                    kept.push(id.clone());
-                }
-            }
-            targets.insert(target.clone(), kept);
-        }
-        let mut all_targets = version.targets.clone();
-        let extra_includes = if selection.tests.is_some() {
-            pull_in_modules(&scope, version, &filter, &mut targets, &mut all_targets)
-        } else {
-            Vec::new()
-        };
-        versions.push(PlannedVersion {
-            name,
-            validity,
-            explicit,
-            targets,
-            all_targets,
-            extra_includes,
-        });
-    }
+    let versions = planned_versions(&scope, &selection, date)?;
 
     let filtered = selection.tests.is_some() || selection.sections.is_some();
     if filtered
@@ -214,6 +175,97 @@ pub fn resolve(
         items,
         variables,
         selection,
+    })
+}
+
+/// The versions chosen on the reference date (or by `-V`), with their targets before and after
+/// the `-t`/`-S` filters and the modules `-t` pulls in.
+fn planned_versions(
+    scope: &Scope,
+    selection: &Selection,
+    date: NaiveDate,
+) -> Result<Vec<PlannedVersion>, PlanError> {
+    let chosen = choose_versions(scope, selection, date)?;
+    let filter = Filter::new(selection)?;
+    let mut versions = Vec::new();
+    for (name, validity, explicit) in chosen {
+        let Some(version) = scope.version(&name) else {
+            continue;
+        };
+        let mut targets = BTreeMap::new();
+        for (target, ids) in &version.targets {
+            let mut kept = Vec::new();
+            for id in ids {
+                let Some(tc) = scope.testcases.get(id) else {
+                    return Err(PlanError::UnknownTestcase {
+                        version: name.clone(),
+                        testcase: id.clone(),
+                    });
+                };
+                if filter.keeps(id, tc.section.as_deref()) {
+                    kept.push(id.clone());
+                }
+            }
+            targets.insert(target.clone(), kept);
+        }
+        let mut all_targets = version.targets.clone();
+        let extra_includes = if selection.tests.is_some() {
+            pull_in_modules(scope, version, &filter, &mut targets, &mut all_targets)
+        } else {
+            Vec::new()
+        };
+        versions.push(PlannedVersion {
+            name,
+            validity,
+            explicit,
+            targets,
+            all_targets,
+            extra_includes,
+        });
+    }
+    Ok(versions)
+}
+
+/// The variables the versions a selection chooses can use, for checking `-a` keys.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VariableUse {
+    /// The chosen versions, in scope order.
+    pub versions: Vec<String>,
+    /// The variable names, sorted: the declared variables and their defaults, and every
+    /// `{name}` in the `args` and `env` of a script with a testcase in a chosen version (before
+    /// the `-t`/`-S` filters, counting the modules `-t` pulls in).
+    pub names: Vec<String>,
+}
+
+/// Which variables the versions chosen by `selection` (date or `-V`, and `-t` for the modules
+/// it pulls in) use. Fails like [`resolve`] when no version can be chosen; does not need the
+/// variables to be assigned.
+pub fn used_variables(
+    scope: &Scope,
+    selection: &Selection,
+    today: NaiveDate,
+) -> Result<VariableUse, PlanError> {
+    let date = selection.date.unwrap_or(today);
+    let versions = planned_versions(scope, selection, date)?;
+    let scripts: BTreeSet<usize> = versions
+        .iter()
+        .flat_map(|v| v.all_targets.values().flatten())
+        .filter_map(|id| scope.testcases.get(id).map(|tc| tc.script))
+        .collect();
+    let mut names: BTreeSet<String> = scope
+        .variables
+        .iter()
+        .chain(scope.defaults.keys())
+        .cloned()
+        .collect();
+    for script in scripts.iter().filter_map(|&i| scope.scripts.get(i)) {
+        for template in script.args.iter().chain(script.env.values()) {
+            names.extend(placeholders(template));
+        }
+    }
+    Ok(VariableUse {
+        versions: versions.into_iter().map(|v| v.name).collect(),
+        names: names.into_iter().collect(),
     })
 }
 

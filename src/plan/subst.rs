@@ -77,6 +77,17 @@ pub fn substitute<'a>(
     Ok(out)
 }
 
+/// The placeholder names of `template` in order of appearance (repeats kept), read as
+/// [`substitute`] reads them; a malformed template yields the names before the fault.
+pub fn placeholders(template: &str) -> Vec<String> {
+    let names = std::cell::RefCell::new(Vec::new());
+    let _ = substitute(template, |name| {
+        names.borrow_mut().push(name.to_string());
+        Some("")
+    });
+    names.into_inner()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -116,6 +127,16 @@ mod tests {
             "{os_cloud:>5}",
             SubstError::UnknownVariable("os_cloud:>5".into()),
         );
+    }
+
+    #[test]
+    fn placeholders_are_the_substituted_names() {
+        assert_eq!(
+            placeholders("-c {os_cloud} {testcases} {{x}} {a-b} {os_cloud}"),
+            ["os_cloud", "testcases", "a-b", "os_cloud"]
+        );
+        assert_eq!(placeholders("{a} {b"), ["a"]);
+        assert!(placeholders("plain").is_empty());
     }
 
     #[test]

@@ -713,3 +713,70 @@ fn informative_targets_not_run_are_listed_with_a_tests_filter() {
     let plan = resolve(scope, sel, &Registry::builtin(), date("2026-11-28")).unwrap();
     assert_eq!(plan.versions[0].targets["recommended"].len(), rec.testcases);
 }
+
+/// `-a` keys are checked against the versions the selection chooses: a `{name}` in the script
+/// of a module only another version includes is not used, `-V` and the modules `-t` pulls in
+/// change that.
+#[test]
+fn used_variables_follow_the_version_choice() {
+    let scope = ScopeBuilder::new()
+        .variable("os_cloud", None)
+        .variable("mode", Some("fast"))
+        .script(
+            Runner::Executable("./old.sh".into()),
+            Some("--cloud {os_cloud}"),
+            &[],
+            &[("old-check", None)],
+        )
+        .script(
+            Runner::Executable("./new.sh".into()),
+            Some("{testcases}"),
+            &[("REGION", "{region}")],
+            &[("new-check", None)],
+        )
+        .script(
+            Runner::Executable("./extra.sh".into()),
+            Some("--spec {flavor_spec}"),
+            &[],
+            &[("extra-check", None)],
+        )
+        .module("mod-old", &[("main", &["old-check"])], &[])
+        .module("mod-new", &[("main", &["new-check"])], &[])
+        .module("mod-new-rec", &[("main", &["extra-check"])], &[])
+        .version("v2", &[("mod-old", P), ("mod-new", P)])
+        .version("v1", &[("mod-old", P)])
+        .timeline(
+            "2025-06-01",
+            &[("v2", Validity::Draft), ("v1", Validity::Effective)],
+        )
+        .timeline("2025-01-01", &[("v1", Validity::Effective)])
+        .build();
+    let used = |day: &str, sel: &Selection| used_variables(&scope, sel, date(day)).unwrap();
+
+    let early = used("2025-02-01", &Selection::default());
+    assert_eq!(early.versions, ["v1"]);
+    assert_eq!(early.names, ["mode", "os_cloud"]);
+
+    let forced = Selection {
+        forced_versions: vec!["v2".into()],
+        ..Selection::default()
+    };
+    let late = used("2025-02-01", &forced);
+    assert_eq!(late.versions, ["v2"]);
+    assert_eq!(late.names, ["mode", "os_cloud", "region", "testcases"]);
+    assert_eq!(used("2025-07-01", &Selection::default()).names, late.names);
+
+    // `-t` filters testcases, not versions; it pulls in the module no version includes.
+    let tests = Selection {
+        tests: Some("extra".into()),
+        ..Selection::default()
+    };
+    let pulled = used("2025-02-01", &tests);
+    assert_eq!(pulled.names, ["flavor_spec", "mode", "os_cloud"]);
+
+    // Nothing chosen: the same error as `resolve`.
+    assert!(matches!(
+        used_variables(&scope, &Selection::default(), date("2024-01-01")),
+        Err(PlanError::NoValidVersion { .. })
+    ));
+}
