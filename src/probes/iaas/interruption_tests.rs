@@ -71,6 +71,7 @@ async fn cleanup_from(
         prefix: "_scs-".into(),
         dry_run: false,
         pace: cloud.ctx.services.tracker().pace(),
+        time_limit: None,
     };
     sweep(
         cloud.snapshot.client(),
