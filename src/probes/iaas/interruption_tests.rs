@@ -346,3 +346,213 @@ async fn executor_timeout_waits_for_the_cleanup() {
     );
     assert_clean(&cloud, &path).await;
 }
+
+// ---------------------------------------------------------------------------------------------
+// Transient faults: ABORT, never FAIL, and nothing left behind (issue 11, items 2.1, 2.3, 2.4).
+
+use super::scs_0115_default_security_group_rules as s0115;
+use super::scs_0116_key_manager as s0116;
+use crate::openstack::{Client, ClientOptions, Snapshot};
+
+/// Faults that prove nothing about a standard: a server error, an overloaded service, a rate
+/// limit, an expired token, an unreadable body and a request that is never answered.
+const TRANSIENT: [&str; 6] = [
+    "kind: status, status: 500",
+    "kind: status, status: 503",
+    "kind: rate-limit",
+    "kind: status, status: 401",
+    "kind: malformed-json",
+    "kind: timeout",
+];
+
+/// A simulated cloud from `base` with one fault `{service, method, path, <kind>}`, and a
+/// client that gives up on an unanswered request after 300 ms.
+async fn faulty(base: &str, service: &str, method: &str, path: &str, kind: &str) -> TestCloud {
+    let mut cloud = TestCloud::yaml(&format!(
+        "base: {base}\nfaults:\n  - {{service: {service}, method: {method}, path: {path}, {kind}}}\n"
+    ))
+    .await;
+    let options = ClientOptions {
+        timeout: Duration::from_millis(300),
+        backoff: Duration::from_millis(1),
+        max_retry_after: Duration::from_millis(1),
+        ..ClientOptions::default()
+    };
+    let client = Client::connect_with(cloud.sim.cloud_config("sim"), options)
+        .await
+        .expect("client connects");
+    let snapshot = Snapshot::new(client);
+    cloud.ctx.services.openstack = Some(snapshot.clone());
+    cloud.snapshot = snapshot;
+    cloud
+}
+
+/// Every requested testcase is ABORT with an "inconclusive" reason, and the ledger says every
+/// resource is gone.
+fn assert_inconclusive(cell: &str, out: &[crate::probes::Outcome], tracker: &Tracker) {
+    for o in out {
+        assert_eq!(o.verdict, Verdict::Abort, "{cell}: {o:?}");
+        assert!(o.reason.contains("inconclusive"), "{cell}: {}", o.reason);
+    }
+    let left = tracker.leftovers();
+    assert!(left.is_empty(), "{cell}: left behind {left:?}");
+}
+
+#[tokio::test]
+async fn scs_0117_transient_faults_abort_and_clean_up() {
+    for path in ["/volumes", "/backups"] {
+        for kind in TRANSIENT {
+            let cell = format!("POST {path} {kind}");
+            let cloud = faulty("compliant.yaml", "block-storage", "POST", path, kind).await;
+            let out = cloud
+                .run(s0117::probe().as_ref(), &[s0117::TEST_BACKUP])
+                .await;
+            assert_inconclusive(&cell, &out, &cloud.ctx.services.tracker());
+            let left = prefixed_names(cloud.snapshot.client(), "_scs-")
+                .await
+                .unwrap();
+            assert!(left.is_empty(), "{cell}: {left:?}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn scs_0117_unreadable_backup_status_aborts_and_still_deletes() {
+    // Every GET of a backup fails (the status poll, the read-back and the wait until gone).
+    let cloud = faulty(
+        "compliant.yaml",
+        "block-storage",
+        "GET",
+        "/backups/",
+        "kind: status, status: 503",
+    )
+    .await;
+    let out = cloud
+        .run(s0117::probe().as_ref(), &[s0117::TEST_BACKUP])
+        .await;
+    assert_inconclusive("GET /backups/ 503", &out, &cloud.ctx.services.tracker());
+    let log = cloud.sim.request_log();
+    let deleted = |what: &str| {
+        log.iter()
+            .any(|l| l.starts_with("DELETE /volume/v3/") && l.contains(what))
+    };
+    assert!(deleted("/backups/") && deleted("/volumes/"), "{log:?}");
+    let vols = cloud
+        .snapshot
+        .client()
+        .list("block-storage", "/volumes/detail", "volumes")
+        .await
+        .unwrap();
+    assert!(vols.is_empty(), "{vols:?}");
+}
+
+#[tokio::test]
+async fn scs_0116_transient_faults_abort_and_clean_up() {
+    for (method, path) in [("POST", "/secrets"), ("GET", "/secrets")] {
+        for kind in TRANSIENT {
+            let cell = format!("{method} {path} {kind}");
+            let cloud = faulty("compliant.yaml", "key-manager", method, path, kind).await;
+            let out = cloud
+                .run(s0116::permissions_probe().as_ref(), &[s0116::PERMISSIONS])
+                .await;
+            assert_inconclusive(&cell, &out, &cloud.ctx.services.tracker());
+        }
+    }
+}
+
+#[tokio::test]
+async fn scs_0101_transient_faults_abort_and_clean_up() {
+    for (service, path) in [("network", "/networks"), ("compute", "/servers")] {
+        for kind in TRANSIENT {
+            let cell = format!("POST {path} {kind}");
+            let cloud = faulty("compliant.yaml", service, "POST", path, kind).await;
+            let out = cloud
+                .run(
+                    s0101::probe().as_ref(),
+                    &[s0101::ENTROPY_AVAIL, s0101::FIPS_TEST],
+                )
+                .await;
+            assert_inconclusive(&cell, &out, &cloud.ctx.services.tracker());
+            let left = prefixed_names(cloud.snapshot.client(), "_scs-")
+                .await
+                .unwrap();
+            assert!(left.is_empty(), "{cell}: {left:?}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn scs_0115_fallback_transient_faults_abort_and_clean_up() {
+    for kind in TRANSIENT {
+        let cell = format!("POST /security-groups {kind}");
+        let cloud = faulty("zed-legacy.yaml", "network", "POST", "/security-groups", kind).await;
+        let out = cloud
+            .run(s0115::probe().as_ref(), &[s0115::DEFAULT_RULES])
+            .await;
+        assert_inconclusive(&cell, &out, &cloud.ctx.services.tracker());
+        let groups = cloud
+            .snapshot
+            .client()
+            .list("network", "/security-groups", "security_groups")
+            .await
+            .unwrap();
+        assert_eq!(groups.len(), 1, "{cell}: only the default group: {groups:?}");
+    }
+}
+
+#[tokio::test]
+async fn server_whose_status_read_keeps_failing_is_still_deleted_with_its_network() {
+    // Every GET of a server fails: the boot wait, the read-back before deleting it, and the
+    // wait until it is gone. It is deleted by id all the same (the ledger records it as ours),
+    // so its port goes and the router, subnet and network can go too.
+    let cloud = faulty(
+        "compliant.yaml",
+        "compute",
+        "GET",
+        "/servers/",
+        "kind: status, status: 500",
+    )
+    .await;
+    let out = cloud
+        .run(
+            s0101::probe().as_ref(),
+            &[s0101::ENTROPY_AVAIL, s0101::FIPS_TEST],
+        )
+        .await;
+    assert_inconclusive("GET /servers/ 500", &out, &cloud.ctx.services.tracker());
+    assert_eq!(cloud.requests_matching("DELETE /compute/v2.1/servers/"), 1);
+    let client = cloud.snapshot.client();
+    for (path, key) in [
+        ("/networks?router:external=False", "networks"),
+        ("/subnets", "subnets"),
+        ("/routers", "routers"),
+        ("/ports", "ports"),
+    ] {
+        let left = client.list("network", path, key).await.unwrap();
+        assert!(left.is_empty(), "{key}: {left:?}");
+    }
+}
+
+#[tokio::test]
+async fn delete_answered_with_any_2xx_body_counts_as_done() {
+    // DELETE answers are labelled text/html (a proxy in between): still done.
+    let cloud = faulty(
+        "compliant.yaml",
+        "'*'",
+        "DELETE",
+        "/",
+        "kind: wrong-content-type",
+    )
+    .await;
+    let out = cloud
+        .run(s0117::probe().as_ref(), &[s0117::TEST_BACKUP])
+        .await;
+    assert_eq!(out[0].verdict, Verdict::Pass, "{:?}", out[0]);
+    assert!(cloud.ctx.services.tracker().leftovers().is_empty());
+    assert!(
+        prefixed_names(cloud.snapshot.client(), "_scs-")
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
