@@ -556,3 +556,146 @@ async fn delete_answered_with_any_2xx_body_counts_as_done() {
             .is_empty()
     );
 }
+
+// ---------------------------------------------------------------------------------------------
+// `scs-check cleanup` safety (issue 11, item 5.2).
+
+/// The janitor with `prefix` and no ledger.
+async fn sweep_prefix(cloud: &TestCloud, prefix: &str) -> Vec<crate::openstack::resources::Disposed> {
+    let options = SweepOptions {
+        prefix: prefix.into(),
+        dry_run: false,
+        pace: cloud.ctx.services.tracker().pace(),
+        time_limit: Some(Duration::from_secs(30)),
+    };
+    sweep(
+        cloud.snapshot.client(),
+        None,
+        vec![],
+        &options,
+        &Default::default(),
+    )
+    .await
+}
+
+#[tokio::test]
+async fn cleanup_with_an_admin_token_leaves_other_projects_alone() {
+    // An admin token sees other projects' resources: a volume and a backup named like ours in
+    // another project, and another project's external network named with the prefix.
+    let cloud = TestCloud::yaml(
+        "base: admin-token.yaml\nnetwork: {external_networks: [_scs-shared-ext]}\nresources:\n  volumes:\n    - {name: _scs-0117-volume-theirs, size: 1, \"os-vol-tenant-attr:tenant_id\": 0ther0000000000000000000000000001}\n    - {name: _scs-0117-volume-ours, size: 1}\n  backups:\n    - {name: _scs-0117-backup-theirs, \"os-backup-project-attr:project_id\": 0ther0000000000000000000000000001}\n",
+    )
+    .await;
+    let done = sweep_prefix(&cloud, "_scs-").await;
+    let names: Vec<&str> = done.iter().map(|d| d.name.as_str()).collect();
+    assert_eq!(names, ["_scs-0117-volume-ours"], "{done:?}");
+    assert_eq!(done[0].what, Disposal::Deleted);
+    let log = cloud.sim.request_log();
+    let deletes: Vec<&String> = log.iter().filter(|l| l.starts_with("DELETE")).collect();
+    assert_eq!(deletes.len(), 1, "{deletes:?}");
+    let client = cloud.snapshot.client();
+    let vols = client
+        .list("block-storage", "/volumes/detail", "volumes")
+        .await
+        .unwrap();
+    assert_eq!(vols.len(), 1, "{vols:?}");
+    assert_eq!(
+        client
+            .list("block-storage", "/backups/detail", "backups")
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    let ext = client
+        .list("network", "/networks?router:external=True", "networks")
+        .await
+        .unwrap();
+    assert_eq!(ext.len(), 1, "the other project's network stays: {ext:?}");
+}
+
+#[tokio::test]
+async fn cleanup_never_detaches_a_router_interface_that_is_not_ours() {
+    use reqwest::Method;
+    use serde_json::json;
+    let cloud = TestCloud::file("compliant.yaml").await;
+    let client = cloud.snapshot.client();
+    let post = |path: &'static str, body: serde_json::Value| async move {
+        client
+            .request_json("network", Method::POST, path, Some(&body))
+            .await
+            .unwrap()
+    };
+    let net = post("/networks", json!({"network": {"name": "customer-net"}})).await;
+    let net = net["network"]["id"].as_str().unwrap().to_string();
+    let subnet = |name: &'static str, cidr: &'static str| {
+        let net = net.clone();
+        async move {
+            let v = post(
+                "/subnets",
+                json!({"subnet": {"name": name, "network_id": net, "cidr": cidr, "ip_version": 4}}),
+            )
+            .await;
+            v["subnet"]["id"].as_str().unwrap().to_string()
+        }
+    };
+    let theirs = subnet("customer-subnet", "10.9.0.0/24").await;
+    let ours = subnet("_scs-0101-subnet-old", "10.8.0.0/24").await;
+    let router = post("/routers", json!({"router": {"name": "_scs-0101-router-old"}})).await;
+    let router = router["router"]["id"].as_str().unwrap().to_string();
+    for s in [&theirs, &ours] {
+        client
+            .request_json(
+                "network",
+                Method::PUT,
+                &format!("/routers/{router}/add_router_interface"),
+                Some(&json!({"subnet_id": s})),
+            )
+            .await
+            .unwrap();
+    }
+    let done = sweep_prefix(&cloud, "_scs-").await;
+    let on_router = client
+        .list(
+            "network",
+            &format!("/ports?device_id={router}&device_owner=network:router_interface"),
+            "ports",
+        )
+        .await
+        .unwrap();
+    let subnets_on_router: Vec<&str> = on_router
+        .iter()
+        .filter_map(|p| p["fixed_ips"][0]["subnet_id"].as_str())
+        .collect();
+    assert_eq!(
+        subnets_on_router,
+        [theirs.as_str()],
+        "our interface went, the customer's stayed: {done:?}"
+    );
+    let router_line = done
+        .iter()
+        .find(|d| d.kind == ResourceKind::Router)
+        .unwrap();
+    assert!(
+        matches!(&router_line.what, Disposal::Failed(why) if why.contains("not ours")),
+        "{router_line:?}"
+    );
+    let line = router_line.to_string();
+    assert!(line.contains(&theirs), "{line}");
+    // Our subnet (no interface any more) is gone; the customer's network and subnet stay.
+    let subnets = client.list("network", "/subnets", "subnets").await.unwrap();
+    let names: Vec<&str> = subnets.iter().filter_map(|s| s["name"].as_str()).collect();
+    assert!(names.contains(&"customer-subnet"), "{names:?}");
+    assert!(!names.contains(&"_scs-0101-subnet-old"), "{names:?}");
+}
+
+#[tokio::test]
+async fn short_prefixes_are_not_swept() {
+    let cloud = TestCloud::yaml(
+        "base: compliant.yaml\nresources:\n  volumes:\n    - {name: _scs-0117-volume-old, size: 1}\n",
+    )
+    .await;
+    assert!(sweep_prefix(&cloud, "_sc").await.is_empty());
+    assert_eq!(cloud.requests_matching("DELETE"), 0);
+    assert_eq!(sweep_prefix(&cloud, "_scs").await.len(), 1);
+}
