@@ -588,7 +588,15 @@ impl<'a> Janitor<'a> {
                         e.state = EntryState::Deleted;
                         e.error = None;
                     }
-                    Disposal::Failed(why) => e.error = Some(why.clone()),
+                    Disposal::Failed(why) => {
+                        // Keep the cloud's last answer when this cleanup did not get to ask.
+                        e.error = Some(match &e.error {
+                            Some(prev) if stopped_early(why) && !stopped_early(prev) => {
+                                format!("{prev}; {why}")
+                            }
+                            _ => why.clone(),
+                        });
+                    }
                     Disposal::Skipped(why) => {
                         // Not ours (any more): the ledger stops tracking it.
                         e.state = EntryState::NotCreated;
@@ -822,6 +830,11 @@ impl<'a> Janitor<'a> {
             }
         })
     }
+}
+
+/// Whether a cleanup's failure only says that it stopped (time limit, second Ctrl-C).
+fn stopped_early(why: &str) -> bool {
+    why.starts_with("the cleanup's time limit") || why == "cleanup abandoned"
 }
 
 /// One resource to delete.
