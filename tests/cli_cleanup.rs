@@ -168,7 +168,14 @@ fn run_with_budget(
         .args(args)
         .arg("--simulate")
         .arg(fixture)
-        .args(["--json", "r.json", "--timeout", "20", "--cleanup-grace", "2"])
+        .args([
+            "--json",
+            "r.json",
+            "--timeout",
+            "20",
+            "--cleanup-grace",
+            "2",
+        ])
         .output()
         .unwrap();
     let secs = started.elapsed().as_secs_f64();

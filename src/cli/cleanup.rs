@@ -6,9 +6,7 @@
 
 use super::{CloudSource, ExitStatus, cloud_config, start_simulator};
 use crate::openstack::ledger::Ledger;
-use crate::openstack::resources::{
-    DEFAULT_PREFIX, Disposal, MIN_PREFIX_LEN, SweepOptions, sweep,
-};
+use crate::openstack::resources::{DEFAULT_PREFIX, Disposal, MIN_PREFIX_LEN, SweepOptions, sweep};
 use crate::openstack::{Client, ClientOptions};
 use anyhow::{Result, anyhow, bail};
 use clap::Args;

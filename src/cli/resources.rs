@@ -175,10 +175,7 @@ where
                 None => eprintln!("  {}", e.describe()),
             }
         }
-        eprintln!(
-            "remove them with: {}",
-            cleanup_command(tracker, cloud)
-        );
+        eprintln!("remove them with: {}", cleanup_command(tracker, cloud));
         if simulated {
             eprintln!("(this cloud was simulated: it is gone with the run)");
         }

@@ -538,9 +538,12 @@ impl<'a> Janitor<'a> {
             return Some(Disposal::Failed("cleanup abandoned".into()));
         }
         match self.deadline {
-            Some((at, limit)) if tokio::time::Instant::now() >= at => Some(Disposal::Failed(
-                format!("the cleanup's time limit of {:.1} s ran out", limit.as_secs_f64()),
-            )),
+            Some((at, limit)) if tokio::time::Instant::now() >= at => {
+                Some(Disposal::Failed(format!(
+                    "the cleanup's time limit of {:.1} s ran out",
+                    limit.as_secs_f64()
+                )))
+            }
             _ => None,
         }
     }
@@ -821,14 +824,16 @@ impl<'a> Janitor<'a> {
         if self.own_subnets.contains(subnet) {
             return Ok(true);
         }
-        Ok(match show(self.client, ResourceKind::Subnet, subnet).await? {
-            None => false,
-            Some(v) => {
-                !prefix.is_empty()
-                    && name_of(&v).is_some_and(|n| n.starts_with(prefix))
-                    && foreign_project(&v, self.project.as_deref()).is_none()
-            }
-        })
+        Ok(
+            match show(self.client, ResourceKind::Subnet, subnet).await? {
+                None => false,
+                Some(v) => {
+                    !prefix.is_empty()
+                        && name_of(&v).is_some_and(|n| n.starts_with(prefix))
+                        && foreign_project(&v, self.project.as_deref()).is_none()
+                }
+            },
+        )
     }
 }
 
@@ -1104,4 +1109,86 @@ pub async fn prefixed_names(
         }
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn http(status: u16, message: &str) -> OpenStackError {
+        OpenStackError::Http {
+            service: "block-storage".into(),
+            method: "POST".into(),
+            path: "/volumes".into(),
+            status,
+            message: message.into(),
+        }
+    }
+
+    #[test]
+    fn only_definite_refusals_can_fail() {
+        let class = |e: OpenStackError| ErrorClass::of(&ResourceError::Api(e));
+        assert_eq!(
+            class(http(403, "Policy doesn't allow")),
+            ErrorClass::Refused(Some(403))
+        );
+        assert_eq!(class(http(404, "")), ErrorClass::Refused(Some(404)));
+        assert_eq!(
+            class(http(403, "Quota exceeded for instances")),
+            ErrorClass::Quota
+        );
+        assert_eq!(
+            class(http(409, "Quota exceeded for resources: ['network'].")),
+            ErrorClass::Quota
+        );
+        assert_eq!(
+            class(http(413, "Maximum number of volumes")),
+            ErrorClass::Quota
+        );
+        for status in [401, 408, 429, 500, 502, 503, 504] {
+            assert_eq!(
+                class(http(status, "")),
+                ErrorClass::Inconclusive,
+                "{status}"
+            );
+        }
+        let transport = OpenStackError::Transport {
+            service: "compute".into(),
+            method: "GET".into(),
+            path: "/servers".into(),
+            message: "connection reset".into(),
+            attempts: 4,
+        };
+        assert_eq!(class(transport), ErrorClass::Inconclusive);
+        let decode = OpenStackError::Decode {
+            service: "compute".into(),
+            method: "GET".into(),
+            path: "/servers".into(),
+            message: "not JSON".into(),
+        };
+        assert_eq!(class(decode), ErrorClass::Inconclusive);
+        assert_eq!(
+            ErrorClass::of(&ResourceError::Failed("status is error".into())),
+            ErrorClass::Refused(None)
+        );
+        for e in [
+            ResourceError::Answer("no id".into()),
+            ResourceError::Interrupted,
+            ResourceError::Timeout("still creating".into()),
+        ] {
+            assert_eq!(e.class(), ErrorClass::Inconclusive, "{e}");
+        }
+    }
+
+    #[test]
+    fn project_fields_decide_ownership() {
+        let mine = Some("p1");
+        assert_eq!(foreign_project(&json!({"project_id": "p1"}), mine), None);
+        assert_eq!(foreign_project(&json!({"name": "x"}), mine), None);
+        assert_eq!(
+            foreign_project(&json!({"os-vol-tenant-attr:tenant_id": "p2"}), mine),
+            Some("p2".into())
+        );
+        assert_eq!(foreign_project(&json!({"tenant_id": "p2"}), None), None);
+    }
 }

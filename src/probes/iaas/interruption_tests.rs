@@ -485,7 +485,14 @@ async fn scs_0101_transient_faults_abort_and_clean_up() {
 async fn scs_0115_fallback_transient_faults_abort_and_clean_up() {
     for kind in TRANSIENT {
         let cell = format!("POST /security-groups {kind}");
-        let cloud = faulty("zed-legacy.yaml", "network", "POST", "/security-groups", kind).await;
+        let cloud = faulty(
+            "zed-legacy.yaml",
+            "network",
+            "POST",
+            "/security-groups",
+            kind,
+        )
+        .await;
         let out = cloud
             .run(s0115::probe().as_ref(), &[s0115::DEFAULT_RULES])
             .await;
@@ -496,7 +503,11 @@ async fn scs_0115_fallback_transient_faults_abort_and_clean_up() {
             .list("network", "/security-groups", "security_groups")
             .await
             .unwrap();
-        assert_eq!(groups.len(), 1, "{cell}: only the default group: {groups:?}");
+        assert_eq!(
+            groups.len(),
+            1,
+            "{cell}: only the default group: {groups:?}"
+        );
     }
 }
 
@@ -561,7 +572,10 @@ async fn delete_answered_with_any_2xx_body_counts_as_done() {
 // `scs-check cleanup` safety (issue 11, item 5.2).
 
 /// The janitor with `prefix` and no ledger.
-async fn sweep_prefix(cloud: &TestCloud, prefix: &str) -> Vec<crate::openstack::resources::Disposed> {
+async fn sweep_prefix(
+    cloud: &TestCloud,
+    prefix: &str,
+) -> Vec<crate::openstack::resources::Disposed> {
     let options = SweepOptions {
         prefix: prefix.into(),
         dry_run: false,
@@ -641,7 +655,11 @@ async fn cleanup_never_detaches_a_router_interface_that_is_not_ours() {
     };
     let theirs = subnet("customer-subnet", "10.9.0.0/24").await;
     let ours = subnet("_scs-0101-subnet-old", "10.8.0.0/24").await;
-    let router = post("/routers", json!({"router": {"name": "_scs-0101-router-old"}})).await;
+    let router = post(
+        "/routers",
+        json!({"router": {"name": "_scs-0101-router-old"}}),
+    )
+    .await;
     let router = router["router"]["id"].as_str().unwrap().to_string();
     for s in [&theirs, &ours] {
         client

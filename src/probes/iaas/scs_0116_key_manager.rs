@@ -5,9 +5,9 @@
 
 use super::common::{FnProbe, abort_all, checked_snapshot};
 use super::creating::{leftover_findings, step_reason, with_cleanup};
+use crate::openstack::Catalog;
 use crate::openstack::ledger::ResourceKind;
 use crate::openstack::resources::{ErrorClass, ResourceError, Session};
-use crate::openstack::Catalog;
 use crate::probes::{Finding, Outcome, ProbeContext};
 use crate::verdict::Verdict;
 use futures::future::BoxFuture;
