@@ -143,6 +143,12 @@ pub async fn run(args: CleanupArgs) -> Result<ExitStatus> {
         sim.handle.shutdown().await;
     }
     Ok(if failed > 0 {
+        if tokio::time::Instant::now() >= deadline {
+            eprintln!(
+                "the time limit of {} s ran out (--timeout); run it again to retry",
+                limit.as_secs()
+            );
+        }
         eprintln!("{failed} resource(s) could not be deleted");
         ExitStatus::Inconclusive
     } else {
