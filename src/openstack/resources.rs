@@ -1170,6 +1170,48 @@ mod tests {
         }
     }
 
+    /// The last sweep gets what is left of the latest cleanup's grace, capped by the grace
+    /// and never less than LAST_SWEEP_MIN (or the grace, if shorter).
+    #[tokio::test]
+    async fn last_sweep_limit_is_what_is_left_of_the_grace() {
+        let secs = |s: u64| Duration::from_secs(s);
+        let with_grace = |g: Option<Duration>| {
+            Tracker::new(
+                Ledger::in_memory(),
+                TrackerOptions {
+                    cleanup_grace: g,
+                    ..Default::default()
+                },
+            )
+        };
+        // No probe opened a session: nothing to share, the whole grace.
+        let t = with_grace(Some(secs(60)));
+        assert_eq!(t.last_sweep_limit(secs(60)), secs(60));
+        // A session just began its cleanup: (almost) the whole grace is left.
+        t.open_cleanup_window();
+        let left = t.last_sweep_limit(secs(60));
+        assert!(left > secs(50) && left <= secs(60), "{left:?}");
+        // The grace was used up: only the minimum.
+        *t.cleanup_until.lock().unwrap() = Some(tokio::time::Instant::now());
+        assert_eq!(t.last_sweep_limit(secs(60)), LAST_SWEEP_MIN);
+        // A later cleanup's window counts, an earlier one does not shorten it.
+        *t.cleanup_until.lock().unwrap() = Some(tokio::time::Instant::now() + secs(20));
+        t.open_cleanup_window(); // now + 60 is later
+        assert!(t.last_sweep_limit(secs(60)) > secs(50));
+        let far = tokio::time::Instant::now() + secs(100);
+        *t.cleanup_until.lock().unwrap() = Some(far);
+        t.open_cleanup_window(); // now + 60 is earlier
+        assert_eq!(*t.cleanup_until.lock().unwrap(), Some(far));
+        // A grace shorter than the minimum is the minimum.
+        let t = with_grace(Some(secs(1)));
+        *t.cleanup_until.lock().unwrap() = Some(tokio::time::Instant::now());
+        assert_eq!(t.last_sweep_limit(secs(1)), secs(1));
+        // Without a run grace (probe tests): the grace given.
+        let t = with_grace(None);
+        t.open_cleanup_window();
+        assert_eq!(t.last_sweep_limit(secs(7)), secs(7));
+    }
+
     #[test]
     fn only_definite_refusals_can_fail() {
         let class = |e: OpenStackError| ErrorClass::of(&ResourceError::Api(e));
