@@ -42,7 +42,7 @@ const GRACE_S: u64 = 2;
 /// The "small constant" of issue 11 item 1.1: start-up, report writing, a loaded machine.
 const SLACK_S: u64 = 6;
 /// How many cells run at once (they mostly wait on retries and timeouts, not on the CPU).
-const POOL: usize = 6;
+const POOL: usize = 8;
 /// Prefix of every resource a run creates.
 const PREFIX: &str = "_scs-";
 
@@ -324,9 +324,88 @@ const PENDING_KINDS: &[Fault] = &[
     },
 ];
 
-/// Cells that fail on this branch today: (endpoint, fault, what it waits for). The test fails if
-/// one of them passes (remove it here) or if a cell fails that is not listed.
-const KNOWN_FAILING: &[(&str, &str, &str)] = &[];
+/// Cells that fail on this branch today: (endpoint, faults, what they wait for). The test fails
+/// if one of them passes (remove it here) or if a cell fails that is not listed.
+const KNOWN_FAILING: &[(&str, &[&str], &str)] = &[
+    (
+        "token",
+        &["hang"],
+        "item 1.2: connecting (the token request) is not cut by any deadline (branch A)",
+    ),
+    (
+        "volume-create",
+        &["500", "503", "429", "401", "malformed", "html-label"],
+        "item 2.1: scs-0117 gives FAIL for a transient fault (branch B)",
+    ),
+    (
+        "backup-create",
+        &["500", "503", "429", "401", "malformed", "html-label"],
+        "item 2.1: scs-0117 gives FAIL for a transient fault (branch B)",
+    ),
+    (
+        "backup-poll",
+        &["429", "401", "malformed", "html-label"],
+        "item 2.1: scs-0117 gives FAIL for a transient fault (branch B)",
+    ),
+    (
+        "backup-poll",
+        &["hang"],
+        "items 1.1/1.2: the run does not end in time, leftovers not listed (branches A, B)",
+    ),
+    (
+        "server-poll",
+        &[
+            "500",
+            "503",
+            "429",
+            "401",
+            "hang",
+            "malformed",
+            "html-label",
+        ],
+        "items 1.1/2.3: a server whose GET fails is retried for 300 s and never deleted (branch B)",
+    ),
+    (
+        "server-delete",
+        &["500", "503", "429", "401", "hang"],
+        "item 1.1: the leftover sweep retries for 300 s, no report, no cleanup command (branch B)",
+    ),
+    (
+        "volume-delete",
+        &["500", "503", "429", "hang"],
+        "item 1.1: the leftover sweep retries for 300 s, no report, no cleanup command (branch B)",
+    ),
+    (
+        "backup-delete",
+        &["500", "503", "429", "hang"],
+        "item 1.1: the leftover sweep retries for 300 s, no report, no cleanup command (branch B)",
+    ),
+    (
+        "secret-delete",
+        &["500", "503", "429", "hang"],
+        "item 1.1: the leftover sweep retries for 300 s, no report, no cleanup command (branch B)",
+    ),
+    (
+        "server-delete",
+        &["malformed"],
+        "item 2.4: a DELETE answered 2xx with an unreadable body is not done (branch B)",
+    ),
+    (
+        "volume-delete",
+        &["malformed"],
+        "item 2.4: a DELETE answered 2xx with an unreadable body is not done (branch B)",
+    ),
+    (
+        "backup-delete",
+        &["malformed"],
+        "item 2.4: a DELETE answered 2xx with an unreadable body is not done (branch B)",
+    ),
+    (
+        "secret-delete",
+        &["malformed"],
+        "item 2.4: a DELETE answered 2xx with an unreadable body is not done (branch B)",
+    ),
+];
 
 /// What the cell expects, or `None` for a combination that makes no sense.
 fn expectation(endpoint: &Endpoint, fault: &Fault) -> Option<Expect> {
@@ -793,7 +872,7 @@ fn fault_matrix() {
     // Bookkeeping against the known-failing list.
     let known: BTreeMap<String, &str> = KNOWN_FAILING
         .iter()
-        .map(|(e, f, why)| (format!("{e}/{f}"), *why))
+        .flat_map(|(e, faults, why)| faults.iter().map(move |f| (format!("{e}/{f}"), *why)))
         .collect();
     let mut errors = pending_kinds_still_missing();
     for (cell, (_, problems)) in &results {
