@@ -141,6 +141,9 @@ pub struct UserDef {
     pub project_id: String,
     /// Roles in the token (implied roles included).
     pub roles: Vec<String>,
+    /// Lifetime of issued tokens in simulated seconds (scaled by `timing.time_scale`); a
+    /// request with an expired token gets 401. Default: 12 hours, as Keystone.
+    pub token_ttl_s: Option<f64>,
 }
 
 impl Default for UserDef {
@@ -154,6 +157,7 @@ impl Default for UserDef {
             project_name: "scs-test".into(),
             project_id: "5c5e0000000000000000000000000002".into(),
             roles: vec!["member".into(), "reader".into()],
+            token_ttl_s: None,
         }
     }
 }
@@ -494,7 +498,7 @@ pub enum FaultKind {
     Latency,
     /// Answer with `status` (default 500) and an error body in the service's style.
     Status,
-    /// 429 with `Retry-After: 0`.
+    /// 429 with `Retry-After` (`retry_after`, default 0).
     RateLimit,
     /// Never answer (until the client gives up).
     Timeout,
@@ -502,6 +506,21 @@ pub enum FaultKind {
     MalformedJson,
     /// 200 with the right body but `Content-Type: text/html`.
     WrongContentType,
+    /// Accept the request, then close the connection without an answer.
+    Reset,
+    /// The real answer cut in the middle (a complete HTTP answer whose JSON ends early).
+    TruncatedJson,
+    /// An HTML error page (as a proxy sends) with `status` (default 200).
+    Html,
+    /// 200 with a JSON-labelled body that never ends (or ends after `bytes`).
+    HugeBody,
+    /// A listing whose `next` link points at the same page again.
+    LoopingNext,
+    /// A listing where every page has a new `next` link (a new marker) and more items, forever.
+    EndlessNext,
+    /// The token of the request is revoked and the request gets 401, as when a token expires;
+    /// a new token works.
+    TokenExpiry,
 }
 
 /// One injected fault.
@@ -531,6 +550,13 @@ pub struct FaultDef {
     /// Matching requests let through before the fault starts.
     #[serde(default)]
     pub skip: u64,
+    /// `Retry-After` header (seconds or an HTTP date) for `rate-limit` (default `0`) and
+    /// `status` (default none).
+    #[serde(default)]
+    pub retry_after: Option<String>,
+    /// Body size for `huge-body`; default endless.
+    #[serde(default)]
+    pub bytes: Option<u64>,
 }
 
 /// Timings of created resources. All durations are in simulated seconds; `time_scale` says
@@ -692,6 +718,14 @@ impl Fixture {
                     format!("{s} is not an HTTP status"),
                 ));
             }
+        }
+        if let Some(ttl) = self.user.token_ttl_s
+            && !(ttl.is_finite() && ttl > 0.0)
+        {
+            return Err(err(
+                "user.token_ttl_s".into(),
+                "must be a positive number".into(),
+            ));
         }
         if !(self.timing.time_scale.is_finite() && self.timing.time_scale > 0.0) {
             return Err(err(

@@ -19,6 +19,8 @@ use tokio_util::sync::CancellationToken;
 struct TokenInfo {
     roles: Vec<String>,
     project: bool,
+    /// When the token stops working (`user.token_ttl_s`); `None`: never during a run.
+    expires: Option<Instant>,
 }
 
 /// A created resource with a delayed status change.
@@ -135,6 +137,8 @@ pub(crate) struct SimState {
     volume_types: Vec<Value>,
     dynamic: Mutex<Dynamic>,
     fault_hits: Vec<AtomicU64>,
+    /// Pages invented by `endless-next` faults so far.
+    endless_pages: AtomicU64,
     pub(crate) log: Mutex<Vec<String>>,
     pub(crate) cancel: CancellationToken,
 }
@@ -163,6 +167,17 @@ fn now_iso() -> String {
 }
 
 impl SimState {
+    /// The live token with this id; an expired one is forgotten.
+    fn token(&self, id: &str) -> Option<TokenInfo> {
+        let mut tokens = self.tokens.lock().ok()?;
+        let info = tokens.get(id)?.clone();
+        if info.expires.is_some_and(|e| Instant::now() >= e) {
+            tokens.remove(id);
+            return None;
+        }
+        Some(info)
+    }
+
     /// Real time for `secs` simulated seconds.
     fn scaled(&self, secs: f64) -> Duration {
         Duration::from_secs_f64((secs * self.fixture.timing.time_scale).max(0.0))
@@ -349,6 +364,7 @@ impl SimState {
             volume_types,
             dynamic: Mutex::new(dynamic),
             fault_hits,
+            endless_pages: AtomicU64::new(0),
             log: Mutex::new(vec![]),
             cancel: CancellationToken::new(),
         }
@@ -608,7 +624,7 @@ pub(crate) async fn handle(state: std::sync::Arc<SimState>, req: Request<Body>) 
             Err(e) => return error(service, 400, &format!("Malformed request body: {e}")),
         }
     };
-    let r = Req {
+    let mut r = Req {
         method: parts.method.clone(),
         segs: segs.clone(),
         query: query_map(parts.uri.query()),
@@ -617,7 +633,7 @@ pub(crate) async fn handle(state: std::sync::Arc<SimState>, req: Request<Body>) 
     };
     // Faults.
     let api = api_path(service, &segs, &state.fixture.user.project_id);
-    let mut post: Option<FaultKind> = None;
+    let mut post: Vec<FaultKind> = vec![];
     for (i, f) in state.fixture.faults.iter().enumerate() {
         if f.service != "*" && f.service != service {
             continue;
@@ -648,12 +664,19 @@ pub(crate) async fn handle(state: std::sync::Arc<SimState>, req: Request<Body>) 
             FaultKind::Latency => {}
             FaultKind::Status => {
                 let s = f.status.unwrap_or(500);
-                return error(service, s, "Injected fault: the server could not answer.");
+                let mut resp = error(service, s, "Injected fault: the server could not answer.");
+                if let Some(ra) = &f.retry_after {
+                    set_header(&mut resp, "Retry-After", ra);
+                }
+                return resp;
             }
             FaultKind::RateLimit => {
                 let mut resp = error(service, 429, "Rate limit exceeded, retry later.");
-                resp.headers_mut()
-                    .insert("Retry-After", axum::http::HeaderValue::from_static("0"));
+                set_header(
+                    &mut resp,
+                    "Retry-After",
+                    f.retry_after.as_deref().unwrap_or("0"),
+                );
                 return resp;
             }
             FaultKind::Timeout => {
@@ -670,16 +693,198 @@ pub(crate) async fn handle(state: std::sync::Arc<SimState>, req: Request<Body>) 
                     .body(Body::from("{\"truncated\": [1, 2,"))
                     .unwrap_or_else(|_| StatusCode::INTERNAL_SERVER_ERROR.into_response());
             }
-            FaultKind::WrongContentType => post = Some(FaultKind::WrongContentType),
+            FaultKind::Reset => return reset(),
+            FaultKind::Html => {
+                let s = f.status.unwrap_or(200);
+                return Response::builder()
+                    .status(s)
+                    .header(header::CONTENT_TYPE, "text/html; charset=UTF-8")
+                    .body(Body::from(format!(
+                        "<!DOCTYPE html>\n<html><head><title>{s} {r}</title></head>\n<body><h1>{r}</h1>\n\
+                         <p>The proxy could not reach the service. Please try again later.</p>\n</body></html>\n",
+                        r = reason(s)
+                    )))
+                    .unwrap_or_else(|_| StatusCode::INTERNAL_SERVER_ERROR.into_response());
+            }
+            FaultKind::HugeBody => return huge_body(&state, f.bytes),
+            FaultKind::TokenExpiry => {
+                if let Some(t) = r.headers.get("x-auth-token").and_then(|v| v.to_str().ok())
+                    && let Ok(mut tokens) = state.tokens.lock()
+                {
+                    tokens.remove(t);
+                }
+                return error(
+                    service,
+                    401,
+                    "The request you have made requires authentication.",
+                );
+            }
+            FaultKind::EndlessNext => {
+                // Markers of earlier endless pages are ours: serve the first page again.
+                if r.query
+                    .get("marker")
+                    .is_some_and(|m| m.starts_with(ENDLESS_MARKER))
+                {
+                    r.query.remove("marker");
+                }
+                r.query.remove("offset");
+                post.push(f.kind);
+            }
+            FaultKind::WrongContentType | FaultKind::TruncatedJson | FaultKind::LoopingNext => {
+                post.push(f.kind)
+            }
         }
     }
     let mut resp = route(&state, service, &r);
-    if post == Some(FaultKind::WrongContentType) {
-        resp.headers_mut().insert(
-            header::CONTENT_TYPE,
-            axum::http::HeaderValue::from_static("text/html; charset=UTF-8"),
+    for kind in post {
+        resp = match kind {
+            FaultKind::WrongContentType => {
+                set_header(&mut resp, "content-type", "text/html; charset=UTF-8");
+                resp
+            }
+            FaultKind::TruncatedJson => {
+                let (parts, body) = resp.into_parts();
+                let bytes = axum::body::to_bytes(body, usize::MAX)
+                    .await
+                    .unwrap_or_default();
+                let cut = bytes.slice(..bytes.len() / 2);
+                let mut resp = Response::from_parts(parts, Body::from(cut));
+                resp.headers_mut().remove(header::CONTENT_LENGTH);
+                resp
+            }
+            FaultKind::LoopingNext | FaultKind::EndlessNext => {
+                let endless = kind == FaultKind::EndlessNext;
+                let page = state.endless_pages.fetch_add(1, Ordering::SeqCst) + 1;
+                rewrite_next(
+                    resp,
+                    &state.base,
+                    &path,
+                    &r.query,
+                    service,
+                    endless.then_some(page),
+                )
+                .await
+            }
+            _ => resp,
+        };
+    }
+    resp
+}
+
+/// Marker prefix of the pages a `endless-next` fault invents.
+const ENDLESS_MARKER: &str = "sim-endless-";
+
+fn set_header(resp: &mut Response, name: &'static str, value: &str) {
+    if let Ok(v) = axum::http::HeaderValue::from_str(value) {
+        resp.headers_mut().insert(name, v);
+    }
+}
+
+/// An answer whose body fails at once: the server drops the connection without sending
+/// anything (hyper has not written the head yet when the first body frame fails).
+fn reset() -> Response {
+    let stream = futures::stream::once(async {
+        Err::<axum::body::Bytes, std::io::Error>(std::io::Error::new(
+            std::io::ErrorKind::ConnectionReset,
+            "injected fault: connection reset",
+        ))
+    });
+    Response::builder()
+        .status(200)
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(Body::from_stream(stream))
+        .unwrap_or_else(|_| StatusCode::INTERNAL_SERVER_ERROR.into_response())
+}
+
+/// A 200 JSON-labelled body of `bytes` bytes (endless without a size), streamed in 64 KiB
+/// chunks; ends when the client goes away or the simulator stops.
+fn huge_body(state: &std::sync::Arc<SimState>, bytes: Option<u64>) -> Response {
+    const CHUNK: usize = 64 * 1024;
+    let chunk = axum::body::Bytes::from(vec![b' '; CHUNK]);
+    let head = axum::body::Bytes::from_static(b"{\"items\": [\"");
+    let cancel = state.cancel.clone();
+    let stream = futures::stream::unfold((0u64, true), move |(sent, first)| {
+        let chunk = chunk.clone();
+        let head = head.clone();
+        let cancel = cancel.clone();
+        async move {
+            if cancel.is_cancelled() || bytes.is_some_and(|b| sent >= b) {
+                return None;
+            }
+            let mut piece = if first { head } else { chunk };
+            if let Some(b) = bytes {
+                piece.truncate((b - sent).min(piece.len() as u64) as usize);
+            }
+            let n = piece.len() as u64;
+            // Let other tasks run between chunks.
+            tokio::task::yield_now().await;
+            Some((Ok::<_, std::io::Error>(piece), (sent + n, false)))
+        }
+    });
+    Response::builder()
+        .status(200)
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(Body::from_stream(stream))
+        .unwrap_or_else(|_| StatusCode::INTERNAL_SERVER_ERROR.into_response())
+}
+
+/// Rewrites the `next` link of a listing: to the same page (`page` = `None`) or to an invented
+/// page `page` whose items are the served ones under new ids.
+async fn rewrite_next(
+    resp: Response,
+    base: &str,
+    path: &str,
+    query: &HashMap<String, String>,
+    service: &str,
+    page: Option<u64>,
+) -> Response {
+    if resp.status() != StatusCode::OK {
+        return resp;
+    }
+    let (parts, body) = resp.into_parts();
+    let bytes = axum::body::to_bytes(body, usize::MAX)
+        .await
+        .unwrap_or_default();
+    let Ok(Value::Object(mut doc)) = serde_json::from_slice::<Value>(&bytes) else {
+        return Response::from_parts(parts, Body::from(bytes));
+    };
+    let Some(key) = doc
+        .iter()
+        .find(|(k, v)| v.is_array() && !k.ends_with("_links"))
+        .map(|(k, _)| k.clone())
+    else {
+        return Response::from_parts(parts, Body::from(bytes));
+    };
+    let mut q: Vec<(String, String)> = query.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+    q.sort();
+    if let Some(n) = page {
+        // New items: the page's own under new ids (one made-up item for an empty page).
+        let items = doc.get_mut(&key).and_then(Value::as_array_mut);
+        if let Some(items) = items {
+            if items.is_empty() {
+                items.push(json!({"id": format!("{ENDLESS_MARKER}{n}"), "name": format!("{ENDLESS_MARKER}{n}")}));
+            }
+            for item in items.iter_mut() {
+                if let Some(id) = item.get("id").and_then(Value::as_str) {
+                    item["id"] = json!(format!("{id}-{ENDLESS_MARKER}{n}"));
+                }
+            }
+        }
+        q.retain(|(k, _)| k != "marker" && k != "offset");
+        q.push(("marker".into(), format!("{ENDLESS_MARKER}{n}")));
+    }
+    let query: Vec<String> = q.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    let href = format!("{base}{path}?{}", query.join("&"));
+    if service == "image" || service == "key-manager" || doc.contains_key("next") {
+        doc.insert("next".into(), json!(href));
+    } else {
+        doc.insert(
+            format!("{key}_links"),
+            json!([{"rel": "next", "href": href}]),
         );
     }
+    let mut resp = Response::from_parts(parts, Body::from(Value::Object(doc).to_string()));
+    resp.headers_mut().remove(header::CONTENT_LENGTH);
     resp
 }
 
@@ -704,7 +909,7 @@ fn route(st: &SimState, service: &str, r: &Req) -> Response {
         .get("x-auth-token")
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
-    let info = st.tokens.lock().ok().and_then(|t| t.get(token).cloned());
+    let info = st.token(token);
     let Some(info) = info else {
         return error(
             service,
@@ -934,10 +1139,7 @@ fn identity(st: &SimState, r: &Req, segs: &[&str]) -> Response {
                 }
                 Some("token") => {
                     let id = ident["token"]["id"].as_str().unwrap_or("");
-                    st.tokens
-                        .lock()
-                        .map(|t| t.contains_key(id))
-                        .unwrap_or(false)
+                    st.token(id).is_some()
                 }
                 _ => false,
             };
@@ -963,23 +1165,30 @@ fn identity(st: &SimState, r: &Req, segs: &[&str]) -> Response {
                 false
             };
             let token_id = uuid::Uuid::new_v4().simple().to_string();
+            let ttl = u
+                .token_ttl_s
+                .map(|s| st.scaled(s))
+                .unwrap_or(Duration::from_secs(12 * 3600));
             if let Ok(mut t) = st.tokens.lock() {
                 t.insert(
                     token_id.clone(),
                     TokenInfo {
                         roles: roles.clone(),
                         project,
+                        expires: u.token_ttl_s.map(|_| Instant::now() + ttl),
                     },
                 );
             }
             let now = chrono::Utc::now();
+            let expires_at =
+                now + chrono::Duration::from_std(ttl).unwrap_or(chrono::Duration::hours(12));
             let mut token = json!({
                 "methods": methods,
                 "user": {"id": u.user_id, "name": u.username,
                     "domain": {"id": u.domain_id, "name": u.domain_name},
                     "password_expires_at": null},
                 "audit_ids": [uuid::Uuid::new_v4().simple().to_string()[..22].to_string()],
-                "expires_at": (now + chrono::Duration::hours(12)).format("%Y-%m-%dT%H:%M:%S.000000Z").to_string(),
+                "expires_at": expires_at.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string(),
                 "issued_at": now.format("%Y-%m-%dT%H:%M:%S.000000Z").to_string(),
             });
             if project {
