@@ -26,6 +26,7 @@ fn fast() -> ClientOptions {
         max_retries: 2,
         backoff: Duration::from_millis(5),
         max_retry_after: Duration::from_millis(10),
+        ..ClientOptions::default()
     }
 }
 

@@ -80,6 +80,7 @@ async fn run(fixture: Fixture, ids: &[String]) -> (BTreeMap<String, Outcome>, Si
         max_retries: 2,
         backoff: Duration::from_millis(5),
         max_retry_after: Duration::from_millis(10),
+        ..ClientOptions::default()
     };
     let client = Client::connect_with(sim.cloud_config("t"), options)
         .await

@@ -1,7 +1,10 @@
 //! Running one native probe: as its own task (a panic becomes ABORT, not a crash), under a
-//! timeout and the run's cancellation token, with missing verdicts recorded as ABORT.
+//! timeout and the run's cancellation token, with missing verdicts recorded as ABORT. The
+//! probe's cloud requests carry the same limits (an OpenStack [`Budget`]): a request in flight
+//! is dropped when the probe times out or is interrupted.
 
 use super::{Ending, Signals, fmt_secs};
+use crate::openstack::Budget;
 use crate::probes::{Outcome, Probe, ProbeContext};
 use crate::verdict::Verdict;
 use std::collections::BTreeMap;
@@ -44,7 +47,11 @@ pub(crate) async fn run_probe(
 ) -> NativeRun {
     let token = ctx.cancel.clone();
     let ids = requested.to_vec();
-    let mut handle = tokio::spawn(async move { probe.run(&ctx, &ids).await });
+    let budget = Budget::new(
+        tokio::time::Instant::now().checked_add(timeout),
+        token.clone(),
+    );
+    let mut handle = tokio::spawn(budget.scope(async move { probe.run(&ctx, &ids).await }));
 
     let stop = tokio::select! {
         biased;

@@ -1,6 +1,7 @@
-//! The HTTP client over reqwest: Keystone v3 authentication, endpoint choice and version
-//! discovery, compute microversion negotiation, bounded retries with backoff, per-request
-//! timeouts, pagination and request counting per service.
+//! The HTTP client over reqwest: Keystone v3 authentication and token renewal, endpoint choice
+//! and version discovery, compute microversion negotiation, bounded retries with backoff,
+//! per-request timeouts capped by the asking work's [`Budget`], bounded bodies, bounded
+//! pagination and request counting per service.
 
 use super::OpenStackError;
 use super::catalog::{Catalog, canonical_type, substitute_project};
@@ -11,8 +12,10 @@ use reqwest::Method;
 use reqwest::header::{CONTENT_TYPE, HeaderMap, HeaderValue};
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, HashMap};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
 
 /// The compute microversion asked for (as the reference suite does) when the server allows it.
 pub const COMPUTE_MICROVERSION: (u32, u32) = (2, 61);
@@ -28,7 +31,20 @@ pub struct ClientOptions {
     pub backoff: Duration,
     /// Longest wait honoured from a `Retry-After` header.
     pub max_retry_after: Duration,
+    /// Most pages one listing may have; more is an error ([`OpenStackError::Listing`]).
+    pub max_pages: usize,
+    /// Most items one listing may have; more is an error ([`OpenStackError::Listing`]).
+    pub max_items: usize,
+    /// Largest answer body in bytes; a larger one is an error ([`OpenStackError::Decode`]).
+    pub max_body: usize,
 }
+
+/// Default of [`ClientOptions::max_pages`].
+pub const DEFAULT_MAX_PAGES: usize = 1_000;
+/// Default of [`ClientOptions::max_items`].
+pub const DEFAULT_MAX_ITEMS: usize = 1_000_000;
+/// Default of [`ClientOptions::max_body`]: 64 MiB.
+pub const DEFAULT_MAX_BODY: usize = 64 * 1024 * 1024;
 
 impl Default for ClientOptions {
     fn default() -> Self {
@@ -37,6 +53,147 @@ impl Default for ClientOptions {
             max_retries: 3,
             backoff: Duration::from_millis(500),
             max_retry_after: Duration::from_secs(10),
+            max_pages: DEFAULT_MAX_PAGES,
+            max_items: DEFAULT_MAX_ITEMS,
+            max_body: DEFAULT_MAX_BODY,
+        }
+    }
+}
+
+impl ClientOptions {
+    /// The defaults, with the listing and body limits taken from `SCS_CHECK_MAX_PAGES`,
+    /// `SCS_CHECK_MAX_ITEMS` and `SCS_CHECK_MAX_BODY_MB` where set; a value that is not a
+    /// positive number is an error naming the variable.
+    pub fn from_env() -> Result<ClientOptions, OpenStackError> {
+        let mut o = ClientOptions::default();
+        let read = |name: &str| -> Result<Option<usize>, OpenStackError> {
+            match std::env::var(name) {
+                Err(_) => Ok(None),
+                Ok(v) => match v.trim().parse::<usize>() {
+                    Ok(n) if n > 0 => Ok(Some(n)),
+                    _ => Err(OpenStackError::Setup(format!(
+                        "{name}={v:?} is not a positive whole number"
+                    ))),
+                },
+            }
+        };
+        if let Some(n) = read("SCS_CHECK_MAX_PAGES")? {
+            o.max_pages = n;
+        }
+        if let Some(n) = read("SCS_CHECK_MAX_ITEMS")? {
+            o.max_items = n;
+        }
+        if let Some(n) = read("SCS_CHECK_MAX_BODY_MB")? {
+            o.max_body = n.saturating_mul(1024 * 1024);
+        }
+        Ok(o)
+    }
+}
+
+/// The time budget and cancellation of the work that sends requests (one native probe): each
+/// request attempt and retry wait is cut at the deadline, and a cancelled token drops the
+/// request in flight. The executor sets it around each probe ([`Budget::scope`]); requests
+/// outside any scope are bounded only by [`ClientOptions`].
+#[derive(Debug, Clone, Default)]
+pub struct Budget {
+    /// When the work must have ended.
+    pub deadline: Option<Instant>,
+    /// Cancelled when the work is interrupted or timed out.
+    pub cancel: Option<CancellationToken>,
+}
+
+tokio::task_local! {
+    static BUDGET: Budget;
+}
+
+impl Budget {
+    /// A budget ending at `deadline` (if any) and cancelled with `cancel`.
+    pub fn new(deadline: Option<Instant>, cancel: CancellationToken) -> Budget {
+        Budget {
+            deadline,
+            cancel: Some(cancel),
+        }
+    }
+
+    /// Runs `f` under this budget (replacing any budget around it).
+    pub async fn scope<F: std::future::Future>(self, f: F) -> F::Output {
+        BUDGET.scope(self, f).await
+    }
+
+    /// The budget of the current task (unlimited outside any scope).
+    pub fn current() -> Budget {
+        BUDGET.try_with(Budget::clone).unwrap_or_default()
+    }
+
+    /// Runs `f` without the current budget: for a cleanup that must go on after the work was
+    /// interrupted or timed out (it has limits of its own).
+    pub async fn exempt<F: std::future::Future>(f: F) -> F::Output {
+        Budget::default().scope(f).await
+    }
+
+    /// Time left; `None` when unlimited.
+    pub fn remaining(&self) -> Option<Duration> {
+        self.deadline
+            .map(|d| d.saturating_duration_since(Instant::now()))
+    }
+
+    /// Why the work must stop now, if it must.
+    pub fn stop_reason(&self) -> Option<&'static str> {
+        if self.cancel.as_ref().is_some_and(|c| c.is_cancelled()) {
+            Some("interrupted")
+        } else if self.remaining() == Some(Duration::ZERO) {
+            Some("time limit reached")
+        } else {
+            None
+        }
+    }
+
+    /// Resolves when the work must stop (never for an unlimited budget), with the reason.
+    pub async fn stopped(&self) -> &'static str {
+        let cancelled = async {
+            match &self.cancel {
+                Some(c) => c.cancelled().await,
+                None => std::future::pending().await,
+            }
+        };
+        let expired = async {
+            match self.deadline {
+                Some(d) => tokio::time::sleep_until(d).await,
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            biased;
+            _ = cancelled => "interrupted",
+            _ = expired => "time limit reached",
+        }
+    }
+
+    /// Runs `f` unless the budget runs out first; then [`OpenStackError::Stopped`] naming
+    /// `service`, `method` and `path`.
+    pub async fn guard<T, F>(
+        &self,
+        service: &str,
+        method: &str,
+        path: &str,
+        f: F,
+    ) -> Result<T, OpenStackError>
+    where
+        F: std::future::Future<Output = Result<T, OpenStackError>>,
+    {
+        let stopped = |reason: &str| OpenStackError::Stopped {
+            service: service.into(),
+            method: method.into(),
+            path: path.into(),
+            reason: reason.into(),
+        };
+        if let Some(reason) = self.stop_reason() {
+            return Err(stopped(reason));
+        }
+        tokio::select! {
+            biased;
+            reason = self.stopped() => Err(stopped(reason)),
+            r = f => r,
         }
     }
 }
@@ -91,6 +248,10 @@ struct Inner {
     config: CloudConfig,
     options: ClientOptions,
     token: Token,
+    /// The token value in use; replaced on renewal.
+    current: RwLock<Current>,
+    /// Held while re-authenticating, so concurrent requests renew once.
+    renewing: tokio::sync::Mutex<()>,
     counts: Mutex<BTreeMap<String, u64>>,
     endpoints: tokio::sync::Mutex<HashMap<String, Result<String, OpenStackError>>>,
     compute_version: tokio::sync::OnceCell<Option<String>>,
@@ -104,6 +265,37 @@ impl std::fmt::Debug for Client {
             .field("project", &self.inner.token.project_name)
             .finish()
     }
+}
+
+/// The token value in use.
+#[derive(Clone)]
+struct Current {
+    value: Secret,
+    /// Renew at or after this instant (shortly before `expires_at`); `None`: never.
+    renew_at: Option<Instant>,
+    /// Counts renewals, so that a request that saw an old token renews at most once.
+    generation: u64,
+}
+
+impl Current {
+    fn of(token: &Token) -> Current {
+        Current {
+            value: token.value.clone(),
+            renew_at: renew_at(token.expires_at.as_deref()),
+            generation: 0,
+        }
+    }
+}
+
+/// When to renew a token that expires at `expires_at`: a tenth of its remaining lifetime
+/// (at most a minute) before.
+fn renew_at(expires_at: Option<&str>) -> Option<Instant> {
+    let at = chrono::DateTime::parse_from_rfc3339(expires_at?).ok()?;
+    let left = (at.with_timezone(&chrono::Utc) - chrono::Utc::now())
+        .to_std()
+        .unwrap_or(Duration::ZERO);
+    let margin = (left / 10).min(Duration::from_secs(60));
+    Some(Instant::now() + left.saturating_sub(margin))
 }
 
 /// Page sizes asked for: the largest each service allows by default.
@@ -245,6 +437,25 @@ fn self_link(version: &Value) -> Option<String> {
         .map(|s| s.trim_end_matches('/').to_string())
 }
 
+/// A link found in a document fetched from `from` must not leave https for plain http.
+fn no_downgrade(from: &str, to: &str) -> Result<(), OpenStackError> {
+    let https = |u: &str| {
+        u.get(..8)
+            .is_some_and(|p| p.eq_ignore_ascii_case("https://"))
+    };
+    let http = |u: &str| {
+        u.get(..7)
+            .is_some_and(|p| p.eq_ignore_ascii_case("http://"))
+    };
+    if https(from) && http(to) {
+        return Err(OpenStackError::Downgrade {
+            from: from.to_string(),
+            to: to.to_string(),
+        });
+    }
+    Ok(())
+}
+
 fn parse_mv(s: &str) -> Option<(u32, u32)> {
     let (a, b) = s.split_once('.')?;
     Some((a.parse().ok()?, b.parse().ok()?))
@@ -331,6 +542,8 @@ impl Client {
                 http,
                 config,
                 options,
+                current: RwLock::new(Current::of(&token)),
+                renewing: tokio::sync::Mutex::new(()),
                 token,
                 counts,
                 endpoints: tokio::sync::Mutex::new(HashMap::new()),
@@ -344,9 +557,50 @@ impl Client {
         &self.inner.config
     }
 
-    /// The token (roles, catalog, project).
+    /// The token as first issued (roles, catalog, project). Its `value` may have been renewed
+    /// since; requests use [`Client::current_token`].
     pub fn token(&self) -> &Token {
         &self.inner.token
+    }
+
+    /// The token value requests carry now.
+    pub fn current_token(&self) -> Secret {
+        self.current().value
+    }
+
+    fn current(&self) -> Current {
+        match self.inner.current.read() {
+            Ok(c) => c.clone(),
+            Err(p) => p.into_inner().clone(),
+        }
+    }
+
+    /// Whether the configured auth can get a new token (a bare `token` auth cannot).
+    fn can_renew(&self) -> bool {
+        self.inner.config.auth_type != AuthType::Token
+    }
+
+    /// Re-authenticates unless another request already renewed the token since `seen`
+    /// (one renewal for many concurrent requests).
+    async fn renew(&self, seen: u64) -> Result<(), OpenStackError> {
+        let _guard = self.inner.renewing.lock().await;
+        if self.current().generation != seen {
+            return Ok(());
+        }
+        let token = authenticate(
+            &self.inner.http,
+            &self.inner.config,
+            &self.inner.options,
+            &self.inner.counts,
+        )
+        .await?;
+        let mut next = Current::of(&token);
+        next.generation = seen + 1;
+        match self.inner.current.write() {
+            Ok(mut c) => *c = next,
+            Err(p) => *p.into_inner() = next,
+        }
+        Ok(())
     }
 
     /// The service catalog of the token.
@@ -458,6 +712,7 @@ impl Client {
                     let _ = self.inner.compute_version.set(mv);
                 }
                 let link = self_link(v).unwrap_or(fallback);
+                no_downgrade(&url, &link)?;
                 Ok(substitute_project(
                     &link,
                     self.inner.token.project_id.as_deref(),
@@ -579,8 +834,26 @@ impl Client {
         };
         let mut items = vec![];
         let mut seen = std::collections::HashSet::new();
+        let first = current.clone();
+        let limits = &self.inner.options;
+        let incomplete = |message: String| async move {
+            let base = self.endpoint(service_type).await.unwrap_or_default();
+            OpenStackError::Listing {
+                service: service.to_string(),
+                path: split_url(&format!("{base}{first}")),
+                message,
+            }
+        };
         loop {
             seen.insert(current.clone());
+            if seen.len() > limits.max_pages {
+                return Err(incomplete(format!(
+                    "more than {} pages (the limit); {} items read so far",
+                    limits.max_pages,
+                    items.len()
+                ))
+                .await);
+            }
             let page = self.get_json(service_type, &current).await?;
             let Some(arr) = page.get(key).and_then(Value::as_array) else {
                 let base = self.endpoint(service_type).await.unwrap_or_default();
@@ -592,6 +865,14 @@ impl Client {
                 });
             };
             let n = arr.len();
+            if items.len() + n > limits.max_items {
+                return Err(incomplete(format!(
+                    "more than {} items (the limit) after {} pages",
+                    limits.max_items,
+                    seen.len()
+                ))
+                .await);
+            }
             items.extend(arr.iter().cloned());
             let next = page
                 .get(format!("{key}_links"))
@@ -614,7 +895,11 @@ impl Client {
                         candidate = set_query_param(&candidate, k, v);
                     }
                     if seen.contains(&candidate) {
-                        break;
+                        return Err(incomplete(format!(
+                            "the next link of page {} points back at an earlier page ({candidate})",
+                            seen.len()
+                        ))
+                        .await);
                     }
                     current = candidate;
                 }
@@ -642,22 +927,44 @@ impl Client {
         idempotent: bool,
         with_token: bool,
     ) -> Result<RawResponse, OpenStackError> {
-        let token = with_token.then(|| self.inner.token.value.clone());
-        send_with_retries(
-            &self.inner.http,
-            &self.inner.options,
-            &self.inner.counts,
-            SendArgs {
-                service,
-                method,
-                url,
-                body,
-                headers,
-                idempotent,
-                token: token.as_ref(),
-            },
-        )
-        .await
+        let mut current = with_token.then(|| self.current());
+        // Renew a token about to expire before using it.
+        if let Some(c) = &current
+            && c.renew_at.is_some_and(|at| Instant::now() >= at)
+            && self.can_renew()
+        {
+            self.renew(c.generation).await?;
+            current = Some(self.current());
+        }
+        let attempt = |token: Option<Secret>| {
+            let method = method.clone();
+            async move {
+                send_with_retries(
+                    &self.inner.http,
+                    &self.inner.options,
+                    &self.inner.counts,
+                    SendArgs {
+                        service,
+                        method,
+                        url,
+                        body,
+                        headers,
+                        idempotent,
+                        token: token.as_ref(),
+                    },
+                )
+                .await
+            }
+        };
+        let result = attempt(current.as_ref().map(|c| c.value.clone())).await;
+        match (&result, &current) {
+            // A 401 with our token: renew (once) and try once more with the new token.
+            (Err(OpenStackError::Http { status: 401, .. }), Some(c)) if self.can_renew() => {
+                self.renew(c.generation).await?;
+                attempt(Some(self.current().value)).await
+            }
+            _ => result,
+        }
     }
 
     /// Counts a request made outside this client (e.g. by a probe with its own HTTP code).
@@ -682,6 +989,19 @@ struct SendArgs<'a> {
     token: Option<&'a Secret>,
 }
 
+/// Why one attempt failed before a status arrived.
+enum AttemptError {
+    Http(reqwest::Error),
+    /// The body is larger than `max_body`.
+    TooLarge,
+}
+
+impl From<reqwest::Error> for AttemptError {
+    fn from(e: reqwest::Error) -> Self {
+        AttemptError::Http(e)
+    }
+}
+
 async fn send_with_retries(
     http: &reqwest::Client,
     options: &ClientOptions,
@@ -689,12 +1009,36 @@ async fn send_with_retries(
     a: SendArgs<'_>,
 ) -> Result<RawResponse, OpenStackError> {
     let path = split_url(a.url);
+    let budget = Budget::current();
+    let method = a.method.to_string();
+    budget
+        .guard(a.service, &method, &path, async {
+            send_attempts(http, options, counts, &a, &path, &budget).await
+        })
+        .await
+}
+
+async fn send_attempts(
+    http: &reqwest::Client,
+    options: &ClientOptions,
+    counts: &Mutex<BTreeMap<String, u64>>,
+    a: &SendArgs<'_>,
+    path: &str,
+    budget: &Budget,
+) -> Result<RawResponse, OpenStackError> {
+    let path = path.to_string();
     let mut attempt = 0u32;
     loop {
         attempt += 1;
         bump(counts, a.service);
+        // Each attempt ends by the per-request timeout or the work's deadline, whichever first.
+        let timeout = match budget.remaining() {
+            Some(left) => options.timeout.min(left.max(Duration::from_millis(1))),
+            None => options.timeout,
+        };
         let mut req = http
             .request(a.method.clone(), a.url)
+            .timeout(timeout)
             .header("Accept", "application/json");
         if let Some(t) = a.token
             && let Ok(mut v) = HeaderValue::from_str(t.expose())
@@ -710,12 +1054,26 @@ async fn send_with_retries(
         }
         let can_retry = attempt <= options.max_retries;
         let backoff = options.backoff * 2u32.saturating_pow(attempt - 1);
+        // A wait that would outlast the budget is no retry at all.
+        let fits = |wait: Duration| budget.remaining().is_none_or(|left| wait < left);
         let result = async {
-            let resp = req.send().await?;
+            let mut resp = req.send().await?;
             let status = resp.status().as_u16();
             let headers = resp.headers().clone();
-            let body = resp.bytes().await?.to_vec();
-            Ok::<_, reqwest::Error>(RawResponse {
+            if resp
+                .content_length()
+                .is_some_and(|n| n > options.max_body as u64)
+            {
+                return Err(AttemptError::TooLarge);
+            }
+            let mut body = Vec::new();
+            while let Some(chunk) = resp.chunk().await? {
+                if body.len() + chunk.len() > options.max_body {
+                    return Err(AttemptError::TooLarge);
+                }
+                body.extend_from_slice(&chunk);
+            }
+            Ok::<_, AttemptError>(RawResponse {
                 status,
                 headers,
                 body,
@@ -723,8 +1081,19 @@ async fn send_with_retries(
         }
         .await;
         match result {
-            Err(e) => {
-                if a.idempotent && can_retry {
+            Err(AttemptError::TooLarge) => {
+                return Err(OpenStackError::Decode {
+                    service: a.service.into(),
+                    method: a.method.to_string(),
+                    path,
+                    message: format!(
+                        "answer larger than the limit of {}",
+                        human_size(options.max_body)
+                    ),
+                });
+            }
+            Err(AttemptError::Http(e)) => {
+                if a.idempotent && can_retry && fits(backoff) {
                     tokio::time::sleep(backoff).await;
                     continue;
                 }
@@ -733,7 +1102,7 @@ async fn send_with_retries(
                         service: a.service.into(),
                         method: a.method.to_string(),
                         path,
-                        seconds: options.timeout.as_secs_f64(),
+                        seconds: timeout.as_secs_f64(),
                         attempts: attempt,
                     }
                 } else {
@@ -749,14 +1118,15 @@ async fn send_with_retries(
             Ok(resp) if resp.status < 400 => return Ok(resp),
             Ok(resp) => {
                 let retryable = resp.status == 429 || resp.status >= 500;
-                if retryable && can_retry && (a.idempotent || resp.status == 429) {
-                    let wait = resp
-                        .headers
-                        .get("retry-after")
-                        .and_then(|v| v.to_str().ok())
-                        .and_then(|s| s.trim().parse::<f64>().ok())
-                        .map(|s| Duration::from_secs_f64(s.max(0.0)).min(options.max_retry_after))
-                        .unwrap_or(backoff);
+                let wait = resp
+                    .headers
+                    .get("retry-after")
+                    .and_then(|v| v.to_str().ok())
+                    .and_then(|s| s.trim().parse::<f64>().ok())
+                    .filter(|s| s.is_finite())
+                    .map(|s| Duration::from_secs_f64(s.max(0.0)).min(options.max_retry_after))
+                    .unwrap_or(backoff);
+                if retryable && can_retry && (a.idempotent || resp.status == 429) && fits(wait) {
                     tokio::time::sleep(wait).await;
                     continue;
                 }
@@ -773,6 +1143,17 @@ async fn send_with_retries(
                 });
             }
         }
+    }
+}
+
+/// `64 MiB`, `512 KiB`, `100 bytes`.
+fn human_size(n: usize) -> String {
+    if n >= 1024 * 1024 && n % (1024 * 1024) == 0 {
+        format!("{} MiB", n / (1024 * 1024))
+    } else if n >= 1024 && n % 1024 == 0 {
+        format!("{} KiB", n / 1024)
+    } else {
+        format!("{n} bytes")
     }
 }
 
@@ -898,7 +1279,8 @@ async fn authenticate(
             },
         )
         .await;
-        disc.ok()
+        let found = disc
+            .ok()
             .and_then(|r| serde_json::from_slice::<Value>(&r.body).ok())
             .and_then(|doc| {
                 versions_of(&doc)
@@ -909,8 +1291,11 @@ async fn authenticate(
                             .is_some_and(|id| id.starts_with("v3"))
                     })
                     .and_then(self_link)
-            })
-            .unwrap_or_else(|| format!("{base}/v3"))
+            });
+        if let Some(link) = &found {
+            no_downgrade(&base, link)?;
+        }
+        found.unwrap_or_else(|| format!("{base}/v3"))
     };
     let url = format!("{v3}/auth/tokens");
     let body = auth_body(config);

@@ -19,7 +19,7 @@ pub mod secret;
 pub mod snapshot;
 
 pub use catalog::Catalog;
-pub use client::{Client, ClientOptions, RawResponse, Token};
+pub use client::{Budget, Client, ClientOptions, RawResponse, Token};
 pub use config::{CloudConfig, ConfigError, load_cloud};
 pub use secret::Secret;
 pub use snapshot::Snapshot;
@@ -105,6 +105,38 @@ pub enum OpenStackError {
     /// TLS or client setup failed.
     #[error("HTTP client setup: {0}")]
     Setup(String),
+    /// A listing could not be read completely (a `next` link that repeats a page, or more
+    /// pages or items than the client's limits): the items read so far are not the listing.
+    #[error("{service} GET {path}: incomplete listing: {message}")]
+    Listing {
+        /// Service type.
+        service: String,
+        /// URL path and query of the listing's first page.
+        path: String,
+        /// What happened.
+        message: String,
+    },
+    /// The request was stopped before an answer: the work that sent it ran out of its time
+    /// budget or was interrupted (Ctrl-C, the executor's timeout).
+    #[error("{service} {method} {path}: stopped: {reason}")]
+    Stopped {
+        /// Service type.
+        service: String,
+        /// HTTP method.
+        method: String,
+        /// URL path and query.
+        path: String,
+        /// Why (`interrupted`, `time limit reached`).
+        reason: String,
+    },
+    /// A link would have turned an https URL into an http one (version discovery).
+    #[error("refusing to follow {to} from {from}: a link from https to plain http")]
+    Downgrade {
+        /// The https URL that was asked.
+        from: String,
+        /// The http URL it pointed to.
+        to: String,
+    },
 }
 
 fn api_message(m: &str) -> String {
@@ -122,5 +154,11 @@ impl OpenStackError {
             OpenStackError::Http { status, .. } => Some(*status),
             _ => None,
         }
+    }
+
+    /// Whether the error says only that the asking work was stopped (budget or interruption),
+    /// nothing about the cloud. Such errors are never remembered for other probes.
+    pub fn is_stopped(&self) -> bool {
+        matches!(self, OpenStackError::Stopped { .. })
     }
 }

@@ -1,10 +1,13 @@
 //! One cloud snapshot per run: flavors (with extra specs), images, volume types, catalog and
 //! roles are each fetched once and shared by every probe, even when probes ask concurrently.
-//! A failed listing is remembered too, so every probe depending on it sees the same error.
+//! A failed listing is remembered too, so every probe depending on it sees the same error;
+//! only a listing stopped by the asking probe's own budget or interruption is not remembered
+//! (the next probe fetches it again). A probe waiting for a listing another probe is fetching
+//! waits only within its own [`Budget`].
 
 use super::OpenStackError;
 use super::catalog::Catalog;
-use super::client::Client;
+use super::client::{Budget, Client};
 use super::models::{Flavor, Image, Role, VolumeType};
 use serde_json::Value;
 use std::sync::Arc;
@@ -56,6 +59,34 @@ fn decode<T: serde::de::DeserializeOwned>(
         .collect()
 }
 
+/// The shared value of `cell`, filled by `init` unless filled already; waits within the current
+/// [`Budget`] only.
+async fn shared<T, F, Fut>(
+    cell: &OnceCell<Shared<T>>,
+    service: &str,
+    path: &str,
+    init: F,
+) -> Shared<T>
+where
+    F: FnOnce() -> Fut,
+    Fut: std::future::Future<Output = Result<T, OpenStackError>>,
+{
+    let filled = Budget::current()
+        .guard(service, "GET", path, async {
+            cell.get_or_try_init(|| async {
+                match init().await {
+                    // Says nothing about the cloud: let the next probe try.
+                    Err(e) if e.is_stopped() => Err(e),
+                    r => Ok(r.map(Arc::new)),
+                }
+            })
+            .await
+            .cloned()
+        })
+        .await;
+    filled.and_then(|r| r)
+}
+
 impl Snapshot {
     /// A snapshot over a connected client; nothing is fetched yet.
     pub fn new(client: Client) -> Arc<Snapshot> {
@@ -85,10 +116,10 @@ impl Snapshot {
     /// All flavors visible to the project, with extra specs: inline with microversion 2.61,
     /// otherwise one `os-extra_specs` request per flavor that came without them.
     pub async fn flavors(&self) -> Shared<Vec<Flavor>> {
-        self.flavors
-            .get_or_init(|| async { self.fetch_flavors().await.map(Arc::new) })
-            .await
-            .clone()
+        shared(&self.flavors, "compute", "/flavors/detail", || {
+            self.fetch_flavors()
+        })
+        .await
     }
 
     async fn fetch_flavors(&self) -> Result<Vec<Flavor>, OpenStackError> {
@@ -125,29 +156,25 @@ impl Snapshot {
 
     /// All images (`member_status=all`), every property kept; probes filter by visibility.
     pub async fn images(&self) -> Shared<Vec<Image>> {
-        self.images
-            .get_or_init(|| async {
-                let path = "/images?member_status=all";
-                let raw = self.client.list("image", path, "images").await?;
-                decode("image", path, raw).map(Arc::new)
-            })
-            .await
-            .clone()
+        let path = "/images?member_status=all";
+        shared(&self.images, "image", path, || async {
+            let raw = self.client.list("image", path, "images").await?;
+            decode("image", path, raw)
+        })
+        .await
     }
 
     /// All volume types.
     pub async fn volume_types(&self) -> Shared<Vec<VolumeType>> {
-        self.volume_types
-            .get_or_init(|| async {
-                let path = "/types";
-                let raw = self
-                    .client
-                    .list("block-storage", path, "volume_types")
-                    .await?;
-                decode("block-storage", path, raw).map(Arc::new)
-            })
-            .await
-            .clone()
+        let path = "/types";
+        shared(&self.volume_types, "block-storage", path, || async {
+            let raw = self
+                .client
+                .list("block-storage", path, "volume_types")
+                .await?;
+            decode("block-storage", path, raw)
+        })
+        .await
     }
 
     /// Request counts of the client, per service.

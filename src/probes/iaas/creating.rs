@@ -88,7 +88,8 @@ where
         r = work(session.clone()) => Ok(r),
         _ = tokio::time::sleep(budget) => Err(Stopped::TimedOut(budget)),
     };
-    let disposed = session.cleanup().await;
+    // The cleanup outlives the probe's budget (it has its own limits).
+    let disposed = crate::openstack::Budget::exempt(session.cleanup()).await;
     Guarded { result, disposed }
 }
 
