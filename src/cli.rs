@@ -538,32 +538,29 @@ async fn run(args: RunArgs) -> Result<ExitStatus> {
             eprintln!("API requests: {}", list.join(", "));
         }
         report::record_requests(&mut report, &counts);
-        resources::finish(
-            &tracker,
-            snapshot,
-            &cloud_name,
-            simulator.is_some(),
-            &mut report,
-        )
-        .await;
     }
+    // Reports first, then the last cleanup under one time limit, then the reports again if
+    // the resources' states changed (see `resources::finish`).
+    let written = resources::finish(
+        &tracker,
+        services.openstack.as_ref(),
+        &cloud_name,
+        simulator.is_some(),
+        Duration::from_secs(args.resources.cleanup_grace.max(1)),
+        &mut report,
+        |r| write_reports(r, &args),
+    )
+    .await;
     if let Some(sim) = simulator {
         sim.handle.shutdown().await;
     }
     if let Some(kaas) = kaas {
         kaas.finish().await;
     }
-    let written = report::write_all(
-        &report,
-        args.output.as_deref(),
-        args.json.as_deref(),
-        args.junit.as_deref(),
-        args.markdown.as_deref(),
-    );
     if !args.quiet {
         print!("{}", report::console_summary(&report, verbose > 0));
     }
-    written.context("writing the report")?;
+    written?;
     if interrupted {
         eprintln!("interrupted: unfinished testcases are reported as ABORT");
     }
@@ -577,6 +574,19 @@ async fn run(args: RunArgs) -> Result<ExitStatus> {
         interrupted,
         args.critical_only,
     ))
+}
+
+/// Writes every report a run asked for (called before and, if the resources' states changed,
+/// after the last cleanup).
+fn write_reports(report: &report::Report, args: &RunArgs) -> Result<()> {
+    report::write_all(
+        report,
+        args.output.as_deref(),
+        args.json.as_deref(),
+        args.junit.as_deref(),
+        args.markdown.as_deref(),
+    )
+    .context("writing the report")
 }
 
 /// A running simulated cloud and the cloud name its clouds.yaml entry uses.

@@ -139,3 +139,119 @@ fn v4_on_the_compliant_cloud_passes_in_seconds() {
         started.elapsed()
     );
 }
+
+/// A fixture deriving from the compliant cloud at a tenth of real time, with `faults`.
+fn faulty_fixture(dir: &Path, name: &str, faults: &str) -> std::path::PathBuf {
+    let base = repo().join("fixtures/clouds/compliant.yaml");
+    let path = dir.join(format!("{name}.yaml"));
+    std::fs::write(
+        &path,
+        format!(
+            "base: {}\nname: {name}\ntiming: {{time_scale: 0.1}}\nfaults:\n{faults}",
+            base.display()
+        ),
+    )
+    .unwrap();
+    path
+}
+
+/// Runs `scs-check run iaas ARGS --simulate FIXTURE --json r.json --timeout 20
+/// --cleanup-grace 2` and returns (exit code, stderr, report, seconds taken).
+fn run_with_budget(
+    home: &Path,
+    fixture: &Path,
+    args: &[&str],
+) -> (Option<i32>, String, serde_json::Value, f64) {
+    let started = std::time::Instant::now();
+    let out = isolated(home)
+        .args(["run", "iaas"])
+        .args(args)
+        .arg("--simulate")
+        .arg(fixture)
+        .args([
+            "--json",
+            "r.json",
+            "--timeout",
+            "20",
+            "--cleanup-grace",
+            "2",
+        ])
+        .output()
+        .unwrap();
+    let secs = started.elapsed().as_secs_f64();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    let text = std::fs::read_to_string(home.join("r.json"))
+        .unwrap_or_else(|e| panic!("no report ({e}); stderr: {stderr}"));
+    (
+        out.status.code(),
+        stderr,
+        serde_json::from_str(&text).unwrap(),
+        secs,
+    )
+}
+
+/// `--timeout` + `--cleanup-grace` + a margin for start-up and the simulator.
+const BUDGET_SECS: f64 = 20.0 + 2.0 + 8.0;
+
+#[test]
+fn persistent_volume_delete_failure_ends_in_budget_and_names_the_cleanup_command() {
+    let home = tempfile::tempdir().unwrap();
+    let fixture = faulty_fixture(
+        home.path(),
+        "voldel",
+        "  - {service: block-storage, method: DELETE, path: /volumes/, kind: status, status: 500}\n",
+    );
+    let (code, stderr, report, secs) = run_with_budget(
+        home.path(),
+        &fixture,
+        &["-V", "v5.1", "-t", "scs-0117-test-backup"],
+    );
+    assert!(secs < BUDGET_SECS, "took {secs:.1} s; {stderr}");
+    assert!(code.is_some(), "{stderr}");
+    let res = report["scs_check"]["resources"].as_array().unwrap();
+    let left: Vec<&serde_json::Value> = res.iter().filter(|r| r["deleted"] == false).collect();
+    assert_eq!(left.len(), 2, "two volumes left: {res:?}");
+    assert!(
+        left.iter().all(|r| r["cleanup"]
+            .as_str()
+            .is_some_and(|c| c.starts_with("scs-check cleanup --os-cloud sim-voldel"))),
+        "{left:?}"
+    );
+    assert!(
+        stderr.contains("remove them with: scs-check cleanup --os-cloud sim-voldel"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("_scs-0117-volume-"), "{stderr}");
+}
+
+#[test]
+fn persistent_server_status_failure_ends_in_budget_and_deletes_everything() {
+    let home = tempfile::tempdir().unwrap();
+    let fixture = faulty_fixture(
+        home.path(),
+        "srvget",
+        "  - {service: compute, method: GET, path: /servers/, kind: status, status: 500}\n",
+    );
+    let (code, stderr, report, secs) =
+        run_with_budget(home.path(), &fixture, &["-V", "v4", "-t", "scs-0101"]);
+    assert!(secs < BUDGET_SECS, "took {secs:.1} s; {stderr}");
+    assert_eq!(code, Some(2), "ABORT: {stderr}");
+    let res = report["scs_check"]["resources"].as_array().unwrap();
+    assert_eq!(res.len(), 5, "{res:?}");
+    assert!(res.iter().all(|r| r["deleted"] == true), "{res:?}");
+}
+
+#[test]
+fn cleanup_refuses_short_prefixes() {
+    let home = tempfile::tempdir().unwrap();
+    let fixture = fixture_with_leftovers(home.path());
+    let out = isolated(home.path())
+        .args(["cleanup", "--prefix", "_s", "--simulate"])
+        .arg(&fixture)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("--prefix \"_s\" is too short"), "{stderr}");
+    assert!(out.stdout.is_empty());
+}

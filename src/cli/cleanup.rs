@@ -1,10 +1,12 @@
 //! `scs-check cleanup`: deletes what earlier runs left behind in a cloud: first every resource
 //! the ledger says may still exist, then every resource whose name starts with the prefix.
-//! Prints one line per resource; `--dry-run` only lists.
+//! Prints one line per resource; `--dry-run` only lists. Only the token's own project is
+//! touched (an admin token lists other projects' resources too), router interfaces only on our
+//! own subnets, and prefixes shorter than 4 characters are refused.
 
 use super::{CloudSource, ExitStatus, cloud_config, start_simulator};
 use crate::openstack::ledger::Ledger;
-use crate::openstack::resources::{DEFAULT_PREFIX, Disposal, SweepOptions, sweep};
+use crate::openstack::resources::{DEFAULT_PREFIX, Disposal, MIN_PREFIX_LEN, SweepOptions, sweep};
 use crate::openstack::{Client, ClientOptions};
 use anyhow::{Result, anyhow, bail};
 use clap::Args;
@@ -31,11 +33,21 @@ pub struct CleanupArgs {
     pub ledger: Option<PathBuf>,
 }
 
+/// Refuses a prefix that would match too much of a project: empty, or shorter than
+/// [`MIN_PREFIX_LEN`] characters.
+pub(crate) fn check_prefix(prefix: &str, flag: &str) -> Result<()> {
+    let n = prefix.trim().chars().count();
+    if n < MIN_PREFIX_LEN {
+        bail!(
+            "{flag} \"{prefix}\" is too short: a prefix needs at least {MIN_PREFIX_LEN} characters (the default is \"{DEFAULT_PREFIX}\")"
+        );
+    }
+    Ok(())
+}
+
 /// Runs `cleanup`: exit 0 when nothing is left, 2 when something could not be deleted.
 pub async fn run(args: CleanupArgs) -> Result<ExitStatus> {
-    if args.prefix.trim().is_empty() {
-        bail!("--prefix must not be empty");
-    }
+    check_prefix(&args.prefix, "--prefix")?;
     let simulator = match &args.simulate {
         Some(f) => Some(start_simulator(f, None).await?),
         None => None,
@@ -83,6 +95,7 @@ pub async fn run(args: CleanupArgs) -> Result<ExitStatus> {
         prefix: args.prefix.clone(),
         dry_run: args.dry_run,
         pace,
+        time_limit: None,
     };
     eprintln!(
         "cleaning up cloud {cloud}: {} ledger entr{} ({}), then names starting with \"{}\"{}",

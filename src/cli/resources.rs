@@ -1,7 +1,8 @@
 //! The `run` flags for probes that create cloud resources (prefix, ledger, time budgets,
-//! cleanup grace), building the run's [`Tracker`], and the end-of-run bookkeeping: a last
-//! cleanup of anything a probe could not delete, the report's resource list, and a console
-//! note naming what is left.
+//! cleanup grace), building the run's [`Tracker`], and the end-of-run bookkeeping: the
+//! report's resource list, written first; then a last cleanup of anything a probe could not
+//! delete, under one time limit (the cleanup grace); the reports again if that changed
+//! anything; and a console note naming what is left with the command that removes it.
 
 use super::RunningSimulator;
 use crate::openstack::Snapshot;
@@ -62,9 +63,7 @@ pub(crate) fn tracker(
     simulator: Option<&RunningSimulator>,
     has_cloud: bool,
 ) -> Result<Arc<Tracker>> {
-    if args.resource_prefix.trim().is_empty() {
-        bail!("--resource-prefix must not be empty (cleanup relies on it)");
-    }
+    super::cleanup::check_prefix(&args.resource_prefix, "--resource-prefix")?;
     let ledger = match (&args.ledger, simulator) {
         (Some(path), _) => Ledger::open(path).map_err(|e| anyhow!("{e}"))?,
         (None, Some(_)) => Ledger::in_memory(),
@@ -84,22 +83,71 @@ pub(crate) fn tracker(
     ))
 }
 
-/// After the run: deletes this run's leftovers (unless the cleanup was abandoned), records
-/// every resource in the report and says on stderr what is left.
-pub(crate) async fn finish(
+/// The command that removes this run's leftovers: `scs-check cleanup --os-cloud NAME`, with
+/// `--ledger FILE` when the run wrote a ledger file.
+pub(crate) fn cleanup_command(tracker: &Tracker, cloud: &str) -> String {
+    let ledger = tracker
+        .ledger()
+        .path()
+        .map(|p| format!(" --ledger {}", p.display()))
+        .unwrap_or_default();
+    format!("scs-check cleanup --os-cloud {cloud}{ledger}")
+}
+
+/// Puts every resource of the run into the report; those that may still exist carry the
+/// cleanup command.
+fn record(tracker: &Tracker, cloud: &str, report: &mut Report) -> Vec<ResourceRecord> {
+    let command = cleanup_command(tracker, cloud);
+    let list: Vec<ResourceRecord> = tracker
+        .records()
+        .iter()
+        .map(|e| {
+            let mut r = ResourceRecord::from(e);
+            if !r.deleted {
+                r.cleanup = Some(command.clone());
+            }
+            r
+        })
+        .collect();
+    crate::report::record_resources(report, &list);
+    list
+}
+
+/// After the run, in this order: records every resource in the report and writes the reports
+/// (`write`); then deletes this run's leftovers under ONE time limit, `grace` (unless the
+/// cleanup was abandoned); then, if that changed anything, records and writes the reports
+/// again; finally says on stderr what is left, with the exact cleanup command. Returns the
+/// result of the last write. Without an OpenStack cloud it only writes.
+pub(crate) async fn finish<W>(
     tracker: &Arc<Tracker>,
-    snapshot: &Arc<Snapshot>,
+    snapshot: Option<&Arc<Snapshot>>,
     cloud: &str,
     simulated: bool,
+    grace: Duration,
     report: &mut Report,
-) {
+    mut write: W,
+) -> Result<()>
+where
+    W: FnMut(&Report) -> Result<()>,
+{
+    let Some(snapshot) = snapshot else {
+        return write(report);
+    };
+    let before = record(tracker, cloud, report);
+    let mut written = write(report);
     let cancel = tracker.abort_cleanup_token();
     let leftovers = tracker.leftovers();
     if !leftovers.is_empty() && !cancel.is_cancelled() {
+        eprintln!(
+            "deleting {} resource(s) the probes left behind (at most {} s)",
+            leftovers.len(),
+            grace.as_secs()
+        );
         let options = SweepOptions {
             prefix: String::new(), // this run's entries only
             dry_run: false,
             pace: tracker.pace(),
+            time_limit: Some(grace),
         };
         sweep(
             snapshot.client(),
@@ -109,25 +157,28 @@ pub(crate) async fn finish(
             &cancel,
         )
         .await;
+        let after = record(tracker, cloud, report);
+        if after != before {
+            written = write(report);
+        }
     }
-    let records = tracker.records();
-    let list: Vec<ResourceRecord> = records.iter().map(ResourceRecord::from).collect();
-    crate::report::record_resources(report, &list);
-    let left: Vec<_> = records.iter().filter(|e| e.may_exist()).collect();
+    let left: Vec<_> = tracker
+        .records()
+        .into_iter()
+        .filter(|e| e.may_exist())
+        .collect();
     if !left.is_empty() {
         eprintln!("resources left behind in the cloud ({}):", left.len());
         for e in &left {
-            eprintln!("  {}", e.describe());
+            match &e.error {
+                Some(why) => eprintln!("  {}: {why}", e.describe()),
+                None => eprintln!("  {}", e.describe()),
+            }
         }
+        eprintln!("remove them with: {}", cleanup_command(tracker, cloud));
         if simulated {
-            eprintln!("(the simulated cloud is gone with the run)");
-        } else {
-            let ledger = tracker
-                .ledger()
-                .path()
-                .map(|p| format!(" --ledger {}", p.display()))
-                .unwrap_or_default();
-            eprintln!("remove them with: scs-check cleanup --os-cloud {cloud}{ledger}");
+            eprintln!("(this cloud was simulated: it is gone with the run)");
         }
     }
+    written
 }

@@ -4,16 +4,23 @@
 //! dependency order), and [`sweep`], the janitor behind `scs-check cleanup`.
 //!
 //! Safety rules: every name starts with the prefix; nothing is deleted whose current name lacks
-//! the prefix (each resource is read back before it is deleted); deletion order is server →
+//! the prefix or that belongs to another project (each resource is read back before it is
+//! deleted; when the read-back gets no answer, only what the ledger records as ours is deleted,
+//! by id); router interfaces are removed only on our own subnets; deletion order is server →
 //! secret → security group → backup → volume → router interface → router → subnet → network;
-//! waits use bounded backoff; a cancelled cleanup (second Ctrl-C) stops and says what is left.
+//! waits use bounded backoff; a sweep has one overall time limit; a cancelled cleanup (second
+//! Ctrl-C) stops and says what is left.
+//!
+//! [`ErrorClass`] is the one classifier of failed cloud calls that every resource-creating
+//! probe uses to tell FAIL (the cloud answered and refused) from ABORT (transient, quota,
+//! unreadable, not answered).
 
 use super::ledger::{Entry, EntryState, Ledger, LedgerError, ResourceKind};
 use super::{Client, OpenStackError};
 use reqwest::Method;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -40,6 +47,74 @@ pub enum ResourceError {
     /// A resource did not reach the wanted state in time.
     #[error("{0}")]
     Timeout(String),
+    /// A resource ended in a failure state (e.g. status `error`): the cloud's own answer.
+    #[error("{0}")]
+    Failed(String),
+}
+
+/// How a failed cloud call counts for a verdict. Only [`ErrorClass::Refused`] may become
+/// FAIL, and only where the probe's standard says the refused action must work.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorClass {
+    /// The cloud answered and refused: an HTTP 4xx other than 401, 407, 408, 413, 425 and
+    /// 429 and not about quota (`Some(status)`), or a resource that ended in a failure state
+    /// (`None`).
+    Refused(Option<u16>),
+    /// The project's quota is used up (Nova 403, Cinder 413, Neutron 409 `OverQuota`,
+    /// Barbican 403, or any answer whose message speaks of a quota).
+    Quota,
+    /// Nothing can be concluded: HTTP 5xx, 429, 401 (expired token), transport errors, no
+    /// answer, bodies that cannot be parsed, missing ids, the ledger, interruptions, waits
+    /// that ran out, and every other kind of error (also those added later).
+    Inconclusive,
+}
+
+impl ErrorClass {
+    /// Classifies a client error: only a definite HTTP answer can be a refusal.
+    pub fn of_api(err: &OpenStackError) -> ErrorClass {
+        match err {
+            OpenStackError::Http {
+                status, message, ..
+            } => {
+                let m = message.to_ascii_lowercase();
+                if *status == 413 || m.contains("quota") || m.contains("overquota") {
+                    ErrorClass::Quota
+                } else if (400..500).contains(status)
+                    && !matches!(status, 401 | 407 | 408 | 425 | 429)
+                {
+                    ErrorClass::Refused(Some(*status))
+                } else {
+                    ErrorClass::Inconclusive
+                }
+            }
+            _ => ErrorClass::Inconclusive,
+        }
+    }
+
+    /// Classifies an error of creating, waiting for or deleting a resource.
+    pub fn of(err: &ResourceError) -> ErrorClass {
+        match err {
+            ResourceError::Api(e) => ErrorClass::of_api(e),
+            ResourceError::Failed(_) => ErrorClass::Refused(None),
+            _ => ErrorClass::Inconclusive,
+        }
+    }
+
+    /// Words for an ABORT reason: why the error proves nothing about the standard.
+    pub fn note(self) -> &'static str {
+        match self {
+            ErrorClass::Refused(_) => "the cloud refused",
+            ErrorClass::Quota => "the project's quota is used up: inconclusive",
+            ErrorClass::Inconclusive => "transient or unreadable: inconclusive",
+        }
+    }
+}
+
+impl ResourceError {
+    /// [`ErrorClass::of`] this error.
+    pub fn class(&self) -> ErrorClass {
+        ErrorClass::of(self)
+    }
 }
 
 /// How fast cloud time passes: every wait and time budget of a probe is multiplied by this
@@ -210,6 +285,9 @@ pub struct ResourceRecord {
     /// The last problem deleting it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// For a resource left behind: the command that removes it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cleanup: Option<String>,
 }
 
 impl From<&Entry> for ResourceRecord {
@@ -220,6 +298,7 @@ impl From<&Entry> for ResourceRecord {
             id: e.id.clone(),
             deleted: !e.may_exist(),
             error: e.error.clone(),
+            cleanup: None,
         }
     }
 }
@@ -237,6 +316,9 @@ pub enum Disposal {
     Failed(String),
     /// Dry run: would be deleted.
     WouldDelete,
+    /// The delete call was accepted (any 2xx answer) but the cloud did not answer the check
+    /// that it is gone; counts as deleted.
+    Accepted(String),
 }
 
 /// One line of a cleanup report.
@@ -261,6 +343,7 @@ impl std::fmt::Display for Disposed {
             Disposal::Skipped(why) => format!("left alone: {why}"),
             Disposal::Failed(why) => format!("NOT deleted: {why}"),
             Disposal::WouldDelete => "would delete".to_string(),
+            Disposal::Accepted(why) => format!("deleted (deletion accepted; not confirmed: {why})"),
         };
         write!(f, "{} \"{}\" ({id}): {what}", self.kind.label(), self.name)
     }
@@ -399,99 +482,364 @@ impl Session {
             .into_iter()
             .filter(|e| mine.contains(&e.seq))
             .collect();
-        dispose_entries(
+        let janitor = Janitor::new(
             &self.client,
-            &self.tracker.ledger,
-            entries,
             self.tracker.pace(),
             &self.tracker.abort_cleanup,
+            None,
             false,
-        )
-        .await
+            &entries,
+        );
+        janitor.dispose_entries(&self.tracker.ledger, entries).await
     }
 }
 
-/// Deletes ledger entries that may still exist, newest first within each kind, kinds in
-/// deletion order; updates the ledger.
-async fn dispose_entries(
-    client: &Client,
-    ledger: &Ledger,
-    entries: Vec<Entry>,
+/// What every deletion of one cleanup shares: the client, the pace of waits, the abandon
+/// token (second Ctrl-C), the one deadline of the whole cleanup, the token's project (nothing
+/// of another project is touched) and the subnets known to be ours (only their router
+/// interfaces are removed).
+struct Janitor<'a> {
+    client: &'a Client,
     pace: Pace,
-    cancel: &CancellationToken,
+    cancel: &'a CancellationToken,
+    deadline: Option<(tokio::time::Instant, Duration)>,
     dry_run: bool,
-) -> Vec<Disposed> {
-    let mut out = vec![];
-    for kind in ResourceKind::ALL {
-        for mut e in entries
+    project: Option<String>,
+    own_subnets: HashSet<String>,
+}
+
+impl<'a> Janitor<'a> {
+    fn new(
+        client: &'a Client,
+        pace: Pace,
+        cancel: &'a CancellationToken,
+        limit: Option<Duration>,
+        dry_run: bool,
+        entries: &[Entry],
+    ) -> Janitor<'a> {
+        let own_subnets = entries
             .iter()
-            .filter(|e| e.kind == kind && e.may_exist())
-            .rev()
-            .cloned()
-        {
-            let what = if cancel.is_cancelled() {
-                Disposal::Failed("cleanup abandoned".into())
-            } else {
-                dispose_entry(client, &mut e, pace, cancel, dry_run).await
-            };
-            match &what {
-                Disposal::Deleted | Disposal::Gone => {
-                    e.state = EntryState::Deleted;
-                    e.error = None;
-                }
-                Disposal::Failed(why) => e.error = Some(why.clone()),
-                Disposal::Skipped(why) => {
-                    // Not ours (any more): the ledger stops tracking it.
-                    e.state = EntryState::NotCreated;
-                    e.error = Some(why.clone());
-                }
-                Disposal::WouldDelete => {}
-            }
-            if !dry_run {
-                e.at = now();
-                let _ = ledger.write(&e);
-            }
-            out.push(Disposed {
-                kind,
-                name: e.name.clone(),
-                id: e.id.clone(),
-                what,
-            });
+            .filter(|e| matches!(e.kind, ResourceKind::Subnet | ResourceKind::RouterInterface))
+            .filter_map(|e| e.id.clone())
+            .collect();
+        Janitor {
+            client,
+            pace,
+            cancel,
+            deadline: limit.map(|d| (tokio::time::Instant::now() + d, d)),
+            dry_run,
+            project: client.token().project_id.clone(),
+            own_subnets,
         }
     }
-    out
+
+    fn out_of_time(&self) -> Option<Disposal> {
+        if self.cancel.is_cancelled() {
+            return Some(Disposal::Failed("cleanup abandoned".into()));
+        }
+        match self.deadline {
+            Some((at, limit)) if tokio::time::Instant::now() >= at => {
+                Some(Disposal::Failed(format!(
+                    "the cleanup's time limit of {:.1} s ran out",
+                    limit.as_secs_f64()
+                )))
+            }
+            _ => None,
+        }
+    }
+
+    /// Runs one deletion under the abandon token and the cleanup's deadline (an unanswered
+    /// request is dropped when either fires).
+    async fn bounded(&self, work: impl std::future::Future<Output = Disposal>) -> Disposal {
+        if let Some(stop) = self.out_of_time() {
+            return stop;
+        }
+        let timed = async {
+            match self.deadline {
+                None => work.await,
+                Some((at, limit)) => match tokio::time::timeout_at(at, work).await {
+                    Ok(d) => d,
+                    Err(_) => Disposal::Failed(format!(
+                        "the cleanup's time limit of {:.1} s ran out",
+                        limit.as_secs_f64()
+                    )),
+                },
+            }
+        };
+        tokio::select! {
+            biased;
+            _ = self.cancel.cancelled() => Disposal::Failed("cleanup abandoned".into()),
+            d = timed => d,
+        }
+    }
+
+    /// Deletes ledger entries that may still exist, newest first within each kind, kinds in
+    /// deletion order; updates the ledger.
+    async fn dispose_entries(&self, ledger: &Ledger, entries: Vec<Entry>) -> Vec<Disposed> {
+        let mut out = vec![];
+        for kind in ResourceKind::ALL {
+            for mut e in entries
+                .iter()
+                .filter(|e| e.kind == kind && e.may_exist())
+                .rev()
+                .cloned()
+            {
+                let found = self.bounded(self.dispose_entry(&mut e)).await;
+                let what = found;
+                match &what {
+                    Disposal::Deleted | Disposal::Gone | Disposal::Accepted(_) => {
+                        e.state = EntryState::Deleted;
+                        e.error = None;
+                    }
+                    Disposal::Failed(why) => {
+                        // Keep the cloud's last answer when this cleanup did not get to ask.
+                        e.error = Some(match &e.error {
+                            Some(prev) if stopped_early(why) && !stopped_early(prev) => {
+                                format!("{prev}; {why}")
+                            }
+                            _ => why.clone(),
+                        });
+                    }
+                    Disposal::Skipped(why) => {
+                        // Not ours (any more): the ledger stops tracking it.
+                        e.state = EntryState::NotCreated;
+                        e.error = Some(why.clone());
+                    }
+                    Disposal::WouldDelete => {}
+                }
+                if !self.dry_run {
+                    e.at = now();
+                    let _ = ledger.write(&e);
+                }
+                out.push(Disposed {
+                    kind,
+                    name: e.name.clone(),
+                    id: e.id.clone(),
+                    what,
+                });
+            }
+        }
+        out
+    }
+
+    async fn dispose_entry(&self, e: &mut Entry) -> Disposal {
+        if !e.name.starts_with(&e.prefix) || e.prefix.is_empty() {
+            return Disposal::Skipped(format!("name lacks the prefix \"{}\"", e.prefix));
+        }
+        // An intent without id: find it by its exact name.
+        if e.id.is_none() {
+            if e.kind == ResourceKind::RouterInterface {
+                return Disposal::Gone; // the router's deletion path removes its interfaces
+            }
+            match find_by_name(self.client, e.kind, &e.name).await {
+                Ok(ids) if ids.is_empty() => return Disposal::Gone,
+                Ok(ids) => e.id = ids.into_iter().next(),
+                Err(err) => return Disposal::Failed(format!("cannot look it up by name: {err}")),
+            }
+        }
+        let Some(id) = e.id.clone() else {
+            return Disposal::Gone;
+        };
+        let target = Target {
+            kind: e.kind,
+            id,
+            parent: e.parent.clone(),
+        };
+        self.delete_checked(&target, &e.prefix, true).await
+    }
+
+    /// Reads the resource back, checks its name and project, deletes it and waits until it is
+    /// gone. When the read-back fails (the cloud does not answer it) and the resource comes
+    /// from the ledger (`recorded`: we created it), it is deleted by id all the same, so that
+    /// what depends on it can go too.
+    async fn delete_checked(&self, t: &Target, prefix: &str, recorded: bool) -> Disposal {
+        // Read back: a router interface is checked through its router.
+        let (check_kind, check_id) = match (t.kind, &t.parent) {
+            (ResourceKind::RouterInterface, Some(router)) => {
+                (ResourceKind::Router, router.as_str())
+            }
+            _ => (t.kind, t.id.as_str()),
+        };
+        match show(self.client, check_kind, check_id).await {
+            Ok(None) => return Disposal::Gone,
+            Ok(Some(current)) => {
+                let name = name_of(&current).unwrap_or("");
+                if !name.starts_with(prefix) || prefix.is_empty() {
+                    return Disposal::Skipped(format!(
+                        "its name \"{name}\" lacks the prefix \"{prefix}\""
+                    ));
+                }
+                if let Some(other) = foreign_project(&current, self.project.as_deref()) {
+                    return Disposal::Skipped(format!("it belongs to another project ({other})"));
+                }
+            }
+            Err(e) if !recorded => return Disposal::Failed(format!("cannot read it back: {e}")),
+            Err(_) => {} // the ledger records that we created it
+        }
+        if self.dry_run {
+            return Disposal::WouldDelete;
+        }
+        match self.delete_and_wait(t, prefix).await {
+            Ok(d) => d,
+            Err(ResourceError::Interrupted) => Disposal::Failed("cleanup abandoned".into()),
+            Err(e) => Disposal::Failed(e.to_string()),
+        }
+    }
+
+    async fn backoff(&self, attempt: u32) -> Result<(), ResourceError> {
+        backoff_sleep(attempt, self.pace, self.cancel).await
+    }
+
+    async fn delete_and_wait(&self, t: &Target, prefix: &str) -> Result<Disposal, ResourceError> {
+        let client = self.client;
+        let service = service_of(t.kind);
+        let (_, _, single) = collection(t.kind);
+        let started = tokio::time::Instant::now();
+        let budget = self.pace.secs(DELETE_BUDGET_SECS);
+        let mut attempt = 0u32;
+        // Volumes and backups cannot be deleted while they are still being made. When their
+        // status cannot be read, the delete call is tried all the same.
+        if matches!(t.kind, ResourceKind::Volume | ResourceKind::Backup) {
+            loop {
+                match show(client, t.kind, &t.id).await {
+                    Ok(None) => return Ok(Disposal::Gone),
+                    Ok(Some(v)) if !transitional(v["status"].as_str().unwrap_or("")) => break,
+                    Ok(Some(_)) => {}
+                    Err(_) => break,
+                }
+                if started.elapsed() > budget {
+                    return Err(ResourceError::Timeout("still busy, cannot delete".into()));
+                }
+                self.backoff(attempt).await?;
+                attempt += 1;
+            }
+        }
+        if t.kind == ResourceKind::Router {
+            let foreign = self.remove_own_interfaces(&t.id, prefix).await?;
+            if !foreign.is_empty() {
+                return Ok(Disposal::Failed(format!(
+                    "it has interfaces on subnets that are not ours ({}); they are left attached",
+                    foreign.join(", ")
+                )));
+            }
+        }
+        // The delete call, retried while the cloud refuses it for a reason that passes (409
+        // while dependants are still going away, 400 while a volume is busy). Any 2xx answer,
+        // whatever its body, counts. Persistent server errors (the client has retried them
+        // already), 401/403 and unanswered calls end it: the leftover is reported.
+        loop {
+            let sent = match (t.kind, &t.parent) {
+                (ResourceKind::RouterInterface, Some(router)) => {
+                    client
+                        .request(
+                            "network",
+                            Method::PUT,
+                            &format!("/routers/{router}/remove_router_interface"),
+                            Some(&json!({"subnet_id": t.id})),
+                        )
+                        .await
+                }
+                _ => {
+                    client
+                        .request(service, Method::DELETE, &format!("{single}/{}", t.id), None)
+                        .await
+                }
+            };
+            match sent {
+                Ok(_) => break,
+                Err(e) if e.status() == Some(404) => return Ok(Disposal::Gone),
+                Err(e) if matches!(e.status(), Some(400 | 409)) && started.elapsed() <= budget => {}
+                Err(e) => return Err(e.into()),
+            }
+            self.backoff(attempt).await?;
+            attempt += 1;
+        }
+        if t.kind == ResourceKind::RouterInterface {
+            return Ok(Disposal::Deleted);
+        }
+        // Wait until it is gone (so that what it depends on can go next). A cloud that does
+        // not answer the status call any more has still accepted the deletion.
+        loop {
+            match show(client, t.kind, &t.id).await {
+                Ok(None) => return Ok(Disposal::Deleted),
+                Ok(Some(_)) => {}
+                Err(e) => return Ok(Disposal::Accepted(e.to_string())),
+            }
+            if started.elapsed() > budget {
+                return Err(ResourceError::Timeout(format!(
+                    "still present {:.0} s after the delete call",
+                    started.elapsed().as_secs_f64()
+                )));
+            }
+            self.backoff(attempt).await?;
+            attempt += 1;
+        }
+    }
+
+    /// Removes the interfaces of a router (found through its ports) that are on our subnets:
+    /// subnets in the ledger, or whose name has the prefix and that belong to the token's
+    /// project. Returns the subnets of interfaces left alone.
+    async fn remove_own_interfaces(
+        &self,
+        router: &str,
+        prefix: &str,
+    ) -> Result<Vec<String>, OpenStackError> {
+        let client = self.client;
+        let ports = client
+            .list(
+                "network",
+                &format!("/ports?device_id={router}&device_owner=network:router_interface"),
+                "ports",
+            )
+            .await?;
+        let mut foreign = vec![];
+        for p in ports {
+            for ip in p["fixed_ips"].as_array().into_iter().flatten() {
+                let Some(subnet) = ip["subnet_id"].as_str() else {
+                    continue;
+                };
+                if !self.is_own_subnet(subnet, prefix).await? {
+                    foreign.push(subnet.to_string());
+                    continue;
+                }
+                match client
+                    .request(
+                        "network",
+                        Method::PUT,
+                        &format!("/routers/{router}/remove_router_interface"),
+                        Some(&json!({"subnet_id": subnet})),
+                    )
+                    .await
+                {
+                    Ok(_) => {}
+                    Err(e) if e.status() == Some(404) => {}
+                    Err(e) => return Err(e),
+                }
+            }
+        }
+        Ok(foreign)
+    }
+
+    async fn is_own_subnet(&self, subnet: &str, prefix: &str) -> Result<bool, OpenStackError> {
+        if self.own_subnets.contains(subnet) {
+            return Ok(true);
+        }
+        Ok(
+            match show(self.client, ResourceKind::Subnet, subnet).await? {
+                None => false,
+                Some(v) => {
+                    !prefix.is_empty()
+                        && name_of(&v).is_some_and(|n| n.starts_with(prefix))
+                        && foreign_project(&v, self.project.as_deref()).is_none()
+                }
+            },
+        )
+    }
 }
 
-async fn dispose_entry(
-    client: &Client,
-    e: &mut Entry,
-    pace: Pace,
-    cancel: &CancellationToken,
-    dry_run: bool,
-) -> Disposal {
-    if !e.name.starts_with(&e.prefix) || e.prefix.is_empty() {
-        return Disposal::Skipped(format!("name lacks the prefix \"{}\"", e.prefix));
-    }
-    // An intent without id: find it by its exact name.
-    if e.id.is_none() {
-        if e.kind == ResourceKind::RouterInterface {
-            return Disposal::Gone; // the router's deletion path removes its interfaces
-        }
-        match find_by_name(client, e.kind, &e.name).await {
-            Ok(ids) if ids.is_empty() => return Disposal::Gone,
-            Ok(ids) => e.id = ids.into_iter().next(),
-            Err(err) => return Disposal::Failed(format!("cannot look it up by name: {err}")),
-        }
-    }
-    let Some(id) = e.id.clone() else {
-        return Disposal::Gone;
-    };
-    let target = Target {
-        kind: e.kind,
-        id,
-        parent: e.parent.clone(),
-    };
-    delete_checked(client, &target, &e.prefix, pace, cancel, dry_run).await
+/// Whether a cleanup's failure only says that it stopped (time limit, second Ctrl-C).
+fn stopped_early(why: &str) -> bool {
+    why.starts_with("the cleanup's time limit") || why == "cleanup abandoned"
 }
 
 /// One resource to delete.
@@ -537,12 +885,43 @@ fn name_of(v: &Value) -> Option<&str> {
     v.get("name").and_then(Value::as_str)
 }
 
+/// The fields in which the APIs name a resource's project (Neutron, Nova, Cinder volumes as
+/// an admin sees them, Cinder backups).
+const PROJECT_FIELDS: [&str; 4] = [
+    "project_id",
+    "tenant_id",
+    "os-vol-tenant-attr:tenant_id",
+    "os-backup-project-attr:project_id",
+];
+
+/// The other project `v` belongs to, if it names one that is not `project`.
+fn foreign_project(v: &Value, project: Option<&str>) -> Option<String> {
+    let project = project.filter(|p| !p.is_empty())?;
+    PROJECT_FIELDS
+        .iter()
+        .filter_map(|k| v.get(*k).and_then(Value::as_str))
+        .find(|p| !p.is_empty() && *p != project)
+        .map(str::to_string)
+}
+
+/// Lists the resources of `kind` in the token's project: Neutron is asked for that project
+/// only (an admin token lists every project's otherwise), and whatever names another
+/// project is dropped.
 async fn list_kind(client: &Client, kind: ResourceKind) -> Result<Vec<Value>, OpenStackError> {
     let (path, key, _) = collection(kind);
     if kind == ResourceKind::Secret && !client.catalog().has_type("key-manager") {
         return Ok(vec![]);
     }
-    client.list(service_of(kind), path, key).await
+    let project = client.token().project_id.clone();
+    let path = match (&project, service_of(kind)) {
+        (Some(p), "network") if !p.is_empty() => format!("{path}?project_id={p}"),
+        _ => path.to_string(),
+    };
+    let all = client.list(service_of(kind), &path, key).await?;
+    Ok(all
+        .into_iter()
+        .filter(|v| foreign_project(v, project.as_deref()).is_none())
+        .collect())
 }
 
 async fn find_by_name(
@@ -587,7 +966,7 @@ async fn show(
     }
 }
 
-/// Bounded backoff: 1, 2, 4, 8, 15, 15, ... cloud seconds, at most `total` cloud seconds.
+/// Bounded backoff: 1, 2, 4, 8, 15, 15, ... cloud seconds.
 async fn backoff_sleep(
     attempt: u32,
     pace: Pace,
@@ -600,41 +979,9 @@ async fn backoff_sleep(
     }
 }
 
-/// The cloud seconds a deletion may take in total before it counts as failed.
+/// The cloud seconds one deletion may take in total before it counts as failed (a cleanup's
+/// overall time limit may cut it shorter).
 const DELETE_BUDGET_SECS: f64 = 300.0;
-
-/// Reads the resource back, checks its name, deletes it and waits until it is gone.
-async fn delete_checked(
-    client: &Client,
-    t: &Target,
-    prefix: &str,
-    pace: Pace,
-    cancel: &CancellationToken,
-    dry_run: bool,
-) -> Disposal {
-    // Read back: a router interface is checked through its router.
-    let (check_kind, check_id) = match (t.kind, &t.parent) {
-        (ResourceKind::RouterInterface, Some(router)) => (ResourceKind::Router, router.as_str()),
-        _ => (t.kind, t.id.as_str()),
-    };
-    let current = match show(client, check_kind, check_id).await {
-        Ok(None) => return Disposal::Gone,
-        Ok(Some(v)) => v,
-        Err(e) => return Disposal::Failed(format!("cannot read it back: {e}")),
-    };
-    let name = name_of(&current).unwrap_or("");
-    if !name.starts_with(prefix) || prefix.is_empty() {
-        return Disposal::Skipped(format!("its name \"{name}\" lacks the prefix \"{prefix}\""));
-    }
-    if dry_run {
-        return Disposal::WouldDelete;
-    }
-    match delete_and_wait(client, t, pace, cancel).await {
-        Ok(d) => d,
-        Err(ResourceError::Interrupted) => Disposal::Failed("cleanup abandoned".into()),
-        Err(e) => Disposal::Failed(e.to_string()),
-    }
-}
 
 fn transitional(status: &str) -> bool {
     matches!(
@@ -643,135 +990,28 @@ fn transitional(status: &str) -> bool {
     )
 }
 
-async fn delete_and_wait(
-    client: &Client,
-    t: &Target,
-    pace: Pace,
-    cancel: &CancellationToken,
-) -> Result<Disposal, ResourceError> {
-    let service = service_of(t.kind);
-    let (_, _, single) = collection(t.kind);
-    let started = tokio::time::Instant::now();
-    let budget = pace.secs(DELETE_BUDGET_SECS);
-    let mut attempt = 0u32;
-    // Volumes and backups cannot be deleted while they are still being made.
-    if matches!(t.kind, ResourceKind::Volume | ResourceKind::Backup) {
-        loop {
-            match show(client, t.kind, &t.id).await? {
-                None => return Ok(Disposal::Gone),
-                Some(v) if !transitional(v["status"].as_str().unwrap_or("")) => break,
-                Some(_) => {}
-            }
-            if started.elapsed() > budget {
-                return Err(ResourceError::Timeout("still busy, cannot delete".into()));
-            }
-            backoff_sleep(attempt, pace, cancel).await?;
-            attempt += 1;
-        }
-    }
-    // The delete call, retried on refusal (e.g. 409 while dependants are still going away).
-    loop {
-        let sent = match (t.kind, &t.parent) {
-            (ResourceKind::RouterInterface, Some(router)) => client
-                .request(
-                    "network",
-                    Method::PUT,
-                    &format!("/routers/{router}/remove_router_interface"),
-                    Some(&json!({"subnet_id": t.id})),
-                )
-                .await
-                .map(|_| ()),
-            (ResourceKind::Router, _) => remove_all_interfaces(client, &t.id).await.and(
-                client
-                    .request(service, Method::DELETE, &format!("{single}/{}", t.id), None)
-                    .await
-                    .map(|_| ()),
-            ),
-            _ => client
-                .request(service, Method::DELETE, &format!("{single}/{}", t.id), None)
-                .await
-                .map(|_| ()),
-        };
-        match sent {
-            Ok(()) => break,
-            Err(e) if e.status() == Some(404) => {
-                if t.kind == ResourceKind::RouterInterface {
-                    return Ok(Disposal::Gone);
-                }
-                break;
-            }
-            Err(e) => {
-                if started.elapsed() > budget || matches!(e.status(), Some(401 | 403)) {
-                    return Err(e.into());
-                }
-            }
-        }
-        backoff_sleep(attempt, pace, cancel).await?;
-        attempt += 1;
-    }
-    if t.kind == ResourceKind::RouterInterface {
-        return Ok(Disposal::Deleted);
-    }
-    // Wait until it is gone.
-    loop {
-        if show(client, t.kind, &t.id).await?.is_none() {
-            return Ok(Disposal::Deleted);
-        }
-        if started.elapsed() > budget {
-            return Err(ResourceError::Timeout(format!(
-                "still present {:.0} s after the delete call",
-                started.elapsed().as_secs_f64()
-            )));
-        }
-        backoff_sleep(attempt, pace, cancel).await?;
-        attempt += 1;
-    }
-}
-
-/// Removes every interface of a router (found through its ports).
-async fn remove_all_interfaces(client: &Client, router: &str) -> Result<(), OpenStackError> {
-    let ports = client
-        .list(
-            "network",
-            &format!("/ports?device_id={router}&device_owner=network:router_interface"),
-            "ports",
-        )
-        .await?;
-    for p in ports {
-        for ip in p["fixed_ips"].as_array().into_iter().flatten() {
-            if let Some(subnet) = ip["subnet_id"].as_str() {
-                match client
-                    .request(
-                        "network",
-                        Method::PUT,
-                        &format!("/routers/{router}/remove_router_interface"),
-                        Some(&json!({"subnet_id": subnet})),
-                    )
-                    .await
-                {
-                    Ok(_) => {}
-                    Err(e) if e.status() == Some(404) => {}
-                    Err(e) => return Err(e),
-                }
-            }
-        }
-    }
-    Ok(())
-}
+/// The shortest prefix a prefix sweep accepts: shorter ones match too much of a project.
+pub const MIN_PREFIX_LEN: usize = 4;
 
 /// Options of [`sweep`].
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct SweepOptions {
-    /// Only names starting with this are touched.
+    /// Only names starting with this are touched (empty: the ledger entries only; otherwise
+    /// at least [`MIN_PREFIX_LEN`] characters, or the prefix search is refused).
     pub prefix: String,
     /// Report what would be deleted, delete nothing.
     pub dry_run: bool,
     /// Pace of waits.
     pub pace: Pace,
+    /// One time limit (real time) for the whole sweep; what is not done by then is reported
+    /// as left behind.
+    pub time_limit: Option<Duration>,
 }
 
 /// Removes leftovers: first everything the ledger (if any) says may exist, then everything in
-/// the project whose name starts with the prefix. Returns one line per resource touched.
+/// the token's project whose name starts with the prefix. Returns one line per resource
+/// touched. Resources of other projects, names without the prefix and router interfaces on
+/// subnets that are not ours are left alone.
 pub async fn sweep(
     client: &Client,
     ledger: Option<&Ledger>,
@@ -781,26 +1021,35 @@ pub async fn sweep(
 ) -> Vec<Disposed> {
     let fallback = Ledger::in_memory();
     let ledger = ledger.unwrap_or(&fallback);
-    let mut out = dispose_entries(
+    let janitor = Janitor::new(
         client,
-        ledger,
-        ledger_entries,
         options.pace,
         cancel,
+        options.time_limit,
         options.dry_run,
-    )
-    .await;
-    if options.prefix.is_empty() {
+        &ledger_entries,
+    );
+    let mut out = janitor.dispose_entries(ledger, ledger_entries).await;
+    if options.prefix.chars().count() < MIN_PREFIX_LEN {
         return out;
     }
     for kind in ResourceKind::ALL {
         if kind == ResourceKind::RouterInterface {
             continue; // removed with their routers
         }
-        if cancel.is_cancelled() {
-            break;
-        }
-        let found = match list_kind(client, kind).await {
+        let found = match janitor.out_of_time() {
+            Some(Disposal::Failed(why)) => Err(why),
+            _ => {
+                let listed = async { list_kind(client, kind).await.map_err(|e| e.to_string()) };
+                match janitor.deadline {
+                    None => listed.await,
+                    Some((at, _)) => tokio::time::timeout_at(at, listed)
+                        .await
+                        .unwrap_or_else(|_| Err("the cleanup's time limit ran out".into())),
+                }
+            }
+        };
+        let found = match found {
             Ok(f) => f,
             Err(e) => {
                 out.push(Disposed {
@@ -823,19 +1072,14 @@ pub async fn sweep(
             {
                 continue;
             }
-            let what = delete_checked(
-                client,
-                &Target {
-                    kind,
-                    id: id.clone(),
-                    parent: None,
-                },
-                &options.prefix,
-                options.pace,
-                cancel,
-                options.dry_run,
-            )
-            .await;
+            let target = Target {
+                kind,
+                id: id.clone(),
+                parent: None,
+            };
+            let what = janitor
+                .bounded(janitor.delete_checked(&target, &options.prefix, false))
+                .await;
             out.push(Disposed {
                 kind,
                 name: name.to_string(),
@@ -847,8 +1091,8 @@ pub async fn sweep(
     out
 }
 
-/// Lists, per kind, the names of every resource in the project that starts with `prefix`
-/// (for tests and dry runs).
+/// Lists, per kind, the names of every resource in the token's project that starts with
+/// `prefix` (for tests and dry runs).
 pub async fn prefixed_names(
     client: &Client,
     prefix: &str,
@@ -865,4 +1109,86 @@ pub async fn prefixed_names(
         }
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn http(status: u16, message: &str) -> OpenStackError {
+        OpenStackError::Http {
+            service: "block-storage".into(),
+            method: "POST".into(),
+            path: "/volumes".into(),
+            status,
+            message: message.into(),
+        }
+    }
+
+    #[test]
+    fn only_definite_refusals_can_fail() {
+        let class = |e: OpenStackError| ErrorClass::of(&ResourceError::Api(e));
+        assert_eq!(
+            class(http(403, "Policy doesn't allow")),
+            ErrorClass::Refused(Some(403))
+        );
+        assert_eq!(class(http(404, "")), ErrorClass::Refused(Some(404)));
+        assert_eq!(
+            class(http(403, "Quota exceeded for instances")),
+            ErrorClass::Quota
+        );
+        assert_eq!(
+            class(http(409, "Quota exceeded for resources: ['network'].")),
+            ErrorClass::Quota
+        );
+        assert_eq!(
+            class(http(413, "Maximum number of volumes")),
+            ErrorClass::Quota
+        );
+        for status in [401, 408, 429, 500, 502, 503, 504] {
+            assert_eq!(
+                class(http(status, "")),
+                ErrorClass::Inconclusive,
+                "{status}"
+            );
+        }
+        let transport = OpenStackError::Transport {
+            service: "compute".into(),
+            method: "GET".into(),
+            path: "/servers".into(),
+            message: "connection reset".into(),
+            attempts: 4,
+        };
+        assert_eq!(class(transport), ErrorClass::Inconclusive);
+        let decode = OpenStackError::Decode {
+            service: "compute".into(),
+            method: "GET".into(),
+            path: "/servers".into(),
+            message: "not JSON".into(),
+        };
+        assert_eq!(class(decode), ErrorClass::Inconclusive);
+        assert_eq!(
+            ErrorClass::of(&ResourceError::Failed("status is error".into())),
+            ErrorClass::Refused(None)
+        );
+        for e in [
+            ResourceError::Answer("no id".into()),
+            ResourceError::Interrupted,
+            ResourceError::Timeout("still creating".into()),
+        ] {
+            assert_eq!(e.class(), ErrorClass::Inconclusive, "{e}");
+        }
+    }
+
+    #[test]
+    fn project_fields_decide_ownership() {
+        let mine = Some("p1");
+        assert_eq!(foreign_project(&json!({"project_id": "p1"}), mine), None);
+        assert_eq!(foreign_project(&json!({"name": "x"}), mine), None);
+        assert_eq!(
+            foreign_project(&json!({"os-vol-tenant-attr:tenant_id": "p2"}), mine),
+            Some("p2".into())
+        );
+        assert_eq!(foreign_project(&json!({"tenant_id": "p2"}), None), None);
+    }
 }

@@ -1,9 +1,10 @@
 //! What the probes that create resources share: running the work under the probe's overall
 //! budget and the run's cancellation token, always followed by the cleanup of everything the
 //! work created; waiting for a status with the reference suite's schedules; evidence about
-//! resources that could not be deleted.
+//! resources that could not be deleted; and the reasons of ABORT and FAIL verdicts built on
+//! the one error classifier ([`ErrorClass`]).
 
-use crate::openstack::resources::{Disposal, Disposed, Pace, ResourceError, Session};
+use crate::openstack::resources::{Disposal, Disposed, ErrorClass, Pace, ResourceError, Session};
 use crate::openstack::{Client, OpenStackError};
 use crate::probes::{Finding, ProbeContext};
 use std::future::Future;
@@ -45,6 +46,49 @@ impl<T> Guarded<T> {
     pub fn leftover_findings(&self) -> Vec<Finding> {
         leftover_findings(&self.disposed)
     }
+}
+
+/// A step of a resource-creating probe that failed, and why.
+#[derive(Debug)]
+pub struct StepError {
+    /// What the probe was doing, e.g. `creating the volume`.
+    pub step: String,
+    /// The error.
+    pub error: ResourceError,
+}
+
+impl StepError {
+    /// `step` failed with `error`.
+    pub fn new(step: impl Into<String>, error: ResourceError) -> StepError {
+        StepError {
+            step: step.into(),
+            error,
+        }
+    }
+
+    /// The class of the error ([`ErrorClass::of`]).
+    pub fn class(&self) -> ErrorClass {
+        self.error.class()
+    }
+
+    /// One line: `creating the volume: <error>`, followed for errors that prove nothing by
+    /// why they do not (`(transient or unreadable: inconclusive)`).
+    pub fn reason(&self) -> String {
+        step_reason(&self.step, &self.error)
+    }
+}
+
+/// The reason line of a failed step (see [`StepError::reason`]).
+pub fn step_reason(step: &str, err: &ResourceError) -> String {
+    match err.class() {
+        ErrorClass::Refused(_) => format!("{step}: {err}"),
+        class => format!("{step}: {err} ({})", class.note()),
+    }
+}
+
+/// Maps a step's error to `StepError` (for `map_err`).
+pub fn at(step: &'static str) -> impl Fn(ResourceError) -> StepError {
+    move |e| StepError::new(step, e)
 }
 
 /// Findings for resources that a cleanup could not delete.
@@ -123,7 +167,7 @@ where
     for i in 0..=schedule.len() {
         match check().await? {
             Check::Ready(v) => return Ok(v),
-            Check::Failed(why) => return Err(ResourceError::Timeout(format!("{what}: {why}"))),
+            Check::Failed(why) => return Err(ResourceError::Failed(format!("{what}: {why}"))),
             Check::Pending(state) => last = state,
         }
         if let Some(step) = schedule.get(i) {
@@ -153,7 +197,7 @@ where
     loop {
         match check().await? {
             Check::Ready(v) => return Ok(v),
-            Check::Failed(why) => return Err(ResourceError::Timeout(format!("{what}: {why}"))),
+            Check::Failed(why) => return Err(ResourceError::Failed(format!("{what}: {why}"))),
             Check::Pending(state) => {
                 if started.elapsed() >= limit_real {
                     return Err(ResourceError::Timeout(format!(

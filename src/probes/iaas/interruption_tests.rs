@@ -71,6 +71,7 @@ async fn cleanup_from(
         prefix: "_scs-".into(),
         dry_run: false,
         pace: cloud.ctx.services.tracker().pace(),
+        time_limit: None,
     };
     sweep(
         cloud.snapshot.client(),
@@ -344,4 +345,375 @@ async fn executor_timeout_waits_for_the_cleanup() {
         results[0].stderr
     );
     assert_clean(&cloud, &path).await;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Transient faults: ABORT, never FAIL, and nothing left behind (issue 11, items 2.1, 2.3, 2.4).
+
+use super::scs_0115_default_security_group_rules as s0115;
+use super::scs_0116_key_manager as s0116;
+use crate::openstack::{Client, ClientOptions, Snapshot};
+
+/// Faults that prove nothing about a standard: a server error, an overloaded service, a rate
+/// limit, an expired token, an unreadable body and a request that is never answered.
+const TRANSIENT: [&str; 6] = [
+    "kind: status, status: 500",
+    "kind: status, status: 503",
+    "kind: rate-limit",
+    "kind: status, status: 401",
+    "kind: malformed-json",
+    "kind: timeout",
+];
+
+/// A simulated cloud from `base` with one fault `{service, method, path, <kind>}`, and a
+/// client that gives up on an unanswered request after 300 ms.
+async fn faulty(base: &str, service: &str, method: &str, path: &str, kind: &str) -> TestCloud {
+    let mut cloud = TestCloud::yaml(&format!(
+        "base: {base}\nfaults:\n  - {{service: {service}, method: {method}, path: {path}, {kind}}}\n"
+    ))
+    .await;
+    let options = ClientOptions {
+        timeout: Duration::from_millis(300),
+        backoff: Duration::from_millis(1),
+        max_retry_after: Duration::from_millis(1),
+        ..ClientOptions::default()
+    };
+    let client = Client::connect_with(cloud.sim.cloud_config("sim"), options)
+        .await
+        .expect("client connects");
+    let snapshot = Snapshot::new(client);
+    cloud.ctx.services.openstack = Some(snapshot.clone());
+    cloud.snapshot = snapshot;
+    cloud
+}
+
+/// Every requested testcase is ABORT with an "inconclusive" reason, and the ledger says every
+/// resource is gone.
+fn assert_inconclusive(cell: &str, out: &[crate::probes::Outcome], tracker: &Tracker) {
+    for o in out {
+        assert_eq!(o.verdict, Verdict::Abort, "{cell}: {o:?}");
+        assert!(o.reason.contains("inconclusive"), "{cell}: {}", o.reason);
+    }
+    let left = tracker.leftovers();
+    assert!(left.is_empty(), "{cell}: left behind {left:?}");
+}
+
+#[tokio::test]
+async fn scs_0117_transient_faults_abort_and_clean_up() {
+    for path in ["/volumes", "/backups"] {
+        for kind in TRANSIENT {
+            let cell = format!("POST {path} {kind}");
+            let cloud = faulty("compliant.yaml", "block-storage", "POST", path, kind).await;
+            let out = cloud
+                .run(s0117::probe().as_ref(), &[s0117::TEST_BACKUP])
+                .await;
+            assert_inconclusive(&cell, &out, &cloud.ctx.services.tracker());
+            let left = prefixed_names(cloud.snapshot.client(), "_scs-")
+                .await
+                .unwrap();
+            assert!(left.is_empty(), "{cell}: {left:?}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn scs_0117_unreadable_backup_status_aborts_and_still_deletes() {
+    // Every GET of a backup fails (the status poll, the read-back and the wait until gone).
+    let cloud = faulty(
+        "compliant.yaml",
+        "block-storage",
+        "GET",
+        "/backups/",
+        "kind: status, status: 503",
+    )
+    .await;
+    let out = cloud
+        .run(s0117::probe().as_ref(), &[s0117::TEST_BACKUP])
+        .await;
+    assert_inconclusive("GET /backups/ 503", &out, &cloud.ctx.services.tracker());
+    let log = cloud.sim.request_log();
+    let deleted = |what: &str| {
+        log.iter()
+            .any(|l| l.starts_with("DELETE /volume/v3/") && l.contains(what))
+    };
+    assert!(deleted("/backups/") && deleted("/volumes/"), "{log:?}");
+    let vols = cloud
+        .snapshot
+        .client()
+        .list("block-storage", "/volumes/detail", "volumes")
+        .await
+        .unwrap();
+    assert!(vols.is_empty(), "{vols:?}");
+}
+
+#[tokio::test]
+async fn scs_0116_transient_faults_abort_and_clean_up() {
+    for (method, path) in [("POST", "/secrets"), ("GET", "/secrets")] {
+        for kind in TRANSIENT {
+            let cell = format!("{method} {path} {kind}");
+            let cloud = faulty("compliant.yaml", "key-manager", method, path, kind).await;
+            let out = cloud
+                .run(s0116::permissions_probe().as_ref(), &[s0116::PERMISSIONS])
+                .await;
+            assert_inconclusive(&cell, &out, &cloud.ctx.services.tracker());
+        }
+    }
+}
+
+#[tokio::test]
+async fn scs_0101_transient_faults_abort_and_clean_up() {
+    for (service, path) in [("network", "/networks"), ("compute", "/servers")] {
+        for kind in TRANSIENT {
+            let cell = format!("POST {path} {kind}");
+            let cloud = faulty("compliant.yaml", service, "POST", path, kind).await;
+            let out = cloud
+                .run(
+                    s0101::probe().as_ref(),
+                    &[s0101::ENTROPY_AVAIL, s0101::FIPS_TEST],
+                )
+                .await;
+            assert_inconclusive(&cell, &out, &cloud.ctx.services.tracker());
+            let left = prefixed_names(cloud.snapshot.client(), "_scs-")
+                .await
+                .unwrap();
+            assert!(left.is_empty(), "{cell}: {left:?}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn scs_0115_fallback_transient_faults_abort_and_clean_up() {
+    for kind in TRANSIENT {
+        let cell = format!("POST /security-groups {kind}");
+        let cloud = faulty(
+            "zed-legacy.yaml",
+            "network",
+            "POST",
+            "/security-groups",
+            kind,
+        )
+        .await;
+        let out = cloud
+            .run(s0115::probe().as_ref(), &[s0115::DEFAULT_RULES])
+            .await;
+        assert_inconclusive(&cell, &out, &cloud.ctx.services.tracker());
+        let groups = cloud
+            .snapshot
+            .client()
+            .list("network", "/security-groups", "security_groups")
+            .await
+            .unwrap();
+        assert_eq!(
+            groups.len(),
+            1,
+            "{cell}: only the default group: {groups:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn server_whose_status_read_keeps_failing_is_still_deleted_with_its_network() {
+    // Every GET of a server fails: the boot wait, the read-back before deleting it, and the
+    // wait until it is gone. It is deleted by id all the same (the ledger records it as ours),
+    // so its port goes and the router, subnet and network can go too.
+    let cloud = faulty(
+        "compliant.yaml",
+        "compute",
+        "GET",
+        "/servers/",
+        "kind: status, status: 500",
+    )
+    .await;
+    let out = cloud
+        .run(
+            s0101::probe().as_ref(),
+            &[s0101::ENTROPY_AVAIL, s0101::FIPS_TEST],
+        )
+        .await;
+    assert_inconclusive("GET /servers/ 500", &out, &cloud.ctx.services.tracker());
+    assert_eq!(cloud.requests_matching("DELETE /compute/v2.1/servers/"), 1);
+    let client = cloud.snapshot.client();
+    for (path, key) in [
+        ("/networks?router:external=False", "networks"),
+        ("/subnets", "subnets"),
+        ("/routers", "routers"),
+        ("/ports", "ports"),
+    ] {
+        let left = client.list("network", path, key).await.unwrap();
+        assert!(left.is_empty(), "{key}: {left:?}");
+    }
+}
+
+#[tokio::test]
+async fn delete_answered_with_any_2xx_body_counts_as_done() {
+    // DELETE answers are labelled text/html (a proxy in between): still done.
+    let cloud = faulty(
+        "compliant.yaml",
+        "'*'",
+        "DELETE",
+        "/",
+        "kind: wrong-content-type",
+    )
+    .await;
+    let out = cloud
+        .run(s0117::probe().as_ref(), &[s0117::TEST_BACKUP])
+        .await;
+    assert_eq!(out[0].verdict, Verdict::Pass, "{:?}", out[0]);
+    assert!(cloud.ctx.services.tracker().leftovers().is_empty());
+    assert!(
+        prefixed_names(cloud.snapshot.client(), "_scs-")
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// `scs-check cleanup` safety (issue 11, item 5.2).
+
+/// The janitor with `prefix` and no ledger.
+async fn sweep_prefix(
+    cloud: &TestCloud,
+    prefix: &str,
+) -> Vec<crate::openstack::resources::Disposed> {
+    let options = SweepOptions {
+        prefix: prefix.into(),
+        dry_run: false,
+        pace: cloud.ctx.services.tracker().pace(),
+        time_limit: Some(Duration::from_secs(30)),
+    };
+    sweep(
+        cloud.snapshot.client(),
+        None,
+        vec![],
+        &options,
+        &Default::default(),
+    )
+    .await
+}
+
+#[tokio::test]
+async fn cleanup_with_an_admin_token_leaves_other_projects_alone() {
+    // An admin token sees other projects' resources: a volume and a backup named like ours in
+    // another project, and another project's external network named with the prefix.
+    let cloud = TestCloud::yaml(
+        "base: admin-token.yaml\nnetwork: {external_networks: [_scs-shared-ext]}\nresources:\n  volumes:\n    - {name: _scs-0117-volume-theirs, size: 1, \"os-vol-tenant-attr:tenant_id\": 0ther0000000000000000000000000001}\n    - {name: _scs-0117-volume-ours, size: 1}\n  backups:\n    - {name: _scs-0117-backup-theirs, \"os-backup-project-attr:project_id\": 0ther0000000000000000000000000001}\n",
+    )
+    .await;
+    let done = sweep_prefix(&cloud, "_scs-").await;
+    let names: Vec<&str> = done.iter().map(|d| d.name.as_str()).collect();
+    assert_eq!(names, ["_scs-0117-volume-ours"], "{done:?}");
+    assert_eq!(done[0].what, Disposal::Deleted);
+    let log = cloud.sim.request_log();
+    let deletes: Vec<&String> = log.iter().filter(|l| l.starts_with("DELETE")).collect();
+    assert_eq!(deletes.len(), 1, "{deletes:?}");
+    let client = cloud.snapshot.client();
+    let vols = client
+        .list("block-storage", "/volumes/detail", "volumes")
+        .await
+        .unwrap();
+    assert_eq!(vols.len(), 1, "{vols:?}");
+    assert_eq!(
+        client
+            .list("block-storage", "/backups/detail", "backups")
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    let ext = client
+        .list("network", "/networks?router:external=True", "networks")
+        .await
+        .unwrap();
+    assert_eq!(ext.len(), 1, "the other project's network stays: {ext:?}");
+}
+
+#[tokio::test]
+async fn cleanup_never_detaches_a_router_interface_that_is_not_ours() {
+    use reqwest::Method;
+    use serde_json::json;
+    let cloud = TestCloud::file("compliant.yaml").await;
+    let client = cloud.snapshot.client();
+    let post = |path: &'static str, body: serde_json::Value| async move {
+        client
+            .request_json("network", Method::POST, path, Some(&body))
+            .await
+            .unwrap()
+    };
+    let net = post("/networks", json!({"network": {"name": "customer-net"}})).await;
+    let net = net["network"]["id"].as_str().unwrap().to_string();
+    let subnet = |name: &'static str, cidr: &'static str| {
+        let net = net.clone();
+        async move {
+            let v = post(
+                "/subnets",
+                json!({"subnet": {"name": name, "network_id": net, "cidr": cidr, "ip_version": 4}}),
+            )
+            .await;
+            v["subnet"]["id"].as_str().unwrap().to_string()
+        }
+    };
+    let theirs = subnet("customer-subnet", "10.9.0.0/24").await;
+    let ours = subnet("_scs-0101-subnet-old", "10.8.0.0/24").await;
+    let router = post(
+        "/routers",
+        json!({"router": {"name": "_scs-0101-router-old"}}),
+    )
+    .await;
+    let router = router["router"]["id"].as_str().unwrap().to_string();
+    for s in [&theirs, &ours] {
+        client
+            .request_json(
+                "network",
+                Method::PUT,
+                &format!("/routers/{router}/add_router_interface"),
+                Some(&json!({"subnet_id": s})),
+            )
+            .await
+            .unwrap();
+    }
+    let done = sweep_prefix(&cloud, "_scs-").await;
+    let on_router = client
+        .list(
+            "network",
+            &format!("/ports?device_id={router}&device_owner=network:router_interface"),
+            "ports",
+        )
+        .await
+        .unwrap();
+    let subnets_on_router: Vec<&str> = on_router
+        .iter()
+        .filter_map(|p| p["fixed_ips"][0]["subnet_id"].as_str())
+        .collect();
+    assert_eq!(
+        subnets_on_router,
+        [theirs.as_str()],
+        "our interface went, the customer's stayed: {done:?}"
+    );
+    let router_line = done
+        .iter()
+        .find(|d| d.kind == ResourceKind::Router)
+        .unwrap();
+    assert!(
+        matches!(&router_line.what, Disposal::Failed(why) if why.contains("not ours")),
+        "{router_line:?}"
+    );
+    let line = router_line.to_string();
+    assert!(line.contains(&theirs), "{line}");
+    // Our subnet (no interface any more) is gone; the customer's network and subnet stay.
+    let subnets = client.list("network", "/subnets", "subnets").await.unwrap();
+    let names: Vec<&str> = subnets.iter().filter_map(|s| s["name"].as_str()).collect();
+    assert!(names.contains(&"customer-subnet"), "{names:?}");
+    assert!(!names.contains(&"_scs-0101-subnet-old"), "{names:?}");
+}
+
+#[tokio::test]
+async fn short_prefixes_are_not_swept() {
+    let cloud = TestCloud::yaml(
+        "base: compliant.yaml\nresources:\n  volumes:\n    - {name: _scs-0117-volume-old, size: 1}\n",
+    )
+    .await;
+    assert!(sweep_prefix(&cloud, "_sc").await.is_empty());
+    assert_eq!(cloud.requests_matching("DELETE"), 0);
+    assert_eq!(sweep_prefix(&cloud, "_scs").await.len(), 1);
 }

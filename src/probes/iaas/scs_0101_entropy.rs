@@ -8,7 +8,7 @@
 //! cloud-init prints marked lines (`_scs-test-<section>: <text>`) which are parsed per section.
 
 use super::common::{FnProbe, abort_all, checked_snapshot};
-use super::creating::{Check, leftover_findings, wait_every, with_cleanup};
+use super::creating::{Check, leftover_findings, step_reason, wait_every, with_cleanup};
 use crate::openstack::ledger::ResourceKind;
 use crate::openstack::models::{Flavor, Image};
 use crate::openstack::resources::{ResourceError, Session};
@@ -214,7 +214,9 @@ async fn vm_console(session: Arc<Session>, image: Image, flavor: Flavor) -> Resu
     let t = session.tracker().clone();
     let client = session.client().clone();
     let pace = t.pace();
-    let e = |what: &'static str| move |err: ResourceError| format!("{what}: {err}");
+    // Every problem setting up or reading the VM is ABORT: the standard is about entropy, not
+    // about networks or servers (reasons say why the error proves nothing).
+    let e = |what: &'static str| move |err: ResourceError| step_reason(what, &err);
     let net = session
         .create_via_post(
             ResourceKind::Network,
@@ -243,7 +245,7 @@ async fn vm_console(session: Arc<Session>, image: Image, flavor: Flavor) -> Resu
     let external = client
         .list("network", "/networks?router:external=True", "networks")
         .await
-        .map_err(|err| format!("listing external networks: {err}"))?;
+        .map_err(|err| step_reason("listing external networks", &ResourceError::from(err)))?;
     let Some(ext) = external.first().and_then(|n| n["id"].as_str()) else {
         return Err("the cloud has no external network for a router gateway".into());
     };

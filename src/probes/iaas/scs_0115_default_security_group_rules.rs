@@ -6,7 +6,7 @@
 //! **creates a security group**, judges the rules Neutron gave it, and deletes it again.
 
 use super::common::{FnProbe, abort_all, checked_snapshot};
-use super::creating::{leftover_findings, with_cleanup};
+use super::creating::{leftover_findings, step_reason, with_cleanup};
 use crate::openstack::ledger::ResourceKind;
 use crate::openstack::models::DefaultSecurityGroupRule;
 use crate::openstack::resources::Session;
@@ -314,12 +314,12 @@ async fn create_and_read_group(
             serde_json::json!({"security_group": {"name": name, "description": name}}),
         )
         .await
-        .map_err(|e| format!("creating a security group: {e}"))?;
+        .map_err(|e| step_reason("creating a security group", &e))?;
     let v = session
         .client()
         .get_json("network", &format!("/security-groups/{id}"))
         .await
-        .map_err(|e| format!("reading the new security group: {e}"))?;
+        .map_err(|e| step_reason("reading the new security group", &e.into()))?;
     let rules = v["security_group"]["security_group_rules"]
         .as_array()
         .cloned()
@@ -339,7 +339,8 @@ async fn create_and_read_group(
 }
 
 /// The path for clouds without the default-rules API: creates a security group, judges the
-/// rules it was given ([`judge_new_group`]) and deletes it again. Errors are ABORT.
+/// rules it was given ([`judge_new_group`]) and deletes it again. Every error is ABORT (the
+/// standard is about the rules, not about creating groups), with the classifier's reason.
 pub async fn fallback_without_api(ctx: &ProbeContext, snapshot: &Snapshot) -> Outcome {
     let guarded = with_cleanup(
         ctx,

@@ -4,10 +4,10 @@
 //! and deletes it again.
 
 use super::common::{FnProbe, abort_all, checked_snapshot};
-use super::creating::{leftover_findings, with_cleanup};
+use super::creating::{leftover_findings, step_reason, with_cleanup};
+use crate::openstack::Catalog;
 use crate::openstack::ledger::ResourceKind;
-use crate::openstack::resources::{ResourceError, Session};
-use crate::openstack::{Catalog, OpenStackError};
+use crate::openstack::resources::{ErrorClass, ResourceError, Session};
 use crate::probes::{Finding, Outcome, ProbeContext};
 use crate::verdict::Verdict;
 use futures::future::BoxFuture;
@@ -30,20 +30,14 @@ pub fn permissions_probe() -> Arc<FnProbe> {
     FnProbe::new(PERMISSIONS_PROBE, vec![PERMISSIONS.into()], run_permissions)
 }
 
-/// A 403 is a FAIL (the member lacks a permission the standard asks for); every other error
-/// leaves the question open (ABORT).
+/// A 403 that is not about quota is a FAIL (the member lacks a permission the standard asks
+/// for); every other error leaves the question open (ABORT), as [`ErrorClass`] says.
 fn judged(step: &str, err: &ResourceError) -> (Verdict, String) {
-    // Barbican also answers 403 when the project's secret quota is used up: that says nothing
-    // about permissions.
-    let verdict = match err {
-        ResourceError::Api(OpenStackError::Http {
-            status: 403,
-            message,
-            ..
-        }) if !message.to_ascii_lowercase().contains("quota") => Verdict::Fail,
+    let verdict = match err.class() {
+        ErrorClass::Refused(Some(403)) => Verdict::Fail,
         _ => Verdict::Abort,
     };
-    (verdict, format!("{step}: {err}"))
+    (verdict, step_reason(step, err))
 }
 
 /// List, create, find by name, delete; the first problem ends it.

@@ -3,15 +3,19 @@
 //! before volumes), whatever happened. Waits follow the reference suite's schedule (check, then
 //! sleep 2, 3, 5, 10, 15, 25, 50 s).
 //!
-//! Like the reference, problems with the backup API are FAIL (never ABORT); only the pre-flight
-//! role check, an unwritable ledger, the probe's time budget and Ctrl-C give ABORT.
+//! FAIL only when the cloud answered and refused (an HTTP 4xx such as 403 or 404 that is not
+//! about quota, or a volume or backup that ended in status `error`): the standard says backups
+//! must work for customers. Everything that proves nothing is ABORT with its reason (HTTP 5xx,
+//! 429, 401, transport errors, no answer, unreadable bodies, exhausted quota, waits that ran
+//! out, an unwritable ledger, the probe's time budget, Ctrl-C); the reference suite instead
+//! turns every exception into FAIL (see docs/divergences.md).
 
 use super::common::{FnProbe, abort_all, checked_snapshot};
 use super::creating::{
-    BACKUP_SCHEDULE, Check, leftover_findings, wait_with_schedule, with_cleanup,
+    BACKUP_SCHEDULE, Check, StepError, at, leftover_findings, wait_with_schedule, with_cleanup,
 };
 use crate::openstack::ledger::ResourceKind;
-use crate::openstack::resources::{ResourceError, Session};
+use crate::openstack::resources::{ErrorClass, ResourceError, Session};
 use crate::probes::{Finding, Outcome, ProbeContext};
 use futures::future::BoxFuture;
 use reqwest::Method;
@@ -59,9 +63,9 @@ async fn wait_status(
 }
 
 /// The steps: volume, backup, restore. `Err` carries the step that failed.
-async fn exercise(session: Arc<Session>) -> Result<(), String> {
+async fn exercise(session: Arc<Session>) -> Result<(), StepError> {
     let t = session.tracker().clone();
-    let step = |what: &'static str| move |e: ResourceError| format!("{what}: {e}");
+    let step = at;
     let volume = session
         .create_via_post(
             ResourceKind::Volume,
@@ -130,14 +134,19 @@ fn run<'a>(ctx: &'a ProbeContext, testcases: &'a [String]) -> BoxFuture<'a, Vec<
         let leftovers = leftover_findings(&guarded.disposed);
         let outcome = match &guarded.result {
             Err(stopped) => Outcome::abort(TEST_BACKUP, stopped.to_string()),
-            Ok(Err(why)) if why.contains("ledger") => Outcome::abort(TEST_BACKUP, why.clone()),
-            Ok(Err(why)) => Outcome::fail(TEST_BACKUP, why.clone()).with_evidence(vec![
-                Finding::new(
-                    "volume backup API",
-                    "a member cannot back up and restore a volume",
-                )
-                .expected_actual("volume, backup and restore succeed", why.clone()),
-            ]),
+            Ok(Err(err)) => match err.class() {
+                ErrorClass::Refused(_) => {
+                    let why = err.reason();
+                    Outcome::fail(TEST_BACKUP, why.clone()).with_evidence(vec![
+                        Finding::new(
+                            "volume backup API",
+                            "a member cannot back up and restore a volume",
+                        )
+                        .expected_actual("volume, backup and restore succeed", why),
+                    ])
+                }
+                _ => Outcome::abort(TEST_BACKUP, err.reason()),
+            },
             Ok(Ok(())) => Outcome::pass(
                 TEST_BACKUP,
                 "a volume was backed up and restored as a member",
@@ -204,11 +213,32 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn volume_quota_fails() {
+    async fn volume_quota_aborts() {
         let cloud = TestCloud::yaml("base: compliant.yaml\nquotas: {volumes: 0}\n").await;
         let out = cloud.run(probe().as_ref(), &IDS).await;
-        assert_eq!(out[0].verdict, Verdict::Fail, "{:?}", out[0]);
+        assert_eq!(out[0].verdict, Verdict::Abort, "{:?}", out[0]);
         assert!(out[0].reason.contains("HTTP 413"), "{}", out[0].reason);
+        assert!(out[0].reason.contains("quota"), "{}", out[0].reason);
+    }
+
+    #[tokio::test]
+    async fn backup_quota_aborts_and_cleans_up() {
+        let cloud = TestCloud::yaml("base: compliant.yaml\nquotas: {backups: 0}\n").await;
+        let out = cloud.run(probe().as_ref(), &IDS).await;
+        assert_eq!(out[0].verdict, Verdict::Abort, "{:?}", out[0]);
+        nothing_left(&cloud).await;
+    }
+
+    #[tokio::test]
+    async fn forbidden_backups_fail() {
+        let cloud = TestCloud::yaml(
+            "base: compliant.yaml\nfaults:\n  - {service: block-storage, method: POST, path: /backups, kind: status, status: 403}\n",
+        )
+        .await;
+        let out = cloud.run(probe().as_ref(), &IDS).await;
+        assert_eq!(out[0].verdict, Verdict::Fail, "{:?}", out[0]);
+        assert!(out[0].reason.contains("HTTP 403"), "{}", out[0].reason);
+        nothing_left(&cloud).await;
     }
 
     #[tokio::test]
