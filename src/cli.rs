@@ -486,7 +486,9 @@ async fn run(args: RunArgs) -> Result<ExitStatus> {
     // A broken configuration stops the run even when no probe would talk to the cloud.
     let cloud_config = cloud.map(cloud_config).transpose()?;
     let mut services = match cloud_config {
-        Some(config) if needs_cloud => connect_openstack(config).await,
+        Some(config) if needs_cloud => {
+            connect_openstack(config, Duration::from_secs(args.timeout.max(1))).await?
+        }
         _ => Services::default(),
     };
     let cloud_name = plan.variables.get("os_cloud").cloned().unwrap_or_default();
@@ -692,24 +694,30 @@ pub(crate) fn cloud_config(source: CloudSource) -> Result<crate::openstack::conf
     }
 }
 
-/// Connects to the cloud. A cloud that does not answer makes every OpenStack probe ABORT with
-/// the reason, and the run goes on so that a report is written.
-async fn connect_openstack(config: crate::openstack::config::CloudConfig) -> Services {
-    use crate::openstack::{Client, Snapshot};
+/// Connects to the cloud. A cloud that cannot be authenticated at (wrong password, unreachable
+/// auth URL) stops the run before any probe: one line naming the host and the cause (exit 3).
+/// A cloud that authenticates but whose services fail gives a normal run with ABORTs. The
+/// login takes at most `limit`.
+async fn connect_openstack(
+    config: crate::openstack::config::CloudConfig,
+    limit: Duration,
+) -> Result<Services> {
+    use crate::openstack::{Budget, Client, ClientOptions, Snapshot};
     let _ = rustls::crypto::ring::default_provider().install_default();
-    match Client::connect(config).await {
-        Ok(client) => Services {
-            openstack: Some(Snapshot::new(client)),
-            ..Services::default()
-        },
-        Err(err) => {
-            eprintln!("warning: cannot connect to the cloud: {err}");
-            Services {
-                openstack_error: Some(format!("cannot connect to the cloud: {err}")),
-                ..Services::default()
-            }
-        }
-    }
+    let host = crate::openstack::config::url_host(&config.auth.auth_url);
+    let options = ClientOptions::from_env().map_err(|err| anyhow!("{err}"))?;
+    let budget = Budget::new(
+        tokio::time::Instant::now().checked_add(limit),
+        CancellationToken::new(),
+    );
+    let client = budget
+        .scope(Client::connect_with(config, options))
+        .await
+        .map_err(|err| anyhow!("cannot authenticate at {host}: {err}"))?;
+    Ok(Services {
+        openstack: Some(Snapshot::new(client)),
+        ..Services::default()
+    })
 }
 
 async fn simulate(args: SimulateArgs) -> Result<ExitStatus> {

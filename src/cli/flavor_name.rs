@@ -130,7 +130,8 @@ async fn cloud_flavors(args: &FlavorNameArgs) -> Result<(String, Vec<Flavor>)> {
     } else {
         bail!("{}", crate::openstack::config::no_cloud_help());
     };
-    let services = connect_openstack(cloud_config(source)?).await;
+    let services =
+        connect_openstack(cloud_config(source)?, std::time::Duration::from_secs(120)).await?;
     let listed = match services.openstack() {
         Ok(snapshot) => snapshot
             .flavors()

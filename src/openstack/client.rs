@@ -1148,9 +1148,9 @@ async fn send_attempts(
 
 /// `64 MiB`, `512 KiB`, `100 bytes`.
 fn human_size(n: usize) -> String {
-    if n >= 1024 * 1024 && n % (1024 * 1024) == 0 {
+    if n >= 1024 * 1024 && n.is_multiple_of(1024 * 1024) {
         format!("{} MiB", n / (1024 * 1024))
-    } else if n >= 1024 && n % 1024 == 0 {
+    } else if n >= 1024 && n.is_multiple_of(1024) {
         format!("{} KiB", n / 1024)
     } else {
         format!("{n} bytes")
@@ -1414,6 +1414,40 @@ mod tests {
             ),
             "404 Not Found The resource could not be found."
         );
+    }
+
+    #[test]
+    fn https_never_turns_into_http() {
+        let e = no_downgrade(
+            "https://keystone.example.org",
+            "http://keystone.example.org/v3",
+        )
+        .unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "refusing to follow http://keystone.example.org/v3 from https://keystone.example.org: \
+             a link from https to plain http"
+        );
+        assert!(no_downgrade("HTTPS://a", "HTTP://a/v3").is_err());
+        assert!(no_downgrade("https://a", "https://a/v3").is_ok());
+        assert!(no_downgrade("http://a", "http://a/v3").is_ok());
+        assert!(no_downgrade("http://a", "https://a/v3").is_ok());
+    }
+
+    #[test]
+    fn renewal_comes_before_expiry() {
+        let soon = (chrono::Utc::now() + chrono::Duration::seconds(100)).to_rfc3339();
+        let at = renew_at(Some(&soon)).unwrap();
+        let left = at - Instant::now();
+        assert!(
+            left > Duration::from_secs(85) && left < Duration::from_secs(91),
+            "{left:?}"
+        );
+        let later = (chrono::Utc::now() + chrono::Duration::hours(12)).to_rfc3339();
+        let left = renew_at(Some(&later)).unwrap() - Instant::now();
+        assert!(left > Duration::from_secs(12 * 3600 - 61), "{left:?}");
+        assert!(renew_at(Some("not a date")).is_none());
+        assert!(renew_at(None).is_none());
     }
 
     #[test]

@@ -164,7 +164,10 @@ pub enum ConfigError {
         hint: String,
     },
     /// A cloud name was given but no clouds.yaml exists.
-    #[error("cloud \"{name}\" requested, but no clouds.yaml found (searched {searched})")]
+    #[error(
+        "cloud \"{name}\" requested, but no clouds.yaml found (searched {searched}); \
+         set OS_CLIENT_CONFIG_FILE to the file to use"
+    )]
     NoFile {
         /// Requested cloud.
         name: String,
@@ -367,6 +370,18 @@ pub fn load_cloud_with(name: Option<&str>, env: &ConfigEnv) -> Result<CloudConfi
     from_value(&name, &cloud, source, &path.display().to_string())
 }
 
+/// The host (and port) of a URL, for messages; the whole text if it is no URL.
+pub fn url_host(url: &str) -> String {
+    let rest = url.split_once("://").map(|(_, r)| r).unwrap_or(url);
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or(rest);
+    // never show user:password@
+    authority
+        .rsplit('@')
+        .next()
+        .unwrap_or(authority)
+        .to_string()
+}
+
 /// The help text shown when no cloud is configured: how to configure one and how to try the
 /// built-in simulated cloud.
 pub fn no_cloud_help() -> String {
@@ -389,8 +404,9 @@ fn no_cloud_hint(found: Option<&Path>) -> String {
             "{} exists but no cloud was selected; use --os-cloud NAME or OS_CLOUD",
             p.display()
         ),
-        None => "no clouds.yaml found and OS_AUTH_URL is not set; run `scs-check run iaas` \
-                 without a cloud for help, or try --simulate fixtures/clouds/compliant.yaml"
+        None => "no clouds.yaml found (set OS_CLIENT_CONFIG_FILE to use one elsewhere) and \
+                 OS_AUTH_URL is not set; run `scs-check run iaas` without a cloud for help, or \
+                 try --simulate fixtures/clouds/compliant.yaml"
             .into(),
     }
 }
@@ -784,6 +800,16 @@ fn from_env(env: &ConfigEnv) -> Result<CloudConfig, ConfigError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn url_hosts_for_messages() {
+        assert_eq!(
+            url_host("https://keystone.example.org:5000/v3"),
+            "keystone.example.org:5000"
+        );
+        assert_eq!(url_host("http://u:secret@h/v3"), "h");
+        assert_eq!(url_host("h"), "h");
+    }
 
     const PASSWORD: &str = "Pa55-Recognisable-XyZZy";
 

@@ -1,0 +1,218 @@
+//! `scs-check run` under faults of the cloud, through the binary: a hung listing ends with the
+//! probe's `--timeout` (not after 4 × 32 s), a cloud that cannot be authenticated at stops the
+//! run at once with one line and exit 3, and a short-lived token is renewed through a long
+//! resource-creating run whose cleanup still deletes everything.
+
+use assert_cmd::Command;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+fn repo() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// The binary in an empty environment: no clouds.yaml anywhere, no OS_* variables.
+fn isolated(home: &Path) -> Command {
+    let mut cmd = Command::cargo_bin("scs-check").unwrap();
+    cmd.env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("HOME", home)
+        .env("CI", "true")
+        .current_dir(home);
+    cmd
+}
+
+/// A fixture derived from the shipped compliant cloud, written into `dir`.
+fn derived(dir: &Path, overlay: &str) -> std::path::PathBuf {
+    let base = repo().join("fixtures/clouds/compliant.yaml");
+    let path = dir.join("fixture.yaml");
+    std::fs::write(
+        &path,
+        format!("base: {}\nname: faulty\n{overlay}", base.display()),
+    )
+    .unwrap();
+    path
+}
+
+/// testcase → result of a JSON report.
+fn results(path: &Path) -> Vec<(String, String)> {
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let mut out = vec![];
+    for version in report["scs_check"]["versions"].as_array().unwrap() {
+        for (id, tc) in version["testcases"].as_object().unwrap() {
+            out.push((
+                id.clone(),
+                tc["result"].as_str().unwrap_or("MISSING").to_string(),
+            ));
+        }
+    }
+    out
+}
+
+/// Today a hung flavor listing kept scs-0100 for 32 s × 4 attempts (and the executor waited up
+/// to the cleanup grace of 900 s for it), whatever `--timeout` said.
+#[test]
+fn a_hung_listing_ends_with_the_probe_timeout() {
+    let home = tempfile::tempdir().unwrap();
+    let fixture = derived(
+        home.path(),
+        "faults: [{service: compute, path: /flavors/detail, kind: timeout}]\n",
+    );
+    let started = Instant::now();
+    let output = isolated(home.path())
+        .args(["run", "iaas", "-q", "--timeout", "3", "-t", "scs-0100"])
+        .arg("--simulate")
+        .arg(&fixture)
+        .args(["--json", "r.json"])
+        .timeout(Duration::from_secs(120))
+        .output()
+        .unwrap();
+    let elapsed = started.elapsed();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        elapsed < Duration::from_secs(15),
+        "took {elapsed:?}: {stderr}"
+    );
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    let results = results(&home.path().join("r.json"));
+    let flavor: Vec<_> = results
+        .iter()
+        .filter(|(id, _)| id.starts_with("scs-0100"))
+        .collect();
+    assert!(!flavor.is_empty(), "{results:?}");
+    for (id, r) in flavor {
+        assert_eq!(r, "ABORT", "{id}");
+    }
+}
+
+#[test]
+fn a_refused_login_is_one_line_and_exit_3() {
+    let home = tempfile::tempdir().unwrap();
+    // Keystone refuses the credentials, as for a wrong password.
+    let fixture = derived(
+        home.path(),
+        "faults: [{service: identity, method: POST, path: /auth/tokens, kind: status, status: 401}]\n",
+    );
+    let output = isolated(home.path())
+        .args(["run", "iaas", "--simulate"])
+        .arg(&fixture)
+        .args(["-o", "r.yaml"])
+        .timeout(Duration::from_secs(120))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(3), "{stderr}");
+    let lines: Vec<&str> = stderr.lines().filter(|l| !l.trim().is_empty()).collect();
+    assert_eq!(lines.len(), 1, "{stderr}");
+    assert!(
+        lines[0].contains("cannot authenticate at 127.0.0.1:"),
+        "{stderr}"
+    );
+    assert!(lines[0].contains("HTTP 401"), "{stderr}");
+    assert!(!stderr.contains("ABORT"), "{stderr}");
+}
+
+#[test]
+fn an_unreachable_auth_url_is_one_line_and_exit_3() {
+    let home = tempfile::tempdir().unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let clouds = format!(
+        "clouds:\n  down:\n    auth:\n      auth_url: http://127.0.0.1:{port}/v3\n      username: u\n      password: p\n      project_name: p\n      user_domain_name: Default\n      project_domain_name: Default\n"
+    );
+    std::fs::write(home.path().join("clouds.yaml"), clouds).unwrap();
+    let output = isolated(home.path())
+        .args(["run", "iaas", "--os-cloud", "down", "-t", "scs-0100"])
+        .timeout(Duration::from_secs(120))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(3), "{stderr}");
+    assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.contains(&format!("cannot authenticate at 127.0.0.1:{port}")),
+        "{stderr}"
+    );
+    assert!(stderr.contains("cannot connect"), "{stderr}");
+}
+
+#[test]
+fn a_missing_clouds_yaml_mentions_os_client_config_file() {
+    let home = tempfile::tempdir().unwrap();
+    let output = isolated(home.path())
+        .args(["run", "iaas", "--os-cloud", "nowhere", "-t", "scs-0100"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(3), "{stderr}");
+    assert!(stderr.contains("OS_CLIENT_CONFIG_FILE"), "{stderr}");
+}
+
+/// Tokens live 20 simulated seconds (0.2 s); server and backup probes take several times
+/// that. Today the token expired mid-run: ABORTs and resources left behind.
+#[test]
+fn a_short_lived_token_is_renewed_through_a_creating_run() {
+    let home = tempfile::tempdir().unwrap();
+    let fixture = derived(home.path(), "user: {token_ttl_s: 20}\n");
+    let output = isolated(home.path())
+        .args(["run", "iaas", "-q", "-t", "scs-01(17|01)"])
+        .arg("--simulate")
+        .arg(&fixture)
+        .args(["--json", "r.json"])
+        .timeout(Duration::from_secs(300))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        matches!(output.status.code(), Some(0 | 1)),
+        "exit {:?}: {stderr}",
+        output.status.code()
+    );
+    assert!(!stderr.contains("left behind"), "{stderr}");
+    let results = results(&home.path().join("r.json"));
+    let ran: Vec<_> = results
+        .iter()
+        .filter(|(id, _)| id.starts_with("scs-0117") || id.starts_with("scs-0101"))
+        .collect();
+    assert!(ran.len() >= 2, "{results:?}");
+    for (id, r) in ran {
+        assert_ne!(r, "ABORT", "{id}: {stderr}");
+    }
+}
+
+/// A Keystone that never answers: the login ends with `--timeout`, not after 4 × 32 s.
+#[test]
+fn a_hung_keystone_ends_with_the_timeout() {
+    let home = tempfile::tempdir().unwrap();
+    let fixture = derived(
+        home.path(),
+        "faults: [{service: identity, method: POST, path: /auth/tokens, kind: timeout}]\n",
+    );
+    let started = Instant::now();
+    let output = isolated(home.path())
+        .args([
+            "run",
+            "iaas",
+            "--timeout",
+            "2",
+            "-t",
+            "scs-0100",
+            "--simulate",
+        ])
+        .arg(&fixture)
+        .timeout(Duration::from_secs(120))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(started.elapsed() < Duration::from_secs(12), "{stderr}");
+    assert_eq!(output.status.code(), Some(3), "{stderr}");
+    assert!(
+        stderr.contains("cannot authenticate at 127.0.0.1:"),
+        "{stderr}"
+    );
+    assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+}
