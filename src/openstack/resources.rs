@@ -584,8 +584,7 @@ impl<'a> Janitor<'a> {
                 .rev()
                 .cloned()
             {
-                let found = self.bounded(self.dispose_entry(&mut e)).await;
-                let what = found;
+                let what = self.bounded(self.dispose_entry(&mut e)).await;
                 match &what {
                     Disposal::Deleted | Disposal::Gone | Disposal::Accepted(_) => {
                         e.state = EntryState::Deleted;
