@@ -694,15 +694,16 @@ pub(crate) fn cloud_config(source: CloudSource) -> Result<crate::openstack::conf
     }
 }
 
-/// Connects to the cloud. A cloud that cannot be authenticated at (wrong password, unreachable
-/// auth URL) stops the run before any probe: one line naming the host and the cause (exit 3).
-/// A cloud that authenticates but whose services fail gives a normal run with ABORTs. The
-/// login takes at most `limit`.
+/// Connects to the cloud, the login taking at most `limit`. A cloud that refuses the login
+/// (wrong password: Keystone's 4xx) or cannot be reached at all (refused connection, unknown
+/// host, TLS setup) stops the run before any probe: one line naming the host and the cause
+/// (exit 3). A transient failure of the login (5xx, 429, timeout, a broken answer) makes every
+/// OpenStack testcase ABORT with the reason, and the run goes on so that a report is written.
 async fn connect_openstack(
     config: crate::openstack::config::CloudConfig,
     limit: Duration,
 ) -> Result<Services> {
-    use crate::openstack::{Budget, Client, ClientOptions, Snapshot};
+    use crate::openstack::{Budget, Client, ClientOptions, OpenStackError, Snapshot};
     let _ = rustls::crypto::ring::default_provider().install_default();
     let host = crate::openstack::config::url_host(&config.auth.auth_url);
     let options = ClientOptions::from_env().map_err(|err| anyhow!("{err}"))?;
@@ -710,14 +711,30 @@ async fn connect_openstack(
         tokio::time::Instant::now().checked_add(limit),
         CancellationToken::new(),
     );
-    let client = budget
-        .scope(Client::connect_with(config, options))
-        .await
-        .map_err(|err| anyhow!("cannot authenticate at {host}: {err}"))?;
-    Ok(Services {
-        openstack: Some(Snapshot::new(client)),
-        ..Services::default()
-    })
+    match budget.scope(Client::connect_with(config, options)).await {
+        Ok(client) => Ok(Services {
+            openstack: Some(Snapshot::new(client)),
+            ..Services::default()
+        }),
+        Err(err) => {
+            let refused = match &err {
+                OpenStackError::Http { status, .. } => *status < 500 && *status != 429,
+                OpenStackError::Transport { message, .. } => message.starts_with("cannot connect"),
+                OpenStackError::Config(_)
+                | OpenStackError::Setup(_)
+                | OpenStackError::Downgrade { .. } => true,
+                _ => false,
+            };
+            if refused {
+                bail!("cannot authenticate at {host}: {err}");
+            }
+            eprintln!("warning: cannot authenticate at {host}: {err}");
+            Ok(Services {
+                openstack_error: Some(format!("cannot authenticate at {host}: {err}")),
+                ..Services::default()
+            })
+        }
+    }
 }
 
 async fn simulate(args: SimulateArgs) -> Result<ExitStatus> {

@@ -184,9 +184,11 @@ fn a_short_lived_token_is_renewed_through_a_creating_run() {
     }
 }
 
-/// A Keystone that never answers: the login ends with `--timeout`, not after 4 × 32 s.
+/// A Keystone that never answers: the login ends with `--timeout`, not after 4 × 32 s; a
+/// transient failure of the login is no refusal: the run goes on, its testcases ABORT with the
+/// reason and the report is written.
 #[test]
-fn a_hung_keystone_ends_with_the_timeout() {
+fn a_hung_keystone_ends_with_the_timeout_and_a_report() {
     let home = tempfile::tempdir().unwrap();
     let fixture = derived(
         home.path(),
@@ -197,6 +199,7 @@ fn a_hung_keystone_ends_with_the_timeout() {
         .args([
             "run",
             "iaas",
+            "-q",
             "--timeout",
             "2",
             "-t",
@@ -204,15 +207,111 @@ fn a_hung_keystone_ends_with_the_timeout() {
             "--simulate",
         ])
         .arg(&fixture)
+        .args(["--json", "r.json"])
         .timeout(Duration::from_secs(120))
         .output()
         .unwrap();
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(started.elapsed() < Duration::from_secs(12), "{stderr}");
-    assert_eq!(output.status.code(), Some(3), "{stderr}");
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
     assert!(
         stderr.contains("cannot authenticate at 127.0.0.1:"),
         "{stderr}"
     );
-    assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+    let results = results(&home.path().join("r.json"));
+    assert!(!results.is_empty());
+    for (id, r) in results.iter().filter(|(id, _)| id.starts_with("scs-0100")) {
+        assert_eq!(r, "ABORT", "{id}");
+    }
+}
+
+#[test]
+fn a_failing_keystone_is_abort_with_a_report() {
+    let home = tempfile::tempdir().unwrap();
+    let fixture = derived(
+        home.path(),
+        "faults: [{service: identity, method: POST, path: /auth/tokens, kind: status, status: 503, retry_after: '0'}]\n",
+    );
+    let output = isolated(home.path())
+        .args(["run", "iaas", "-q", "-t", "scs-0100", "--simulate"])
+        .arg(&fixture)
+        .args(["--json", "r.json"])
+        .timeout(Duration::from_secs(120))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("HTTP 503"), "{stderr}");
+    let results = results(&home.path().join("r.json"));
+    assert!(
+        results
+            .iter()
+            .any(|(id, r)| id.starts_with("scs-0100") && r == "ABORT"),
+        "{results:?}"
+    );
+}
+
+/// Ctrl-C during a hung listing ends the run at once (with its report), not after the
+/// request's 4 × 32 s.
+#[test]
+fn ctrl_c_cuts_a_hung_request() {
+    let home = tempfile::tempdir().unwrap();
+    let fixture = derived(
+        home.path(),
+        "faults: [{service: compute, path: /flavors/detail, kind: timeout}]\n",
+    );
+    let bin = assert_cmd::cargo::cargo_bin("scs-check");
+    let mut child = std::process::Command::new(bin)
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("HOME", home.path())
+        .env("CI", "true")
+        .current_dir(home.path())
+        .args([
+            "run",
+            "iaas",
+            "-q",
+            "-t",
+            "scs-0100",
+            "--json",
+            "r.json",
+            "--simulate",
+        ])
+        .arg(&fixture)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(2500));
+    assert!(
+        child.try_wait().unwrap().is_none(),
+        "ended before the interrupt"
+    );
+    let interrupted = Instant::now();
+    unsafe {
+        libc::kill(child.id() as i32, libc::SIGINT);
+    }
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if interrupted.elapsed() > Duration::from_secs(60) {
+            let _ = child.kill();
+            panic!("still running 60 s after Ctrl-C");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(
+        interrupted.elapsed() < Duration::from_secs(10),
+        "{:?}",
+        interrupted.elapsed()
+    );
+    assert_eq!(status.code(), Some(2));
+    let results = results(&home.path().join("r.json"));
+    assert!(
+        results
+            .iter()
+            .any(|(id, r)| id.starts_with("scs-0100") && r == "ABORT"),
+        "{results:?}"
+    );
 }

@@ -345,3 +345,80 @@ async fn a_bare_token_cannot_be_renewed() {
     let e = t.get_json("network", "/networks").await.unwrap_err();
     assert_eq!(e.status(), Some(401), "{e}");
 }
+
+/// Version discovery that hangs for one probe holds no other probe past its budget, and is not
+/// remembered when it was stopped.
+#[tokio::test]
+async fn a_hung_version_discovery_holds_no_other_probe() {
+    let sim = start("images: [{name: a}]\nfaults: [{service: image, method: GET, path: /, kind: timeout, times: 1}]\n").await;
+    let c = connect_with(&sim, ClientOptions::default()).await;
+    let cancel_a = CancellationToken::new();
+    let a = {
+        let c = c.clone();
+        let budget = Budget::new(None, cancel_a.clone());
+        tokio::spawn(async move { budget.scope(async move { c.endpoint("image").await }).await })
+    };
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let started = Instant::now();
+    let budget_b = Budget::new(
+        Some(tokio::time::Instant::now() + Duration::from_millis(300)),
+        CancellationToken::new(),
+    );
+    let e = budget_b.scope(c.endpoint("image")).await.unwrap_err();
+    assert!(e.is_stopped(), "{e:?}");
+    assert!(started.elapsed() < Duration::from_secs(2));
+    cancel_a.cancel();
+    let e = tokio::time::timeout(Duration::from_secs(2), a)
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap_err();
+    assert!(e.is_stopped(), "{e:?}");
+    // discovered anew, without the fault
+    assert!(c.endpoint("image").await.unwrap().ends_with("/image/v2"));
+    assert_eq!(Snapshot::new(c).images().await.unwrap().len(), 1);
+    sim.shutdown().await;
+}
+
+/// A `Retry-After` longer than the budget left is not waited for: the answer is the error.
+#[tokio::test]
+async fn a_retry_after_beyond_the_budget_is_not_waited_for() {
+    let sim =
+        start("faults: [{service: compute, kind: status, status: 503, retry_after: '60'}]\n").await;
+    let c = connect_with(
+        &sim,
+        ClientOptions {
+            max_retry_after: Duration::from_secs(120),
+            ..fast()
+        },
+    )
+    .await;
+    let budget = Budget::new(
+        Some(tokio::time::Instant::now() + Duration::from_secs(2)),
+        CancellationToken::new(),
+    );
+    let started = Instant::now();
+    let e = budget
+        .scope(c.get_json("compute", "/flavors"))
+        .await
+        .unwrap_err();
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(e.status(), Some(503), "{e}");
+    assert_eq!(count(&sim, "GET /compute/v2.1/flavors"), 1);
+}
+
+/// The first listing after the token expired gets 401; the snapshot still gets the listing.
+#[tokio::test]
+async fn a_shared_listing_survives_an_expired_token() {
+    let sim = start(&format!(
+        "{FLAVORS}faults: [{{service: compute, path: /flavors/detail, kind: token-expiry, times: 1}}]\n"
+    ))
+    .await;
+    let snap = Snapshot::new(connect_with(&sim, fast()).await);
+    assert_eq!(snap.flavors().await.unwrap().len(), 4);
+    assert_eq!(count(&sim, "POST /identity/v3/auth/tokens"), 2);
+}

@@ -631,13 +631,21 @@ impl Client {
     /// Unversioned catalog URLs are resolved through the service's version document.
     pub async fn endpoint(&self, service_type: &str) -> Result<String, OpenStackError> {
         let service = canonical_type(service_type).to_string();
-        let mut cache = self.inner.endpoints.lock().await;
-        if let Some(r) = cache.get(&service) {
-            return r.clone();
-        }
-        let r = self.resolve_endpoint(service_type, &service).await;
-        cache.insert(service, r.clone());
-        r
+        // Another probe may be discovering this endpoint: wait within our own budget only.
+        Budget::current()
+            .guard(&service, "GET", "(version discovery)", async {
+                let mut cache = self.inner.endpoints.lock().await;
+                if let Some(r) = cache.get(&service) {
+                    return r.clone();
+                }
+                let r = self.resolve_endpoint(service_type, &service).await;
+                // A discovery stopped by the asking probe's budget says nothing about the cloud.
+                if !r.as_ref().is_err_and(OpenStackError::is_stopped) {
+                    cache.insert(service.clone(), r.clone());
+                }
+                r
+            })
+            .await
     }
 
     async fn resolve_endpoint(
@@ -669,7 +677,7 @@ impl Client {
         }
         // Version discovery; on any failure fall back to the conventional suffix.
         let fallback = format!("{url}/{want}");
-        let Ok(resp) = self
+        let resp = match self
             .send(
                 service,
                 Method::GET,
@@ -680,8 +688,10 @@ impl Client {
                 true,
             )
             .await
-        else {
-            return Ok(fallback);
+        {
+            Ok(resp) => resp,
+            Err(e) if e.is_stopped() => return Err(e),
+            Err(_) => return Ok(fallback),
         };
         let Ok(doc) = serde_json::from_slice::<Value>(&resp.body) else {
             return Ok(fallback);
@@ -725,33 +735,44 @@ impl Client {
     /// The negotiated compute microversion (`None` when the server has none).
     pub async fn compute_microversion(&self) -> Result<Option<String>, OpenStackError> {
         let base = self.endpoint("compute").await?;
-        let v = self
-            .inner
-            .compute_version
-            .get_or_init(|| async {
-                let Ok(resp) = self
-                    .send(
-                        "compute",
-                        Method::GET,
-                        &format!("{base}/"),
-                        None,
-                        &[],
-                        true,
-                        true,
-                    )
+        let v = Budget::current()
+            .guard("compute", "GET", &split_url(&format!("{base}/")), async {
+                self.inner
+                    .compute_version
+                    .get_or_try_init(|| async {
+                        let resp = match self
+                            .send(
+                                "compute",
+                                Method::GET,
+                                &format!("{base}/"),
+                                None,
+                                &[],
+                                true,
+                                true,
+                            )
+                            .await
+                        {
+                            Ok(resp) => resp,
+                            // Not remembered: the next request asks again.
+                            Err(e) if e.is_stopped() => return Err(e),
+                            Err(_) => return Ok(None),
+                        };
+                        let Ok(doc) = serde_json::from_slice::<Value>(&resp.body) else {
+                            return Ok(None);
+                        };
+                        let Some(v) = versions_of(&doc).into_iter().next() else {
+                            return Ok(None);
+                        };
+                        Ok(negotiate_microversion(
+                            v.get("min_version").and_then(Value::as_str),
+                            v.get("version").and_then(Value::as_str),
+                        ))
+                    })
                     .await
-                else {
-                    return None;
-                };
-                let doc: Value = serde_json::from_slice(&resp.body).ok()?;
-                let v = versions_of(&doc).into_iter().next()?;
-                negotiate_microversion(
-                    v.get("min_version").and_then(Value::as_str),
-                    v.get("version").and_then(Value::as_str),
-                )
+                    .cloned()
             })
-            .await;
-        Ok(v.clone())
+            .await?;
+        Ok(v)
     }
 
     async fn service_headers(
@@ -1122,9 +1143,8 @@ async fn send_attempts(
                     .headers
                     .get("retry-after")
                     .and_then(|v| v.to_str().ok())
-                    .and_then(|s| s.trim().parse::<f64>().ok())
-                    .filter(|s| s.is_finite())
-                    .map(|s| Duration::from_secs_f64(s.max(0.0)).min(options.max_retry_after))
+                    .and_then(retry_after)
+                    .map(|d| d.min(options.max_retry_after))
                     .unwrap_or(backoff);
                 if retryable && can_retry && (a.idempotent || resp.status == 429) && fits(wait) {
                     tokio::time::sleep(wait).await;
@@ -1144,6 +1164,22 @@ async fn send_attempts(
             }
         }
     }
+}
+
+/// A `Retry-After` value: seconds, or an HTTP date (a date in the past is no wait).
+fn retry_after(value: &str) -> Option<Duration> {
+    let value = value.trim();
+    if let Ok(secs) = value.parse::<f64>() {
+        return secs
+            .is_finite()
+            .then(|| Duration::from_secs_f64(secs.clamp(0.0, 86_400.0)));
+    }
+    let at = chrono::DateTime::parse_from_rfc2822(value).ok()?;
+    Some(
+        (at.with_timezone(&chrono::Utc) - chrono::Utc::now())
+            .to_std()
+            .unwrap_or(Duration::ZERO),
+    )
 }
 
 /// `64 MiB`, `512 KiB`, `100 bytes`.
@@ -1432,6 +1468,22 @@ mod tests {
         assert!(no_downgrade("https://a", "https://a/v3").is_ok());
         assert!(no_downgrade("http://a", "http://a/v3").is_ok());
         assert!(no_downgrade("http://a", "https://a/v3").is_ok());
+    }
+
+    #[test]
+    fn retry_after_in_seconds_or_as_a_date() {
+        assert_eq!(retry_after(" 3 "), Some(Duration::from_secs(3)));
+        assert_eq!(retry_after("-1"), Some(Duration::ZERO));
+        assert_eq!(
+            retry_after("Wed, 21 Oct 2015 07:28:00 GMT"),
+            Some(Duration::ZERO)
+        );
+        let later = (chrono::Utc::now() + chrono::Duration::seconds(30))
+            .format("%a, %d %b %Y %H:%M:%S GMT")
+            .to_string();
+        let wait = retry_after(&later).unwrap();
+        assert!(wait > Duration::from_secs(25) && wait <= Duration::from_secs(30));
+        assert_eq!(retry_after("soon"), None);
     }
 
     #[test]
