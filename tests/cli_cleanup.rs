@@ -162,20 +162,28 @@ fn run_with_budget(
     fixture: &Path,
     args: &[&str],
 ) -> (Option<i32>, String, serde_json::Value, f64) {
+    run_with_limits(home, fixture, args, 20, 2)
+}
+
+/// Runs `scs-check run iaas ARGS --simulate FIXTURE --json r.json --timeout TIMEOUT
+/// --cleanup-grace GRACE` and returns (exit code, stderr, report, seconds taken).
+fn run_with_limits(
+    home: &Path,
+    fixture: &Path,
+    args: &[&str],
+    timeout: u64,
+    grace: u64,
+) -> (Option<i32>, String, serde_json::Value, f64) {
     let started = std::time::Instant::now();
     let out = isolated(home)
         .args(["run", "iaas"])
         .args(args)
         .arg("--simulate")
         .arg(fixture)
-        .args([
-            "--json",
-            "r.json",
-            "--timeout",
-            "20",
-            "--cleanup-grace",
-            "2",
-        ])
+        .args(["--json", "r.json", "--timeout"])
+        .arg(timeout.to_string())
+        .arg("--cleanup-grace")
+        .arg(grace.to_string())
         .output()
         .unwrap();
     let secs = started.elapsed().as_secs_f64();
@@ -254,4 +262,83 @@ fn cleanup_refuses_short_prefixes() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("--prefix \"_s\" is too short"), "{stderr}");
     assert!(out.stdout.is_empty());
+}
+
+/// A probe that times out (the backup call never answers) and whose volume cannot be deleted
+/// (no DELETE is ever answered): the probe's own cleanup spends the whole grace waiting, and the
+/// last sweep gets only what is left of that grace (at least 3 s), not a second full grace.
+/// The run ends within --timeout + --cleanup-grace + 3 s + start-up (the old code took
+/// timeout + 2 x grace, over 30 s here).
+#[test]
+fn timed_out_probe_with_undeletable_volume_ends_within_timeout_plus_one_grace() {
+    const TIMEOUT: u64 = 6;
+    const GRACE: u64 = 12;
+    let home = tempfile::tempdir().unwrap();
+    let fixture = faulty_fixture(
+        home.path(),
+        "hangdel",
+        "  - {service: block-storage, method: POST, path: /backups, kind: timeout}\n  - {service: block-storage, method: DELETE, path: /volumes/, kind: timeout}\n",
+    );
+    let (code, stderr, report, secs) = run_with_limits(
+        home.path(),
+        &fixture,
+        &["-V", "v5.1", "-t", "scs-0117-test-backup"],
+        TIMEOUT,
+        GRACE,
+    );
+    let bound = (TIMEOUT + GRACE + 3) as f64 + 5.0;
+    assert!(secs < bound, "took {secs:.1} s (bound {bound} s); {stderr}");
+    assert_eq!(code, Some(2), "ABORT: {stderr}");
+    assert!(stderr.contains("timed out after"), "{stderr}");
+    assert!(
+        stderr.contains("left behind (at most 3 s)"),
+        "the last sweep only gets the minimum: {stderr}"
+    );
+    let res = report["scs_check"]["resources"].as_array().unwrap();
+    let left: Vec<&serde_json::Value> = res.iter().filter(|r| r["deleted"] == false).collect();
+    assert_eq!(left.len(), 1, "the volume is left: {res:?}");
+    assert!(
+        left[0]["cleanup"]
+            .as_str()
+            .is_some_and(|c| c.starts_with("scs-check cleanup --os-cloud sim-hangdel")),
+        "{left:?}"
+    );
+    assert!(stderr.contains("_scs-0117-volume-"), "{stderr}");
+    assert!(
+        stderr.contains("remove them with: scs-check cleanup --os-cloud sim-hangdel"),
+        "{stderr}"
+    );
+}
+
+/// `cleanup --timeout` bounds the whole command: a volume whose deletion never gets an answer
+/// is reported as left (exit 2) once the limit ran out.
+#[test]
+fn cleanup_ends_within_its_timeout_when_deletions_hang() {
+    let home = tempfile::tempdir().unwrap();
+    let fixture = fixture_with_leftovers(home.path());
+    let text = std::fs::read_to_string(&fixture).unwrap()
+        + "faults:\n  - {service: block-storage, method: DELETE, path: /volumes/, kind: timeout}\n";
+    std::fs::write(&fixture, text).unwrap();
+    let started = std::time::Instant::now();
+    let out = isolated(home.path())
+        .args(["cleanup", "--timeout", "3", "--simulate"])
+        .arg(&fixture)
+        .output()
+        .unwrap();
+    let secs = started.elapsed().as_secs_f64();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(secs < 3.0 + 5.0, "took {secs:.1} s; {stdout}{stderr}");
+    assert_eq!(out.status.code(), Some(2), "{stdout}{stderr}");
+    assert!(
+        stdout.contains("volume \"_scs-0117-volume-1a2b3c4d\"")
+            && stdout.contains("NOT deleted: the cleanup's time limit"),
+        "{stdout}"
+    );
+    assert!(
+        stderr.contains("the time limit of 3 s ran out (--timeout)"),
+        "{stderr}"
+    );
+    assert!(stdout.contains("secret"), "{stdout}");
+    assert!(!stdout.contains("customer-data"), "{stdout}");
 }

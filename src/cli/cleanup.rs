@@ -1,8 +1,9 @@
 //! `scs-check cleanup`: deletes what earlier runs left behind in a cloud: first every resource
 //! the ledger says may still exist, then every resource whose name starts with the prefix.
-//! Prints one line per resource; `--dry-run` only lists. Only the token's own project is
-//! touched (an admin token lists other projects' resources too), router interfaces only on our
-//! own subnets, and prefixes shorter than 4 characters are refused.
+//! Prints one line per resource; `--dry-run` only lists; `--timeout` bounds the whole command.
+//! Only the token's own project is touched (an admin token lists other projects' resources
+//! too), router interfaces only on our own subnets, and prefixes shorter than 4 characters are
+//! refused.
 
 use super::{CloudSource, ExitStatus, cloud_config, start_simulator};
 use crate::openstack::ledger::Ledger;
@@ -11,6 +12,7 @@ use crate::openstack::{Client, ClientOptions};
 use anyhow::{Result, anyhow, bail};
 use clap::Args;
 use std::path::PathBuf;
+use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
 /// Flags of `cleanup`.
@@ -31,6 +33,10 @@ pub struct CleanupArgs {
     /// Ledger file (default: `$XDG_STATE_HOME/scs-check/ledger-<cloud>.jsonl`).
     #[arg(long, value_name = "FILE")]
     pub ledger: Option<PathBuf>,
+    /// Overall time limit in seconds (login, listings and deletions); what is not deleted by
+    /// then is reported as left, exit 2.
+    #[arg(long, value_name = "SECONDS", default_value_t = 900)]
+    pub timeout: u64,
 }
 
 /// Refuses a prefix that would match too much of a project: empty, or shorter than
@@ -45,9 +51,12 @@ pub(crate) fn check_prefix(prefix: &str, flag: &str) -> Result<()> {
     Ok(())
 }
 
-/// Runs `cleanup`: exit 0 when nothing is left, 2 when something could not be deleted.
+/// Runs `cleanup`: exit 0 when nothing is left, 2 when something could not be deleted (also
+/// when `--timeout` ran out first).
 pub async fn run(args: CleanupArgs) -> Result<ExitStatus> {
     check_prefix(&args.prefix, "--prefix")?;
+    let limit = Duration::from_secs(args.timeout.max(1));
+    let deadline = tokio::time::Instant::now() + limit;
     let simulator = match &args.simulate {
         Some(f) => Some(start_simulator(f, None).await?),
         None => None,
@@ -82,9 +91,18 @@ pub async fn run(args: CleanupArgs) -> Result<ExitStatus> {
         Some(Ledger::open(&ledger_path).map_err(|e| anyhow!("{e}"))?)
     };
     let _ = rustls::crypto::ring::default_provider().install_default();
-    let client = Client::connect_with(config, ClientOptions::default())
-        .await
-        .map_err(|e| anyhow!("cannot connect to the cloud: {e}"))?;
+    let client = tokio::time::timeout_at(
+        deadline,
+        Client::connect_with(config, ClientOptions::default()),
+    )
+    .await
+    .map_err(|_| {
+        anyhow!(
+            "cannot connect to the cloud {cloud}: no answer within the time limit of {} s (--timeout)",
+            limit.as_secs()
+        )
+    })?
+    .map_err(|e| anyhow!("cannot connect to the cloud: {e}"))?;
     let pace = simulator
         .as_ref()
         .map(|s| crate::openstack::resources::Pace(s.handle.fixture().timing.time_scale))
@@ -95,7 +113,12 @@ pub async fn run(args: CleanupArgs) -> Result<ExitStatus> {
         prefix: args.prefix.clone(),
         dry_run: args.dry_run,
         pace,
-        time_limit: None,
+        // Whatever the login left of the overall limit (at least a second to say so).
+        time_limit: Some(
+            deadline
+                .saturating_duration_since(tokio::time::Instant::now())
+                .max(Duration::from_secs(1)),
+        ),
     };
     eprintln!(
         "cleaning up cloud {cloud}: {} ledger entr{} ({}), then names starting with \"{}\"{}",
@@ -120,6 +143,12 @@ pub async fn run(args: CleanupArgs) -> Result<ExitStatus> {
         sim.handle.shutdown().await;
     }
     Ok(if failed > 0 {
+        if tokio::time::Instant::now() >= deadline {
+            eprintln!(
+                "the time limit of {} s ran out (--timeout); run it again to retry",
+                limit.as_secs()
+            );
+        }
         eprintln!("{failed} resource(s) could not be deleted");
         ExitStatus::Inconclusive
     } else {

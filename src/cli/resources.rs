@@ -1,8 +1,9 @@
 //! The `run` flags for probes that create cloud resources (prefix, ledger, time budgets,
 //! cleanup grace), building the run's [`Tracker`], and the end-of-run bookkeeping: the
 //! report's resource list, written first; then a last cleanup of anything a probe could not
-//! delete, under one time limit (the cleanup grace); the reports again if that changed
-//! anything; and a console note naming what is left with the command that removes it.
+//! delete, under one time limit (what is left of the probes' cleanup grace); the reports
+//! again if that changed anything; and a console note naming what is left with the command
+//! that removes it.
 
 use super::RunningSimulator;
 use crate::openstack::Snapshot;
@@ -79,6 +80,7 @@ pub(crate) fn tracker(
             prefix: args.resource_prefix.clone(),
             pace,
             probe_timeouts: parse_probe_timeouts(&args.probe_timeout)?,
+            cleanup_grace: Some(Duration::from_secs(args.cleanup_grace.max(1))),
         },
     ))
 }
@@ -114,8 +116,9 @@ fn record(tracker: &Tracker, cloud: &str, report: &mut Report) -> Vec<ResourceRe
 }
 
 /// After the run, in this order: records every resource in the report and writes the reports
-/// (`write`); then deletes this run's leftovers under ONE time limit, `grace` (unless the
-/// cleanup was abandoned); then, if that changed anything, records and writes the reports
+/// (`write`); then deletes this run's leftovers under ONE time limit, what is left of the
+/// probes' cleanup grace ([`Tracker::last_sweep_limit`]: at most `grace`, at least a few
+/// seconds; unless the cleanup was abandoned); then, if that changed anything, records and writes the reports
 /// again; finally says on stderr what is left, with the exact cleanup command. Returns the
 /// result of the last write. Without an OpenStack cloud it only writes.
 pub(crate) async fn finish<W>(
@@ -138,16 +141,18 @@ where
     let cancel = tracker.abort_cleanup_token();
     let leftovers = tracker.leftovers();
     if !leftovers.is_empty() && !cancel.is_cancelled() {
+        // What is left of the probes' cleanup grace, not a second full grace.
+        let limit = tracker.last_sweep_limit(grace);
         eprintln!(
-            "deleting {} resource(s) the probes left behind (at most {} s)",
+            "deleting {} resource(s) the probes left behind (at most {:.0} s)",
             leftovers.len(),
-            grace.as_secs()
+            limit.as_secs_f64().ceil()
         );
         let options = SweepOptions {
             prefix: String::new(), // this run's entries only
             dry_run: false,
             pace: tracker.pace(),
-            time_limit: Some(grace),
+            time_limit: Some(limit),
         };
         sweep(
             snapshot.client(),

@@ -154,6 +154,10 @@ pub struct TrackerOptions {
     pub pace: Pace,
     /// Overall time budgets by probe name (cloud seconds), overriding the probe's default.
     pub probe_timeouts: BTreeMap<String, Duration>,
+    /// The run's cleanup grace (real time): a probe's cleanup, its own attempt and the last
+    /// sweep's retry together, ends by one grace after the cleanup began (see
+    /// [`Tracker::last_sweep_limit`]). `None`: the last sweep gets the grace it is given.
+    pub cleanup_grace: Option<Duration>,
 }
 
 impl Default for TrackerOptions {
@@ -162,6 +166,7 @@ impl Default for TrackerOptions {
             prefix: DEFAULT_PREFIX.into(),
             pace: Pace::default(),
             probe_timeouts: BTreeMap::new(),
+            cleanup_grace: None,
         }
     }
 }
@@ -174,7 +179,14 @@ pub struct Tracker {
     ledger: Ledger,
     seq: AtomicU64,
     abort_cleanup: CancellationToken,
+    /// The latest moment a probe's cleanup may last until: one grace after the latest
+    /// session was opened or began its cleanup.
+    cleanup_until: Mutex<Option<tokio::time::Instant>>,
 }
+
+/// The least time the last sweep gets for a retry (unless the grace is shorter), even when
+/// the probes' cleanups used up their grace.
+pub const LAST_SWEEP_MIN: Duration = Duration::from_secs(3);
 
 impl Tracker {
     /// A tracker writing to `ledger`; the run id is fresh.
@@ -186,6 +198,7 @@ impl Tracker {
             ledger,
             seq: AtomicU64::new(0),
             abort_cleanup: CancellationToken::new(),
+            cleanup_until: Mutex::new(None),
         })
     }
 
@@ -230,6 +243,37 @@ impl Tracker {
         self.options.pace.scale(d)
     }
 
+    /// Moves the end of the cleanup window to one grace from now, if that is later (a session
+    /// was opened or began its cleanup). Each such moment lies before its work item's timeout
+    /// ran out (a probe's cleanup begins at the latest when its item's timeout cancels it), so
+    /// the window never ends after the latest item's start + timeout + grace.
+    fn open_cleanup_window(&self) {
+        let Some(grace) = self.options.cleanup_grace else {
+            return;
+        };
+        let until = tokio::time::Instant::now() + grace;
+        if let Ok(mut current) = self.cleanup_until.lock() {
+            if current.is_none_or(|c| c < until) {
+                *current = Some(until);
+            }
+        }
+    }
+
+    /// The time limit of the last sweep (after the run): what is left of the cleanup window
+    /// (one grace after the latest probe cleanup began), at most `grace` and at least
+    /// [`LAST_SWEEP_MIN`] (or `grace` if shorter). So a probe that timed out and spent its
+    /// whole grace failing to delete does not give the run a second full grace: a run whose
+    /// items run at once ends within its longest item's timeout + grace + a few seconds.
+    pub fn last_sweep_limit(&self, grace: Duration) -> Duration {
+        let floor = LAST_SWEEP_MIN.min(grace);
+        let until = self.cleanup_until.lock().ok().and_then(|u| *u);
+        let left = match until {
+            Some(u) => u.saturating_duration_since(tokio::time::Instant::now()),
+            None => grace,
+        };
+        left.clamp(floor, grace)
+    }
+
     /// Cancelled to abandon cleanups (second Ctrl-C).
     pub fn abort_cleanup_token(&self) -> CancellationToken {
         self.abort_cleanup.clone()
@@ -254,6 +298,7 @@ impl Tracker {
 
     /// A session for one probe.
     pub fn session(self: &Arc<Self>, client: Client) -> Session {
+        self.open_cleanup_window();
         Session {
             tracker: self.clone(),
             client,
@@ -475,6 +520,7 @@ impl Session {
     /// Deletes everything this session created, in dependency order; stops early when the
     /// tracker's cleanup is abandoned. Returns one line per resource.
     pub async fn cleanup(&self) -> Vec<Disposed> {
+        self.tracker.open_cleanup_window();
         let mine: Vec<u64> = self.seqs.lock().map(|s| s.clone()).unwrap_or_default();
         let entries: Vec<Entry> = self
             .tracker
@@ -1122,6 +1168,48 @@ mod tests {
             status,
             message: message.into(),
         }
+    }
+
+    /// The last sweep gets what is left of the latest cleanup's grace, capped by the grace
+    /// and never less than LAST_SWEEP_MIN (or the grace, if shorter).
+    #[tokio::test]
+    async fn last_sweep_limit_is_what_is_left_of_the_grace() {
+        let secs = |s: u64| Duration::from_secs(s);
+        let with_grace = |g: Option<Duration>| {
+            Tracker::new(
+                Ledger::in_memory(),
+                TrackerOptions {
+                    cleanup_grace: g,
+                    ..Default::default()
+                },
+            )
+        };
+        // No probe opened a session: nothing to share, the whole grace.
+        let t = with_grace(Some(secs(60)));
+        assert_eq!(t.last_sweep_limit(secs(60)), secs(60));
+        // A session just began its cleanup: (almost) the whole grace is left.
+        t.open_cleanup_window();
+        let left = t.last_sweep_limit(secs(60));
+        assert!(left > secs(50) && left <= secs(60), "{left:?}");
+        // The grace was used up: only the minimum.
+        *t.cleanup_until.lock().unwrap() = Some(tokio::time::Instant::now());
+        assert_eq!(t.last_sweep_limit(secs(60)), LAST_SWEEP_MIN);
+        // A later cleanup's window counts, an earlier one does not shorten it.
+        *t.cleanup_until.lock().unwrap() = Some(tokio::time::Instant::now() + secs(20));
+        t.open_cleanup_window(); // now + 60 is later
+        assert!(t.last_sweep_limit(secs(60)) > secs(50));
+        let far = tokio::time::Instant::now() + secs(100);
+        *t.cleanup_until.lock().unwrap() = Some(far);
+        t.open_cleanup_window(); // now + 60 is earlier
+        assert_eq!(*t.cleanup_until.lock().unwrap(), Some(far));
+        // A grace shorter than the minimum is the minimum.
+        let t = with_grace(Some(secs(1)));
+        *t.cleanup_until.lock().unwrap() = Some(tokio::time::Instant::now());
+        assert_eq!(t.last_sweep_limit(secs(1)), secs(1));
+        // Without a run grace (probe tests): the grace given.
+        let t = with_grace(None);
+        t.open_cleanup_window();
+        assert_eq!(t.last_sweep_limit(secs(7)), secs(7));
     }
 
     #[test]

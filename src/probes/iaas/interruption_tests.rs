@@ -1,7 +1,10 @@
 //! Tests of the "nothing left behind" guarantee across probes: runs interrupted hard (the probe
 //! is dropped mid-way, as when the process dies) at several points, followed by a cleanup
 //! from the ledger and by prefix; soft interruptions (Ctrl-C) where the probe cleans up
-//! itself; the second Ctrl-C; and resources without the prefix that must survive.
+//! itself; the second Ctrl-C; and resources without the prefix that must survive. Also the
+//! fault cells of the resource-creating probes (transient faults are ABORT, never FAIL, and
+//! nothing is left; a server whose status read keeps failing is still deleted) and the safety
+//! of `scs-check cleanup` (own project only, own router interfaces only, no short prefixes).
 
 use super::scs_0101_entropy as s0101;
 use super::scs_0117_volume_backup as s0117;
