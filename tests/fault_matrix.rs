@@ -39,7 +39,7 @@ const TIMEOUT_S: u64 = 4;
 /// `--cleanup-grace` (seconds).
 const GRACE_S: u64 = 2;
 /// The "small constant" of issue 11 item 1.1: start-up, report writing, a loaded machine.
-const SLACK_S: u64 = 8;
+const SLACK_S: u64 = 6;
 /// How many cells run at once (they mostly wait on retries and timeouts, not on the CPU).
 const POOL: usize = 8;
 /// Prefix of every resource a run creates.
