@@ -33,7 +33,9 @@ pub struct ResourceArgs {
     /// scs-0117-volume-backup 900, others 300).
     #[arg(long, value_name = "PROBE=SECONDS")]
     pub probe_timeout: Vec<String>,
-    /// Seconds a probe may spend deleting what it created after a timeout or Ctrl-C.
+    /// Seconds deleting a probe's resources may take from when its cleanup begins (at the
+    /// latest at its timeout or Ctrl-C); the run's last try after the reports shares it and
+    /// gets what is left, at least 3 s.
     #[arg(long, value_name = "SECONDS", default_value_t = 900)]
     pub cleanup_grace: u64,
 }

@@ -252,10 +252,10 @@ impl Tracker {
             return;
         };
         let until = tokio::time::Instant::now() + grace;
-        if let Ok(mut current) = self.cleanup_until.lock() {
-            if current.is_none_or(|c| c < until) {
-                *current = Some(until);
-            }
+        if let Ok(mut current) = self.cleanup_until.lock()
+            && current.is_none_or(|c| c < until)
+        {
+            *current = Some(until);
         }
     }
 
@@ -518,7 +518,8 @@ impl Session {
     }
 
     /// Deletes everything this session created, in dependency order; stops early when the
-    /// tracker's cleanup is abandoned. Returns one line per resource.
+    /// tracker's cleanup is abandoned. Opens the cleanup window (one grace from now) that the
+    /// run's last sweep shares. Returns one line per resource.
     pub async fn cleanup(&self) -> Vec<Disposed> {
         self.tracker.open_cleanup_window();
         let mine: Vec<u64> = self.seqs.lock().map(|s| s.clone()).unwrap_or_default();
