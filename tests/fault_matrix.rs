@@ -847,3 +847,103 @@ fn fault_matrix() {
     }
     assert!(errors.is_empty(), "fault matrix:\n{}", errors.join("\n"));
 }
+
+/// The cell checker itself: each kind of misbehaviour is caught (so a green matrix means
+/// something).
+#[test]
+fn cell_checker_catches_each_kind_of_misbehaviour() {
+    let ids: BTreeSet<String> = ["scs-0117-test-backup".to_string()].into();
+    let json = |verdict: &str| {
+        format!(
+            r#"{{"scs_check": {{"versions": [{{"name": "v5.1", "testcases":
+               {{"scs-0117-test-backup": {{"result": "{verdict}", "reason": "r"}}}}}}]}}}}"#
+        )
+    };
+    let good = || RunResult {
+        elapsed: Duration::from_secs(1),
+        code: Some(2),
+        killed: false,
+        stdout: String::new(),
+        stderr: String::new(),
+        reports: REPORTS
+            .iter()
+            .map(|(format, _, _)| {
+                let text = match *format {
+                    "json" => json("ABORT"),
+                    _ => "scs-0117-test-backup".to_string(),
+                };
+                (*format, text)
+            })
+            .collect(),
+        ledger: String::new(),
+        left: vec![],
+        tokens: vec!["0123456789abcdef0123456789abcdef".into()],
+        password: "simulated-password".into(),
+        public_ids: vec!["5c5e0000000000000000000000000002".into()],
+    };
+    let endpoint = &ENDPOINTS[ENDPOINTS.len() - 1];
+    let check = |run: &RunResult, expect: Expect| check_cell(endpoint, expect, run, &ids, &ids);
+    assert_eq!(check(&good(), Expect::Abort), Vec::<String>::new());
+
+    let mut run = good();
+    run.killed = true;
+    run.code = None;
+    assert!(check(&run, Expect::Abort)[0].contains("still running"));
+
+    let mut run = good();
+    run.reports.remove("junit");
+    assert!(check(&run, Expect::Abort)[0].contains("report.xml not written"));
+
+    let mut run = good();
+    run.reports.insert("markdown", "nothing".into());
+    assert!(check(&run, Expect::Abort)[0].contains("report.md lacks"));
+
+    let mut run = good();
+    run.reports.insert("json", json("FAIL"));
+    run.code = Some(1);
+    let problems = check(&run, Expect::NotFail);
+    assert!(
+        problems.iter().any(|p| p.contains("exit Some(1)")),
+        "{problems:?}"
+    );
+    assert!(
+        problems.iter().any(|p| p.contains("is FAIL")),
+        "{problems:?}"
+    );
+
+    let mut run = good();
+    run.reports.insert("json", json("PASS"));
+    assert!(check(&run, Expect::Abort)[0].contains("is PASS, expected ABORT"));
+    assert!(check(&run, Expect::NotFail).is_empty());
+
+    let mut run = good();
+    run.left = vec![("volumes".into(), "v-1".into(), "_scs-0117-volume-1".into())];
+    assert!(check(&run, Expect::NotFail)[0].contains("not listed"));
+    run.stderr =
+        "  volume \"_scs-0117-volume-1\"\nremove them with: scs-check cleanup --os-cloud x".into();
+    assert!(check(&run, Expect::NotFail).is_empty());
+    let problems = check(&run, Expect::AsClean);
+    assert!(
+        problems.iter().any(|p| p.contains("left in the cloud")),
+        "{problems:?}"
+    );
+
+    let mut run = good();
+    run.left = vec![("volumes".into(), "v-1".into(), "customer".into())];
+    assert!(check(&run, Expect::NotFail)[0].contains("without the prefix"));
+
+    let mut run = good();
+    run.stdout = "auth with simulated-password".into();
+    assert!(check(&run, Expect::Abort)[0].contains("password appears in stdout"));
+
+    let mut run = good();
+    run.ledger = "X-Auth-Token: 0123456789abcdef0123456789abcdef".into();
+    assert!(check(&run, Expect::Abort)[0].contains("a token appears in ledger"));
+
+    let mut run = good();
+    run.reports.insert(
+        "yaml",
+        "scs-0117-test-backup fedcba9876543210fedcba9876543210".into(),
+    );
+    assert!(check(&run, Expect::Abort)[0].contains("token-shaped string appears in yaml"));
+}
