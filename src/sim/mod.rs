@@ -158,7 +158,8 @@ impl SimHandle {
         self.state.live_resources()
     }
 
-    /// Every Keystone token issued so far (tests check that none reaches any output).
+    /// The Keystone tokens the simulator knows now: issued and neither expired nor revoked
+    /// (tests check that none reaches any output).
     pub fn issued_tokens(&self) -> Vec<String> {
         self.state.issued_tokens()
     }

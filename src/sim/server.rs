@@ -398,7 +398,7 @@ impl SimState {
         out
     }
 
-    /// Every token this simulator issued.
+    /// The tokens this simulator issued that are still live.
     pub(crate) fn issued_tokens(&self) -> Vec<String> {
         self.tokens
             .lock()
