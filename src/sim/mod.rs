@@ -214,6 +214,19 @@ impl SimHandle {
         self.state.log.lock().map(|l| l.clone()).unwrap_or_default()
     }
 
+    /// Stateful resources (servers, volumes, networks, secrets, ...) that exist right now, as
+    /// `(kind, id, name)`, whether the fixture or a client created them. Tests use it to prove
+    /// that a run left nothing behind.
+    pub fn live_resources(&self) -> Vec<(String, String, String)> {
+        self.state.live_resources()
+    }
+
+    /// The Keystone tokens the simulator knows now: issued and neither expired nor revoked
+    /// (tests check that none reaches any output).
+    pub fn issued_tokens(&self) -> Vec<String> {
+        self.state.issued_tokens()
+    }
+
     /// Stops the server (also ends requests held by a `timeout` fault).
     pub async fn shutdown(mut self) {
         self.stop();

@@ -379,6 +379,32 @@ impl SimState {
             .unwrap_or(1000)
             .max(1)
     }
+
+    /// Stateful resources that exist now (deletions in progress excluded), as
+    /// `(kind, id, name)`. For tests of leftovers.
+    pub(crate) fn live_resources(&self) -> Vec<(String, String, String)> {
+        let Ok(mut d) = self.dynamic.lock() else {
+            return vec![];
+        };
+        d.purge();
+        let mut out = vec![];
+        for (kind, map) in &d.kinds {
+            for (id, r) in map.iter().filter(|(_, r)| r.gone_after.is_none()) {
+                let name = r.body.get("name").and_then(Value::as_str).unwrap_or("");
+                out.push((kind.to_string(), id.clone(), name.to_string()));
+            }
+        }
+        out.sort();
+        out
+    }
+
+    /// The tokens this simulator issued that are still live.
+    pub(crate) fn issued_tokens(&self) -> Vec<String> {
+        self.tokens
+            .lock()
+            .map(|t| t.keys().cloned().collect())
+            .unwrap_or_default()
+    }
 }
 
 fn render_rules(
