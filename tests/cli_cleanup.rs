@@ -2,22 +2,9 @@
 //! holds leftovers of an earlier run (prefixed) and a customer's volume (not prefixed); and the
 //! resource list in a run's report.
 
-use assert_cmd::Command;
+mod common;
+use common::{isolated, repo};
 use std::path::Path;
-
-fn repo() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn isolated(home: &Path) -> Command {
-    let mut cmd = Command::cargo_bin("scs-check").unwrap();
-    cmd.env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("HOME", home)
-        .env("CI", "true")
-        .current_dir(home);
-    cmd
-}
 
 fn fixture_with_leftovers(dir: &Path) -> std::path::PathBuf {
     let base = repo().join("fixtures/clouds/compliant.yaml");

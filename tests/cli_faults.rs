@@ -3,24 +3,10 @@
 //! run at once with one line and exit 3, and a short-lived token is renewed through a long
 //! resource-creating run whose cleanup still deletes everything.
 
-use assert_cmd::Command;
+mod common;
+use common::{isolated, repo};
 use std::path::Path;
 use std::time::{Duration, Instant};
-
-fn repo() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-}
-
-/// The binary in an empty environment: no clouds.yaml anywhere, no OS_* variables.
-fn isolated(home: &Path) -> Command {
-    let mut cmd = Command::cargo_bin("scs-check").unwrap();
-    cmd.env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("HOME", home)
-        .env("CI", "true")
-        .current_dir(home);
-    cmd
-}
 
 /// A fixture derived from the shipped compliant cloud, written into `dir`.
 fn derived(dir: &Path, overlay: &str) -> std::path::PathBuf {

@@ -3,26 +3,12 @@
 //! selections, informative targets that were not run, simulated and insecure runs recorded in
 //! the report, `seed`'s safety switches, and errors that name what to do instead.
 
-use assert_cmd::Command;
+mod common;
+use common::{isolated, repo};
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
-
-fn repo() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-}
-
-/// The binary in an empty environment: no clouds.yaml anywhere, no OS_* variables.
-fn isolated(home: &Path) -> Command {
-    let mut cmd = Command::cargo_bin("scs-check").unwrap();
-    cmd.env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("HOME", home)
-        .env("CI", "true")
-        .current_dir(home);
-    cmd
-}
 
 fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()

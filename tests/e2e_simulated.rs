@@ -1,25 +1,10 @@
 //! End to end against the simulated cloud: the README quick start, the `simulate` command, the
 //! help for a machine without any cloud, and that a password never reaches any output.
 
-use assert_cmd::Command;
+mod common;
+use common::{isolated, repo};
 use std::io::{BufRead, BufReader};
-use std::path::Path;
 use std::process::Stdio;
-
-fn repo() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-}
-
-/// The binary in an empty environment: no clouds.yaml anywhere, no OS_* variables.
-fn isolated(home: &Path) -> Command {
-    let mut cmd = Command::cargo_bin("scs-check").unwrap();
-    cmd.env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("HOME", home)
-        .env("CI", "true")
-        .current_dir(home);
-    cmd
-}
 
 #[test]
 fn quickstart_writes_a_report_from_the_simulated_cloud() {
