@@ -322,11 +322,6 @@ pub struct NotRunTarget {
 /// [`resolve`]).
 pub fn not_run_targets(plan: &Plan) -> Vec<NotRunTarget> {
     let scope = &plan.scope;
-    let included: BTreeSet<&str> = scope
-        .versions
-        .iter()
-        .flat_map(|v| v.includes.iter().map(|i| i.module.as_str()))
-        .collect();
     let mut out = Vec::new();
     for version in &plan.versions {
         let mut candidates: BTreeMap<String, Vec<String>> = BTreeMap::new();
@@ -336,11 +331,9 @@ pub fn not_run_targets(plan: &Plan) -> Vec<NotRunTarget> {
                 .or_default()
                 .extend(ids.iter().cloned());
         }
-        if plan.selection.tests.is_none() {
-            for module in scope.modules.values() {
-                if included.contains(module.id.as_str()) {
-                    continue;
-                }
+        let spec_version = scope.versions.iter().find(|v| v.name == version.name);
+        if let (None, Some(spec_version)) = (&plan.selection.tests, spec_version) {
+            for (module, _) in modules_to_pull_in(scope, spec_version) {
                 for (target, ids) in &module.targets {
                     let target = if target == "main" {
                         "recommended"
@@ -418,11 +411,39 @@ fn escape_regex(text: &str) -> String {
     out
 }
 
+/// The modules that no version of the scope includes but that `-t` may pull into `version`,
+/// each with the include of its sibling module (the same id without `-rec`) in that version.
+/// A `-rec` module whose sibling exists joins only the versions that include the sibling:
+/// `scs-0104-v1-1-rec` belongs with `scs-0104-v1-1` (and takes its image spec), not with a
+/// version that tests `scs-0104-v1-2`.
+fn modules_to_pull_in<'a>(
+    scope: &'a Scope,
+    version: &'a crate::spec::Version,
+) -> Vec<(&'a crate::spec::Module, Option<&'a crate::spec::Include>)> {
+    let included: BTreeSet<&str> = scope
+        .versions
+        .iter()
+        .flat_map(|v| v.includes.iter().map(|i| i.module.as_str()))
+        .collect();
+    scope
+        .modules
+        .values()
+        .filter(|module| !included.contains(module.id.as_str()))
+        .filter_map(|module| {
+            let sibling = module.id.strip_suffix("-rec").unwrap_or(&module.id);
+            let include = version.includes.iter().find(|i| i.module == sibling);
+            let has_sibling = sibling != module.id && scope.modules.contains_key(sibling);
+            (!has_sibling || include.is_some()).then_some((module, include))
+        })
+        .collect()
+}
+
 /// With `-t`, testcases of modules that no version of the scope includes (such as the `-rec`
 /// modules of the current scope files) can still be selected: such a module joins each
 /// selected version with its own target names, except that `main` becomes `recommended` (a module the
-/// version does not include never decides certification). Its include parameters are those of
-/// the sibling module (the same id without `-rec`), if the version includes that.
+/// version does not include never decides certification). A `-rec` module whose sibling module
+/// (the same id without `-rec`) exists joins only the versions that include the sibling, and
+/// takes the sibling's include parameters.
 fn pull_in_modules(
     scope: &Scope,
     version: &crate::spec::Version,
@@ -430,17 +451,9 @@ fn pull_in_modules(
     targets: &mut BTreeMap<String, Vec<String>>,
     all_targets: &mut BTreeMap<String, Vec<String>>,
 ) -> Vec<crate::spec::Include> {
-    let included: BTreeSet<&str> = scope
-        .versions
-        .iter()
-        .flat_map(|v| v.includes.iter().map(|i| i.module.as_str()))
-        .collect();
     let already: BTreeSet<&String> = version.targets.values().flatten().collect();
     let mut extra = Vec::new();
-    for module in scope.modules.values() {
-        if included.contains(&module.id.as_str()) {
-            continue;
-        }
+    for (module, sibling_include) in modules_to_pull_in(scope, version) {
         let mut pulled = false;
         for (target, ids) in &module.targets {
             let target = if target == "main" {
@@ -466,11 +479,7 @@ fn pull_in_modules(
             }
         }
         if pulled {
-            let sibling = module.id.strip_suffix("-rec").unwrap_or(&module.id);
-            let parameters = version
-                .includes
-                .iter()
-                .find(|i| i.module == sibling)
+            let parameters = sibling_include
                 .map(|i| i.parameters.clone())
                 .unwrap_or_default();
             extra.push(crate::spec::Include {

@@ -669,6 +669,36 @@ fn display_plans_show_missing_variables_as_unassigned() {
     ));
 }
 
+/// `-t` pulls a `-rec` module only into the versions that include its sibling module, with the
+/// sibling's include parameters: v5.1 tests `scs-0104-v1-2`, so `-t scs-0104` brings the
+/// recommended images of that list (with its image spec), not `scs-0104-image-capi-1` of the
+/// first list, which had no image spec there and aborted.
+#[test]
+fn rec_modules_join_the_versions_of_their_sibling() {
+    let scope = Arc::new(crate::spec::load_builtin("iaas").unwrap());
+    let mut sel = Selection {
+        forced_versions: vec!["v5.1".into()],
+        tests: Some("scs-0104".into()),
+        ..Selection::default()
+    };
+    sel.assignments.insert("os_cloud".into(), "x".into());
+    let plan = resolve(scope, sel, &Registry::builtin(), date("2026-11-28")).unwrap();
+    let rec = &plan.versions[0].targets["recommended"];
+    assert!(
+        rec.iter().all(|id| id != "scs-0104-image-capi-1"),
+        "{rec:?}"
+    );
+    assert!(
+        rec.contains(&"scs-0104-image-capi-2".to_string()),
+        "{rec:?}"
+    );
+    for item in &plan.items {
+        if item.testcases.iter().any(|t| t.starts_with("scs-0104-")) {
+            assert!(item.parameters.contains_key("image_spec"), "{item:?}");
+        }
+    }
+}
+
 #[test]
 fn informative_targets_not_run_are_listed_with_a_tests_filter() {
     // mod-a's recommended testcase a-three, filtered out by -t.
@@ -766,13 +796,22 @@ fn used_variables_follow_the_version_choice() {
     assert_eq!(late.names, ["mode", "os_cloud", "region", "testcases"]);
     assert_eq!(used("2025-07-01", &Selection::default()).names, late.names);
 
-    // `-t` filters testcases, not versions; it pulls in the module no version includes.
+    // `-t` filters testcases, not versions; it pulls in the module no version includes, but a
+    // `-rec` module only into the versions that include its sibling (`mod-new`: v2, not v1).
     let tests = Selection {
         tests: Some("extra".into()),
         ..Selection::default()
     };
-    let pulled = used("2025-02-01", &tests);
-    assert_eq!(pulled.names, ["flavor_spec", "mode", "os_cloud"]);
+    assert_eq!(used("2025-02-01", &tests).names, ["mode", "os_cloud"]);
+    let tests_v2 = Selection {
+        forced_versions: vec!["v2".into()],
+        ..tests
+    };
+    let pulled = used("2025-02-01", &tests_v2);
+    assert_eq!(
+        pulled.names,
+        ["flavor_spec", "mode", "os_cloud", "region", "testcases"]
+    );
 
     // Nothing chosen: the same error as `resolve`.
     assert!(matches!(
