@@ -170,7 +170,10 @@ pub fn parse_sections(console: &str) -> BTreeMap<String, Vec<String>> {
 pub fn judge_entropy(sections: &BTreeMap<String, Vec<String>>) -> Outcome {
     match sections.get("entropy-avail").and_then(|v| v.first()) {
         None => Outcome::abort(ENTROPY_AVAIL, "the console shows no entropy-avail section"),
-        Some(v) if v == "256" => Outcome::pass(ENTROPY_AVAIL, "entropy_avail is 256"),
+        Some(v) if v == "256" => Outcome::pass(
+            ENTROPY_AVAIL,
+            "/proc/sys/kernel/random/entropy_avail in a fresh VM's console is 256 (a full pool)",
+        ),
         Some(v) => Outcome::fail(ENTROPY_AVAIL, format!("entropy_avail is {v}, not 256"))
             .with_evidence(vec![
                 Finding::new(
@@ -193,10 +196,17 @@ pub fn judge_fips(sections: &BTreeMap<String, Vec<String>>) -> Outcome {
         return Outcome::abort(FIPS_TEST, "rngtest printed no failure count (inconclusive)");
     };
     match n {
-        0..=3 => Outcome::pass(FIPS_TEST, format!("{n} FIPS 140-2 failures in 1000 blocks")),
+        0..=3 => Outcome::pass(
+            FIPS_TEST,
+            format!(
+                "rngtest in a fresh VM: {n} FIPS 140-2 failures in 1000 blocks (at most 3 expected)"
+            ),
+        ),
         4..=5 => Outcome::pass(
             FIPS_TEST,
-            format!("{n} FIPS 140-2 failures in 1000 blocks (tolerated, above 3)"),
+            format!(
+                "rngtest in a fresh VM: {n} FIPS 140-2 failures in 1000 blocks (tolerated: above 3, at most 5)"
+            ),
         ),
         _ => Outcome::fail(FIPS_TEST, format!("{n} FIPS 140-2 failures in 1000 blocks"))
             .with_evidence(vec![

@@ -149,7 +149,8 @@ fn run<'a>(ctx: &'a ProbeContext, testcases: &'a [String]) -> BoxFuture<'a, Vec<
             },
             Ok(Ok(())) => Outcome::pass(
                 TEST_BACKUP,
-                "a volume was backed up and restored as a member",
+                "with the run's credentials a new 1 GiB volume was backed up and the backup restored \
+                 into a new volume",
             ),
         };
         let mut outcome = outcome;
