@@ -251,7 +251,10 @@ fn typos_get_a_did_you_mean() {
     let (code, stderr) = run_error(home.path(), &["-a", "os_clod=x"]);
     assert_eq!(code, Some(3), "{stderr}");
     assert!(stderr.contains("did you mean 'os_cloud'"), "{stderr}");
-    assert!(stderr.contains("variables used: os_cloud"), "{stderr}");
+    assert!(
+        stderr.contains("variables used: domain_manager_a, domain_manager_b, os_cloud"),
+        "{stderr}"
+    );
 
     // A key far from every variable is an error as well (without a hint); so is a variable of
     // another scope (`kubeconfig` on the IaaS scope), in `plan` as in `run`.
@@ -259,7 +262,10 @@ fn typos_get_a_did_you_mean() {
     assert_eq!(code, Some(3), "{stderr}");
     assert!(stderr.contains("-a unrelated=..."), "{stderr}");
     assert!(!stderr.contains("did you mean"), "{stderr}");
-    assert!(stderr.contains("variables used: os_cloud"), "{stderr}");
+    assert!(
+        stderr.contains("variables used: domain_manager_a, domain_manager_b, os_cloud"),
+        "{stderr}"
+    );
     let plan = |extra: &[&str]| {
         isolated(home.path())
             .args([

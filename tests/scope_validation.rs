@@ -352,7 +352,10 @@ fn builtin_scopes_load_and_validate_clean() {
     }
     let iaas = spec::load_builtin("scs-compatible-iaas.yaml").unwrap();
     assert_eq!(iaas.uuid, "50393e6f-2ae1-4c5c-a62c-3b75f2abef3f");
-    assert_eq!(iaas.variables, ["os_cloud"]);
+    assert_eq!(
+        iaas.variables,
+        ["os_cloud", "domain_manager_a", "domain_manager_b"]
+    );
     assert_eq!(
         iaas.versions
             .iter()

@@ -57,11 +57,19 @@ pub enum ResourceKind {
     Subnet,
     /// A Neutron network.
     Network,
+    /// A Keystone group.
+    Group,
+    /// A Keystone project.
+    Project,
+    /// A Keystone user.
+    User,
+    /// A Keystone role.
+    Role,
 }
 
 impl ResourceKind {
     /// Every kind, in deletion order.
-    pub const ALL: [ResourceKind; 9] = [
+    pub const ALL: [ResourceKind; 13] = [
         ResourceKind::Server,
         ResourceKind::Secret,
         ResourceKind::SecurityGroup,
@@ -71,7 +79,21 @@ impl ResourceKind {
         ResourceKind::Router,
         ResourceKind::Subnet,
         ResourceKind::Network,
+        ResourceKind::Group,
+        ResourceKind::Project,
+        ResourceKind::User,
+        ResourceKind::Role,
     ];
+
+    /// A Keystone object (scs-0302): cleaned up through the ledger and by the probe's own
+    /// sessions, never by the prefix sweep (a project member may not list them, and the
+    /// names of other domains' objects are none of our business).
+    pub fn is_identity(self) -> bool {
+        matches!(
+            self,
+            ResourceKind::Group | ResourceKind::Project | ResourceKind::User | ResourceKind::Role
+        )
+    }
 
     /// The kind in words, e.g. `security group`.
     pub fn label(self) -> &'static str {
@@ -85,6 +107,10 @@ impl ResourceKind {
             ResourceKind::Router => "router",
             ResourceKind::Subnet => "subnet",
             ResourceKind::Network => "network",
+            ResourceKind::Group => "group",
+            ResourceKind::Project => "project",
+            ResourceKind::User => "user",
+            ResourceKind::Role => "role",
         }
     }
 }

@@ -901,6 +901,9 @@ fn service_of(kind: ResourceKind) -> &'static str {
         ResourceKind::Server => "compute",
         ResourceKind::Secret => "key-manager",
         ResourceKind::Backup | ResourceKind::Volume => "block-storage",
+        ResourceKind::Group | ResourceKind::Project | ResourceKind::User | ResourceKind::Role => {
+            "identity"
+        }
         _ => "network",
     }
 }
@@ -916,6 +919,10 @@ fn collection(kind: ResourceKind) -> (&'static str, &'static str, &'static str) 
         ResourceKind::Router | ResourceKind::RouterInterface => ("/routers", "routers", "/routers"),
         ResourceKind::Subnet => ("/subnets", "subnets", "/subnets"),
         ResourceKind::Network => ("/networks", "networks", "/networks"),
+        ResourceKind::Group => ("/groups", "groups", "/groups"),
+        ResourceKind::Project => ("/projects", "projects", "/projects"),
+        ResourceKind::User => ("/users", "users", "/users"),
+        ResourceKind::Role => ("/roles", "roles", "/roles"),
     }
 }
 
@@ -1004,6 +1011,10 @@ async fn show(
                 ResourceKind::Router | ResourceKind::RouterInterface => "router",
                 ResourceKind::Subnet => "subnet",
                 ResourceKind::Network => "network",
+                ResourceKind::Group => "group",
+                ResourceKind::Project => "project",
+                ResourceKind::User => "user",
+                ResourceKind::Role => "role",
             };
             Ok(Some(v.get(key).cloned().unwrap_or(v)))
         }
@@ -1080,8 +1091,8 @@ pub async fn sweep(
         return out;
     }
     for kind in ResourceKind::ALL {
-        if kind == ResourceKind::RouterInterface {
-            continue; // removed with their routers
+        if kind == ResourceKind::RouterInterface || kind.is_identity() {
+            continue; // removed with their routers; identity objects: by ledger only
         }
         let found = match janitor.out_of_time() {
             Some(Disposal::Failed(why)) => Err(why),
@@ -1145,7 +1156,7 @@ pub async fn prefixed_names(
 ) -> Result<Vec<(ResourceKind, String)>, OpenStackError> {
     let mut out = vec![];
     for kind in ResourceKind::ALL {
-        if kind == ResourceKind::RouterInterface {
+        if kind == ResourceKind::RouterInterface || kind.is_identity() {
             continue;
         }
         for v in list_kind(client, kind).await? {

@@ -106,9 +106,47 @@ pub struct Fixture {
     /// Creating one more is refused as the real service refuses it.
     #[serde(default)]
     pub quotas: BTreeMap<String, u64>,
+    /// A Keystone with two domains and their domain managers (scs-0302), see
+    /// `src/sim/server/keystone.rs`.
+    #[serde(default)]
+    pub domain_manager: Option<DomainManagerDef>,
     /// Generated bulk content for performance work.
     #[serde(default)]
     pub generate: Option<GenerateDef>,
+}
+
+/// The scs-0302 Keystone: which policy it enforces.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DomainManagerDef {
+    /// The policy (default: the standard's, compliant).
+    pub policy: DmPolicy,
+    /// Whether the role `manager` exists (else the managers hold `member`).
+    pub manager_role: bool,
+}
+
+impl Default for DomainManagerDef {
+    fn default() -> Self {
+        DomainManagerDef {
+            policy: DmPolicy::Compliant,
+            manager_role: true,
+        }
+    }
+}
+
+/// Policies of the scs-0302 Keystone.
+#[derive(Debug, Clone, Copy, Deserialize, Default, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case")]
+pub enum DmPolicy {
+    /// The standard's policy for Keystone before 2024.2.
+    #[default]
+    Compliant,
+    /// No policy file: Keystone's defaults (a manager may do nothing).
+    None,
+    /// `is_domain_managed_role` also allows `admin`.
+    AdminAssignable,
+    /// `identity:create_user` without the domain condition.
+    CreateUserAnyDomain,
 }
 
 fn default_name() -> String {

@@ -14,6 +14,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 use tokio_util::sync::CancellationToken;
 
+mod keystone;
+
 /// A token issued by the simulator.
 #[derive(Debug, Clone)]
 struct TokenInfo {
@@ -141,6 +143,8 @@ pub(crate) struct SimState {
     endless_pages: AtomicU64,
     pub(crate) log: Mutex<Vec<String>>,
     pub(crate) cancel: CancellationToken,
+    /// The scs-0302 Keystone, when the fixture asks for one.
+    keystone: Option<Mutex<keystone::Keystone>>,
 }
 
 /// A stable UUID-shaped id from a kind and name.
@@ -355,7 +359,12 @@ impl SimState {
                 "project_id": fixture.user.project_id, "tenant_id": fixture.user.project_id})),
         );
         let fault_hits = fixture.faults.iter().map(|_| AtomicU64::new(0)).collect();
+        let keystone = fixture
+            .domain_manager
+            .clone()
+            .map(|d| Mutex::new(keystone::Keystone::new(d)));
         SimState {
+            keystone,
             fixture,
             base,
             tokens: Mutex::new(HashMap::new()),
@@ -1097,6 +1106,13 @@ fn identity(st: &SimState, r: &Req, segs: &[&str]) -> Response {
             json_response(200, &json!({"version": keystone_version(base)}))
         }
         (&Method::POST, Some("v3"), Some("auth"), Some("tokens")) => {
+            if let Some(resp) = st
+                .keystone
+                .as_ref()
+                .and_then(|k| k.lock().ok()?.auth(st, r))
+            {
+                return resp;
+            }
             let u = &st.fixture.user;
             let ident = &r.body["auth"]["identity"];
             let methods: Vec<&str> = ident["methods"]
@@ -1214,7 +1230,11 @@ fn identity(st: &SimState, r: &Req, segs: &[&str]) -> Response {
             resp
         }
         _ if !r.headers.contains_key("x-auth-token") => unauthorized(),
-        _ => error("identity", 404, "The resource could not be found."),
+        _ => st
+            .keystone
+            .as_ref()
+            .and_then(|k| k.lock().ok()?.handle(r, segs))
+            .unwrap_or_else(|| error("identity", 404, "The resource could not be found.")),
     }
 }
 

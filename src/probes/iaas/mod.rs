@@ -15,6 +15,7 @@ pub mod scs_0116_key_manager;
 pub mod scs_0117_volume_backup;
 pub mod scs_0123_services;
 pub mod scs_0125_secure_connections;
+pub mod scs_0302_domain_manager;
 pub mod sigv4;
 #[cfg(test)]
 pub(crate) mod testing;
@@ -35,4 +36,5 @@ pub fn register(registry: &mut Registry) {
     registry.register(scs_0117_volume_backup::probe());
     registry.register(scs_0123_services::probe());
     registry.register(scs_0125_secure_connections::probe());
+    registry.register(scs_0302_domain_manager::probe());
 }
