@@ -15,6 +15,8 @@ pub mod scs_0116_key_manager;
 pub mod scs_0117_volume_backup;
 pub mod scs_0123_services;
 pub mod sigv4;
+pub mod subunit;
+pub mod tempest_judge;
 #[cfg(test)]
 pub(crate) mod testing;
 
