@@ -286,6 +286,9 @@ pub struct RunArgs {
     #[command(flatten)]
     /// How probes that create cloud resources behave.
     pub resources: resources::ResourceArgs,
+    /// The `tempest` binary for scs-0128 (default: `tempest` in PATH).
+    #[arg(long, value_name = "PATH")]
+    pub tempest: Option<PathBuf>,
     /// Kubernetes cluster to test (KaaS); same as `-a kubeconfig=PATH` or `KUBECONFIG`.
     #[arg(long, value_name = "PATH")]
     pub kubeconfig: Option<PathBuf>,
@@ -656,6 +659,12 @@ async fn run(args: RunArgs) -> Result<ExitStatus> {
         &mut selection,
         args.selection.ignore_unused_assignments,
     )?;
+    if let Some(bin) = &args.tempest {
+        // The scs-0128 probe reads the variable `tempest`.
+        selection
+            .assignments
+            .insert("tempest".into(), bin.display().to_string());
+    }
     let kaas = match kaas::wants_cluster(&scope) {
         true => {
             if let Some(fixture) = &args.simulate {
@@ -704,6 +713,17 @@ async fn run(args: RunArgs) -> Result<ExitStatus> {
     )?;
     services.tracker = Some(tracker.clone());
     let (tx, rx) = tokio::sync::mpsc::unbounded_channel::<Event>();
+    {
+        // Progress lines of external tools (Tempest); a weak sender, so the display still ends.
+        let events = tx.downgrade();
+        services.progress = Some(crate::probes::iaas::scs_0128_tempest::ProgressSink(
+            std::sync::Arc::new(move |line: String| {
+                if let Some(events) = events.upgrade() {
+                    let _ = events.send(Event::Status { line });
+                }
+            }),
+        ));
+    }
     if let Some(kaas) = kaas.as_ref().filter(|_| needs_cloud) {
         kaas.connect(&plan.variables, &mut services, tx.clone())
             .await?;

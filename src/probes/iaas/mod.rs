@@ -14,6 +14,7 @@ pub mod scs_0115_default_security_group_rules;
 pub mod scs_0116_key_manager;
 pub mod scs_0117_volume_backup;
 pub mod scs_0123_services;
+pub mod scs_0128_tempest;
 pub mod sigv4;
 pub mod subunit;
 pub mod tempest_judge;
@@ -35,4 +36,5 @@ pub fn register(registry: &mut Registry) {
     registry.register(scs_0116_key_manager::permissions_probe());
     registry.register(scs_0117_volume_backup::probe());
     registry.register(scs_0123_services::probe());
+    scs_0128_tempest::register(registry);
 }
