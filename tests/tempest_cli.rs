@@ -105,3 +105,69 @@ fn unreadable_results_are_an_error() {
     assert_ne!(code, Some(0));
     assert!(out.contains("not a valid subunit v2 stream"), "{out}");
 }
+
+/// `run iaas -t scs-0128` end to end: the simulated cloud's catalog, our fake tempest, two
+/// clouds.yaml entries; the progress line and the verdict in the output.
+#[test]
+fn run_selects_the_tempest_probe_with_t() {
+    let dir = tempfile::tempdir().unwrap();
+    let bin = dir.path().join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    std::fs::copy(
+        root().join("fixtures/tempest/fake-tempest.sh"),
+        bin.join("tempest"),
+    )
+    .unwrap();
+    std::fs::copy(
+        root().join("fixtures/tempest/fail.subunit"),
+        bin.join("results.subunit"),
+    )
+    .unwrap();
+    let clouds = dir.path().join("clouds.yaml");
+    let entry = |name: &str, user: &str| {
+        format!(
+            "  {name}:\n    auth:\n      auth_url: http://127.0.0.1:5000/v3\n      username: {user}\n      password: pw-{user}\n      project_name: p-{user}\n      user_domain_name: Default\n      project_domain_name: Default\n"
+        )
+    };
+    std::fs::write(
+        &clouds,
+        format!("clouds:\n{}{}", entry("prim", "alice"), entry("alt", "bob")),
+    )
+    .unwrap();
+    let out = Command::cargo_bin("scs-check")
+        .unwrap()
+        .current_dir(root())
+        .env("CI", "1")
+        .args([
+            "run",
+            "iaas",
+            "--simulate",
+            "compliant",
+            "-t",
+            "scs-0128",
+            "--tempest",
+        ])
+        .arg(bin.join("tempest"))
+        .args(["-a", "tempest_primary=prim", "-a", "tempest_alt=alt", "-a"])
+        .arg(format!("tempest_clouds_file={}", clouds.display()))
+        .arg("-a")
+        .arg(format!("tempest_test_list={}", root().join(LIST).display()))
+        .arg("-a")
+        .arg(format!(
+            "tempest_workdir={}",
+            dir.path().join("ws").display()
+        ))
+        .output()
+        .unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(text.contains("scs-0128-tempest-e2e FAIL"), "{text}");
+    assert!(text.contains("4 listed: 3 passed, 1 failed"), "{text}");
+    assert!(!text.contains("pw-alice"), "no password in the output");
+    assert!(text.contains("tempest 4/4: VolumesGetTest.test_volume_create_get ok"), "{text}");
+    // Only preview failed: main (nothing selected) decides the exit status.
+    assert_eq!(out.status.code(), Some(0), "{text}");
+}
