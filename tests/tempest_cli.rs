@@ -167,7 +167,10 @@ fn run_selects_the_tempest_probe_with_t() {
     assert!(text.contains("scs-0128-tempest-e2e FAIL"), "{text}");
     assert!(text.contains("4 listed: 3 passed, 1 failed"), "{text}");
     assert!(!text.contains("pw-alice"), "no password in the output");
-    assert!(text.contains("tempest 4/4: VolumesGetTest.test_volume_create_get ok"), "{text}");
+    assert!(
+        text.contains("tempest 4/4: VolumesGetTest.test_volume_create_get ok"),
+        "{text}"
+    );
     // Only preview failed: main (nothing selected) decides the exit status.
     assert_eq!(out.status.code(), Some(0), "{text}");
 }

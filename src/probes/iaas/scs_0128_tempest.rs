@@ -205,10 +205,36 @@ pub struct TempestJob {
 fn kill_group(child: &tokio::process::Child) {
     #[cfg(unix)]
     if let Some(pid) = child.id() {
-        // SAFETY: killpg only sends a signal to the process group we created for the child.
-        unsafe {
-            libc::killpg(pid as libc::pid_t, libc::SIGKILL);
+        kill_pgid(pid);
+    }
+}
+
+fn kill_pgid(pid: u32) {
+    #[cfg(unix)]
+    // SAFETY: killpg only sends a signal to the process group we created for the child.
+    unsafe {
+        libc::killpg(pid as libc::pid_t, libc::SIGKILL);
+    }
+}
+
+/// Kills the child's process group when the run is dropped before the child ended (the
+/// executor gave up on the probe): `kill_on_drop` alone would leave Tempest's workers running.
+struct GroupGuard(Option<u32>);
+
+impl Drop for GroupGuard {
+    fn drop(&mut self) {
+        if let Some(pid) = self.0.take() {
+            kill_pgid(pid);
         }
+    }
+}
+
+/// Removes a file (the accounts with their passwords) however the run ends.
+struct RemoveOnDrop(PathBuf);
+
+impl Drop for RemoveOnDrop {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
     }
 }
 
@@ -265,6 +291,7 @@ async fn tempest_cmd(
     let mut child = cmd
         .spawn()
         .map_err(|e| format!("cannot run {}: {e}", job.bin.display()))?;
+    let mut guard = GroupGuard(child.id());
     let stdout = child.stdout.take();
     let mut stderr = child.stderr.take();
     let err_task = tokio::spawn(async move {
@@ -296,7 +323,10 @@ async fn tempest_cmd(
         .map(|a| a.to_string_lossy().into_owned())
         .unwrap_or_default();
     let status = tokio::select! {
-        s = child.wait() => s.map_err(|e| format!("waiting for tempest: {e}"))?,
+        s = child.wait() => {
+            guard.0 = None;
+            s.map_err(|e| format!("waiting for tempest: {e}"))?
+        }
         _ = cancel.cancelled() => {
             kill_group(&child);
             let _ = child.wait().await;
@@ -368,6 +398,7 @@ pub async fn orchestrate(
     let list_file = etc.join("scs-0128-tests.lst");
     let logs = job.workspace.join("logs");
     let _ = std::fs::remove_file(&accounts);
+    let _remove_accounts = RemoveOnDrop(accounts.clone());
     write_private(&accounts, &accounts_yaml(&[&job.primary, &job.alt])?)?;
     let text = tempest_conf(
         &job.primary,
@@ -418,8 +449,7 @@ pub async fn orchestrate(
         Ok(tempest_judge::judge(&job.list, &results))
     }
     .await;
-    // The passwords do not outlive the run.
-    let _ = std::fs::remove_file(&accounts);
+    // The passwords do not outlive the run (also when this future is dropped: the guard).
     result
 }
 
@@ -523,7 +553,13 @@ async fn run_probe(ctx: &ProbeContext, ids: &[String]) -> Vec<Outcome> {
         Err(e) => return abort(e),
     };
     let progress = ctx.services.progress.clone();
-    match orchestrate(&job, ctx.timeout, &ctx.cancel, progress.as_ref()).await {
+    // Stop Tempest before the executor's own deadline for the probe, so the process group is
+    // killed and the workspace judged/reported by us.
+    let budget = ctx
+        .timeout
+        .saturating_sub(Duration::from_secs(10))
+        .max(ctx.timeout / 2);
+    match orchestrate(&job, budget, &ctx.cancel, progress.as_ref()).await {
         Ok(j) => ids
             .iter()
             .map(|i| {

@@ -299,3 +299,25 @@ async fn probe_reads_its_variables_and_the_catalog() {
         out[0].reason
     );
 }
+
+#[tokio::test]
+async fn a_dropped_run_kills_the_group_and_removes_the_accounts() {
+    let dir = tempfile::tempdir().unwrap();
+    let j = job(dir.path(), fake(dir.path(), "hang", "pass.subunit"));
+    let pid_file = dir.path().join("bin/child.pid");
+    let cancel = CancellationToken::new();
+    let run = orchestrate(&j, Duration::from_secs(60), &cancel, None);
+    let p = pid_file.clone();
+    // The executor gives up on the probe: the future is dropped while Tempest runs.
+    let dropped = tokio::time::timeout(Duration::from_secs(20), async {
+        tokio::select! {
+            _ = run => panic!("the hanging run ended"),
+            _ = wait_for(&p) => {}
+        }
+    })
+    .await;
+    assert!(dropped.is_ok());
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_gone(&pid_file);
+    assert!(!j.workspace.join("etc/accounts.yaml").exists());
+}
