@@ -90,19 +90,24 @@ fn account_entry(c: &CloudConfig) -> Result<String, String> {
         .project_name
         .as_deref()
         .ok_or_else(|| format!("cloud `{}`: Tempest needs a `project_name`", c.name))?;
-    let domain = a
+    let user_domain = a
         .user_domain_name
         .as_deref()
-        .or(a.project_domain_name.as_deref())
         .or(a.domain_name.as_deref())
         .unwrap_or("Default");
+    let project_domain = a
+        .project_domain_name
+        .as_deref()
+        .or(a.domain_name.as_deref())
+        .unwrap_or(user_domain);
     let q = |s: &str| serde_json::to_string(s).unwrap_or_default();
     Ok(format!(
-        "- username: {}\n  password: {}\n  project_name: {}\n  domain_name: {}\n",
+        "- username: {}\n  password: {}\n  project_name: {}\n  user_domain_name: {}\n  project_domain_name: {}\n",
         q(username),
         q(password.expose()),
         q(project),
-        q(domain)
+        q(user_domain),
+        q(project_domain)
     ))
 }
 
@@ -162,7 +167,7 @@ pub fn tempest_conf(
     if let Some(ca) = &primary.cacert {
         s.push_str(&format!("ca_certificates_file = {}\n", ca.display()));
     }
-    s.push_str("\n[identity-feature-enabled]\napi_v2 = false\napi_v3 = true\n\n");
+    s.push('\n');
     if let Some(types) = services {
         s.push_str("[service_available]\n");
         for (flag, names) in SERVICE_FLAGS {

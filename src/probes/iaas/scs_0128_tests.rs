@@ -321,3 +321,18 @@ async fn a_dropped_run_kills_the_group_and_removes_the_accounts() {
     assert_gone(&pid_file);
     assert!(!j.workspace.join("etc/accounts.yaml").exists());
 }
+
+#[test]
+fn accounts_yaml_is_tempests_preprovisioned_format() {
+    let p = CloudConfig::password("p", "http://k:5000", "al\"ice", "pw: #1", "demo", "Dom");
+    let text = accounts_yaml(&[&p]).unwrap();
+    let v: Vec<std::collections::BTreeMap<String, String>> = serde_saphyr::from_str(&text).unwrap();
+    assert_eq!(v[0]["username"], "al\"ice");
+    assert_eq!(v[0]["password"], "pw: #1");
+    assert_eq!(v[0]["project_name"], "demo");
+    assert_eq!(v[0]["user_domain_name"], "Dom");
+    assert_eq!(v[0]["project_domain_name"], "Dom");
+    let mut token = p.clone();
+    token.auth.username = None;
+    assert!(accounts_yaml(&[&token]).unwrap_err().contains("username"));
+}
