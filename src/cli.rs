@@ -27,6 +27,7 @@ pub(crate) mod console;
 mod flavor_name;
 mod kaas;
 mod resources;
+mod tempest;
 pub use cert::{BatchArgs, KeygenArgs, ScorecardArgs, SignArgs, UploadArgs, VerifyArgs};
 
 /// Exit codes, documented in the README.
@@ -98,6 +99,8 @@ pub enum Command {
     FlavorName(FlavorNameArgs),
     /// Judge saved sonobuoy results (a results directory, tarball or sonobuoy_results.yaml).
     SonobuoyJudge(SonobuoyJudgeArgs),
+    /// Judge saved Tempest results (scs-0128) against the SCS test list.
+    TempestJudge(TempestJudgeArgs),
     /// Sign reports (SSHSIG, namespace `report`, as `ssh-keygen -Y sign` does).
     Sign(SignArgs),
     /// Verify a signed report and check that it is well formed.
@@ -170,6 +173,21 @@ pub struct SonobuoyJudgeArgs {
     /// okToFail list to use instead of the built-in one.
     #[arg(long, value_name = "FILE")]
     pub ok_to_fail: Option<PathBuf>,
+}
+
+/// Flags of `tempest-judge`.
+#[derive(Debug, Args)]
+pub struct TempestJudgeArgs {
+    /// A Tempest workspace or stestr repository (its newest run), a directory with
+    /// `tempest.subunit`, a subunit v2 file, or a JUnit XML file (`*.xml`).
+    #[arg(value_name = "DIR_OR_FILE")]
+    pub results: PathBuf,
+    /// Test list to judge against instead of the built-in one.
+    #[arg(long, value_name = "FILE")]
+    pub list: Option<PathBuf>,
+    /// Judge only these areas of the list, e.g. `identity,image,network`.
+    #[arg(long, value_name = "AREAS")]
+    pub areas: Option<String>,
 }
 
 /// Flags of `simulate`.
@@ -268,6 +286,9 @@ pub struct RunArgs {
     #[command(flatten)]
     /// How probes that create cloud resources behave.
     pub resources: resources::ResourceArgs,
+    /// The `tempest` binary for scs-0128 (default: `tempest` in PATH).
+    #[arg(long, value_name = "PATH")]
+    pub tempest: Option<PathBuf>,
     /// Kubernetes cluster to test (KaaS); same as `-a kubeconfig=PATH` or `KUBECONFIG`.
     #[arg(long, value_name = "PATH")]
     pub kubeconfig: Option<PathBuf>,
@@ -434,6 +455,7 @@ async fn dispatch(cli: Cli) -> Result<ExitStatus> {
         Command::Cleanup(args) => cleanup::run(args).await,
         Command::FlavorName(args) => flavor_name::run(args).await,
         Command::SonobuoyJudge(args) => kaas::sonobuoy_judge(args).await,
+        Command::TempestJudge(args) => tempest::tempest_judge(args).await,
         Command::Sign(args) => cert::sign(args).await,
         Command::Verify(args) => cert::verify(args).await,
         Command::Keygen(args) => cert::keygen(args).await,
@@ -637,6 +659,12 @@ async fn run(args: RunArgs) -> Result<ExitStatus> {
         &mut selection,
         args.selection.ignore_unused_assignments,
     )?;
+    if let Some(bin) = &args.tempest {
+        // The scs-0128 probe reads the variable `tempest`.
+        selection
+            .assignments
+            .insert("tempest".into(), bin.display().to_string());
+    }
     let kaas = match kaas::wants_cluster(&scope) {
         true => {
             if let Some(fixture) = &args.simulate {
@@ -685,6 +713,17 @@ async fn run(args: RunArgs) -> Result<ExitStatus> {
     )?;
     services.tracker = Some(tracker.clone());
     let (tx, rx) = tokio::sync::mpsc::unbounded_channel::<Event>();
+    {
+        // Progress lines of external tools (Tempest); a weak sender, so the display still ends.
+        let events = tx.downgrade();
+        services.progress = Some(crate::probes::iaas::scs_0128_tempest::ProgressSink(
+            std::sync::Arc::new(move |line: String| {
+                if let Some(events) = events.upgrade() {
+                    let _ = events.send(Event::Status { line });
+                }
+            }),
+        ));
+    }
     if let Some(kaas) = kaas.as_ref().filter(|_| needs_cloud) {
         kaas.connect(&plan.variables, &mut services, tx.clone())
             .await?;

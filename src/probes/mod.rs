@@ -141,6 +141,8 @@ pub struct Services {
     pub kube: Option<Arc<crate::kube::Cluster>>,
     /// Why there is no cluster, when connecting failed.
     pub kube_error: Option<String>,
+    /// Where probes that run an external tool send progress lines (Tempest).
+    pub progress: Option<crate::probes::iaas::scs_0128_tempest::ProgressSink>,
 }
 
 impl Services {

@@ -16,7 +16,10 @@ pub mod scs_0117_volume_backup;
 pub mod scs_0123_services;
 pub mod scs_0125_secure_connections;
 pub mod scs_0302_domain_manager;
+pub mod scs_0128_tempest;
 pub mod sigv4;
+pub mod subunit;
+pub mod tempest_judge;
 #[cfg(test)]
 pub(crate) mod testing;
 
@@ -37,4 +40,5 @@ pub fn register(registry: &mut Registry) {
     registry.register(scs_0123_services::probe());
     registry.register(scs_0125_secure_connections::probe());
     registry.register(scs_0302_domain_manager::probe());
+    scs_0128_tempest::register(registry);
 }
