@@ -347,7 +347,6 @@ async fn users(book: &mut Book, x: &X<'_>, ids: &mut Ids) {
     let (ca, cb) = (&x.a.client, &x.b.client);
     let (d1, d2) = (x.a.domain_id.as_str(), x.b.domain_id.as_str());
     let (sa, sb, member, admin) = (x.sa, x.sb, &x.member, &x.admin);
-    let _ = (ca, cb, d1, d2, sa, sb, member, admin);
     let name = sa.tracker().name("0302-ua");
     let (r, ua) = create(
         sa,
@@ -589,8 +588,7 @@ async fn users(book: &mut Book, x: &X<'_>, ids: &mut Ids) {
 async fn projects(book: &mut Book, x: &X<'_>, ids: &mut Ids) {
     let (ca, cb) = (&x.a.client, &x.b.client);
     let (d1, d2) = (x.a.domain_id.as_str(), x.b.domain_id.as_str());
-    let (sa, sb, member, admin) = (x.sa, x.sb, &x.member, &x.admin);
-    let _ = (ca, cb, d1, d2, sa, sb, member, admin);
+    let (sa, sb, member) = (x.sa, x.sb, &x.member);
     let (ua, ub) = (ids.ua.clone(), ids.ub.clone());
     let name = sa.tracker().name("0302-pa");
     let (r, pa) = create(
@@ -749,8 +747,7 @@ async fn projects(book: &mut Book, x: &X<'_>, ids: &mut Ids) {
 async fn groups(book: &mut Book, x: &X<'_>, ids: &mut Ids) {
     let (ca, cb) = (&x.a.client, &x.b.client);
     let (d1, d2) = (x.a.domain_id.as_str(), x.b.domain_id.as_str());
-    let (sa, sb, member, admin) = (x.sa, x.sb, &x.member, &x.admin);
-    let _ = (ca, cb, d1, d2, sa, sb, member, admin);
+    let (sa, sb, admin) = (x.sa, x.sb, &x.admin);
     let (ua, ub) = (ids.ua.clone(), ids.ub.clone());
     let name = sa.tracker().name("0302-ga");
     let (r, ga) = create(
@@ -868,10 +865,8 @@ async fn groups(book: &mut Book, x: &X<'_>, ids: &mut Ids) {
 
 /// Roles cannot be created or changed.
 async fn roles(book: &mut Book, x: &X<'_>) {
-    let (ca, cb) = (&x.a.client, &x.b.client);
-    let (d1, d2) = (x.a.domain_id.as_str(), x.b.domain_id.as_str());
-    let (sa, sb, member, admin) = (x.sa, x.sb, &x.member, &x.admin);
-    let _ = (ca, cb, d1, d2, sa, sb, member, admin);
+    let ca = &x.a.client;
+    let (sa, member) = (x.sa, &x.member);
     let name = sa.tracker().name("0302-role");
     let (r, _) = create(sa, ca, ResourceKind::Role, "role", &name, json!({})).await;
     book.check(
