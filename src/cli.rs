@@ -258,6 +258,9 @@ pub struct RunArgs {
     /// Write a Markdown summary.
     #[arg(long, value_name = "FILE")]
     pub markdown: Option<PathBuf>,
+    /// Write a self-contained HTML page (no external assets, no script).
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<PathBuf>,
     /// Exit non-zero only when the run could not complete, not for FAIL verdicts.
     #[arg(short = 'C', long = "critical-only")]
     pub critical_only: bool,
@@ -346,6 +349,8 @@ pub enum ReportFormat {
     Json,
     /// JUnit XML.
     Junit,
+    /// A self-contained HTML page.
+    Html,
     /// YAML report.
     Yaml,
 }
@@ -619,6 +624,7 @@ fn output_paths(args: &RunArgs) -> Vec<(&'static str, &Path)> {
         ("--json", args.json.as_deref()),
         ("--junit", args.junit.as_deref()),
         ("--markdown", args.markdown.as_deref()),
+        ("--html", args.html.as_deref()),
     ]
     .into_iter()
     .filter_map(|(flag, path)| path.map(|p| (flag, p)))
@@ -828,6 +834,7 @@ fn write_reports(report: &report::Report, args: &RunArgs) -> report::Written {
         args.json.as_deref(),
         args.junit.as_deref(),
         args.markdown.as_deref(),
+        args.html.as_deref(),
     )
 }
 
@@ -1343,6 +1350,13 @@ async fn report_cmd(args: ReportArgs) -> Result<ExitStatus> {
     let text = report::read_report_text(&args.file).map_err(|err| anyhow!("cannot read {err}"))?;
     let reports: Vec<Report> =
         report::read_reports(&text).map_err(|err| anyhow!("{}: {err}", args.file.display()))?;
+    if matches!(args.format, ReportFormat::Html) && reports.len() > 1 {
+        bail!(
+            "{}: holds {} reports; an HTML page shows one (split the file, one report each)",
+            args.file.display(),
+            reports.len()
+        );
+    }
     let mut out = String::new();
     for report in &reports {
         let scope = match &args.scope {
@@ -1358,6 +1372,7 @@ async fn report_cmd(args: ReportArgs) -> Result<ExitStatus> {
             ReportFormat::Markdown => report::render_markdown(report, scope.as_deref()),
             ReportFormat::Json => report::to_json(report),
             ReportFormat::Junit => report::render_junit(report, scope.as_deref()),
+            ReportFormat::Html => report::render_html(report, scope.as_deref()),
             ReportFormat::Yaml => report::to_yaml(report),
         };
         out.push_str(&rendered);

@@ -1,8 +1,8 @@
-//! Reports: the monitor's YAML report (plus our evidence under extra keys), JSON, JUnit and
-//! Markdown writers, readers for our reports and the reference tool's, and the console summary.
+//! Reports: the monitor's YAML report (plus our evidence under extra keys), JSON, JUnit,
+//! Markdown and HTML writers, readers for our reports and the reference tool's, and the console summary.
 //!
 //! - [`build`] turns a plan and item results into a [`Report`].
-//! - [`to_yaml`], [`to_json`], [`to_junit`], [`to_markdown`] render it; [`write_all`] writes the
+//! - [`to_yaml`], [`to_json`], [`to_junit`], [`to_markdown`], [`to_html`] render it; [`write_all`] writes the
 //!   requested files atomically.
 //! - [`read_reports`] reads multi-document YAML or JSON, ours or the reference tool's.
 //! - [`summarize`] (re)computes per-version summaries; [`console_summary`] prints them and
@@ -10,6 +10,7 @@
 
 mod build;
 mod console;
+mod html;
 mod junit;
 mod markdown;
 mod model;
@@ -23,6 +24,7 @@ mod tests;
 
 pub use build::{RunMeta, build, record_requests, record_resources};
 pub use console::{EVIDENCE_LINES, console_summary, console_summary_of_run, render_console};
+pub use html::{render_html, to_html};
 pub use junit::{render_junit, to_junit};
 pub use markdown::{render_markdown, to_markdown};
 pub use model::{

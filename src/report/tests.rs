@@ -776,6 +776,7 @@ fn write_all_writes_atomically_and_names_paths() {
         Some(&p("r.json")),
         Some(&p("r.xml")),
         Some(&p("r.md")),
+        Some(&p("r.html")),
     )
     .into_result()
     .unwrap();
@@ -797,11 +798,16 @@ fn write_all_writes_atomically_and_names_paths() {
             .unwrap()
             .starts_with("# mycloud")
     );
+    assert!(
+        std::fs::read_to_string(p("r.html"))
+            .unwrap()
+            .starts_with("<!DOCTYPE html>")
+    );
     // No temporary files are left behind.
-    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 4);
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 5);
 
     let bad = dir.path().join("missing-dir").join("r.yaml");
-    let err = write_all(&report, Some(&bad), None, None, None)
+    let err = write_all(&report, Some(&bad), None, None, None, None)
         .into_result()
         .unwrap_err();
     assert!(
@@ -817,7 +823,7 @@ fn write_all_writes_the_other_files_when_one_fails() {
     let bad = dir.path().join("missing-dir").join("r.yaml");
     let json = dir.path().join("r.json");
     let md = dir.path().join("r.md");
-    let written = write_all(&report, Some(&bad), Some(&json), None, Some(&md));
+    let written = write_all(&report, Some(&bad), Some(&json), None, Some(&md), None);
     assert!(!written.all_ok());
     assert_eq!(written.files.len(), 3);
     assert!(written.files[0].1.is_err());

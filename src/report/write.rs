@@ -1,7 +1,7 @@
 //! YAML and JSON writers, and writing report files atomically.
 
 use super::model::{Report, naive_timestamp};
-use super::{ReportError, to_junit, to_markdown};
+use super::{ReportError, to_html, to_junit, to_markdown};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
@@ -59,7 +59,7 @@ pub fn to_json(report: &Report) -> String {
 }
 
 /// The outcome of [`write_all`]: one entry per requested file, in the order YAML, JSON, JUnit,
-/// Markdown.
+/// Markdown, HTML.
 #[derive(Debug, Default)]
 pub struct Written {
     /// Each requested file with whether writing it worked.
@@ -106,13 +106,15 @@ pub fn write_all(
     json: Option<&Path>,
     junit: Option<&Path>,
     markdown: Option<&Path>,
+    html: Option<&Path>,
 ) -> Written {
     type Render = fn(&Report) -> String;
-    let renderers: [(Option<&Path>, Render); 4] = [
+    let renderers: [(Option<&Path>, Render); 5] = [
         (yaml, to_yaml),
         (json, to_json),
         (junit, to_junit),
         (markdown, to_markdown),
+        (html, to_html),
     ];
     let mut written = Written::default();
     for (path, render) in renderers {
