@@ -264,6 +264,10 @@ pub struct RunArgs {
     /// Exit non-zero only when the run could not complete, not for FAIL verdicts.
     #[arg(short = 'C', long = "critical-only")]
     pub critical_only: bool,
+    /// Waiver file: a FAIL it waives (for this subject, until its date) shows as WAIVED and does
+    /// not fail the exit status; the YAML/JSON report keeps the real verdict.
+    #[arg(long, value_name = "FILE")]
+    pub waivers: Option<PathBuf>,
     /// More output: script output live, passed testcases in the summary (twice: debug).
     #[arg(short = 'v', long = "verbose", action = clap::ArgAction::Count)]
     pub verbose: u8,
@@ -634,6 +638,10 @@ fn output_paths(args: &RunArgs) -> Vec<(&'static str, &Path)> {
 async fn run(args: RunArgs) -> Result<ExitStatus> {
     // A report that cannot be written is found out now, not after a long run.
     report::check_output_paths(&output_paths(&args)).map_err(|err| anyhow!("{err}"))?;
+    let waivers = match &args.waivers {
+        Some(path) => report::load_waivers(path).map_err(|err| anyhow!("{err}"))?,
+        None => vec![],
+    };
     if args.simulate.is_some() {
         for (given, flag) in [
             (args.upload, "--upload"),
@@ -772,6 +780,11 @@ async fn run(args: RunArgs) -> Result<ExitStatus> {
         block.simulated = args.simulate.is_some();
         block.tls_verification_disabled = tls_off;
     }
+    if args.waivers.is_some() {
+        for warning in report::apply_waivers(&mut report, &waivers, today()) {
+            eprintln!("warning: {warning}");
+        }
+    }
     if let Some(snapshot) = &services.openstack {
         let counts = snapshot.request_counts();
         if verbose > 0 {
@@ -818,6 +831,8 @@ async fn run(args: RunArgs) -> Result<ExitStatus> {
         return Ok(ExitStatus::Error);
     }
     let summaries = report::summarize(&report, Some(&plan.scope), None);
+    // A waived FAIL counts as passed for the exit status (the CI gate), nowhere else.
+    let summaries = report::waived_summaries(&report, &summaries);
     Ok(ExitStatus::from_run(
         report::main_outcome(&summaries),
         interrupted,

@@ -114,6 +114,7 @@ pub fn build(plan: &Plan, results: &[ItemResult], meta: &RunMeta) -> Report {
             resources: vec![],
             simulated: false,
             tls_verification_disabled: false,
+            waivers: vec![],
             extra: IndexMap::new(),
         }),
     }

@@ -5,9 +5,10 @@
 use super::model::Report;
 use super::summary::{TestcaseSummary, VersionSummary, severity, summaries_for, summarize};
 use super::text::{evidence_lines, result_word};
+use super::waiver::{shown_target, shown_word, waiver_for, waiver_line};
 use crate::plan::NotRunTarget;
 use crate::spec::Scope;
-use crate::verdict::{Aggregate, Verdict};
+use crate::verdict::Aggregate;
 use indexmap::IndexMap;
 use std::fmt::Write;
 
@@ -15,7 +16,7 @@ use std::fmt::Write;
 pub const EVIDENCE_LINES: usize = 5;
 
 /// Renders the summary: per version a heading and one line per target, then the FAILED,
-/// ABORTED and MISSING testcases (MISSING omitted for partial runs) with reason, description,
+/// WAIVED (a FAIL with a waiver, see [`super::apply_waivers`]), ABORTED and MISSING testcases (MISSING omitted for partial runs) with reason, description,
 /// link and up to [`EVIDENCE_LINES`] evidence lines; PASSED only when `verbose`.
 pub fn console_summary(report: &Report, verbose: bool) -> String {
     console_with(report, &summarize(report, None, None), verbose, &[])
@@ -74,9 +75,11 @@ pub(crate) fn console_with(
                 );
                 continue;
             }
-            let _ = write!(out, "- {name}: {} ({} passed", t.result, t.passed);
+            let (shown, waived) = shown_target(report, v, t);
+            let _ = write!(out, "- {name}: {shown} ({} passed", t.passed);
             for (n, word) in [
-                (t.failed, "failed"),
+                (t.failed - waived, "failed"),
+                (waived, "waived"),
                 (t.aborted, "aborted"),
                 (t.missing, "missing"),
             ] {
@@ -108,18 +111,23 @@ pub(crate) fn console_with(
             }
         }
     }
+    // A waived FAIL is listed under WAIVED with the waiver, not under FAILED.
     let mut categories = vec![
-        ("FAILED", Some(Verdict::Fail)),
-        ("ABORTED", Some(Verdict::Abort)),
+        ("FAILED", "FAIL"),
+        ("WAIVED", "WAIVED"),
+        ("ABORTED", "ABORT"),
     ];
     if !partial {
-        categories.push(("MISSING", None));
+        categories.push(("MISSING", "MISSING"));
     }
     if verbose {
-        categories.push(("PASSED", Some(Verdict::Pass)));
+        categories.push(("PASSED", "PASS"));
     }
     for (title, want) in categories {
-        let members: Vec<_> = worst.iter().filter(|(_, t)| t.result == want).collect();
+        let members: Vec<_> = worst
+            .iter()
+            .filter(|(id, t)| shown_word(report, id, t) == want)
+            .collect();
         if members.is_empty() {
             continue;
         }
@@ -127,6 +135,9 @@ pub(crate) fn console_with(
         for (id, tc) in members {
             let reason = tc.reason.as_deref().unwrap_or(result_word(tc.result));
             let _ = writeln!(out, "- {id}: {reason}");
+            if let Some(waiver) = waiver_for(report, id, tc.result) {
+                let _ = writeln!(out, "  {} (the report keeps FAIL)", waiver_line(waiver));
+            }
             if let Some(d) = &tc.description {
                 for line in d.lines().filter(|l| !l.trim().is_empty()) {
                     let _ = writeln!(out, "  > {}", line.trim());
@@ -135,7 +146,7 @@ pub(crate) fn console_with(
             if let Some(u) = &tc.url {
                 let _ = writeln!(out, "  > {u}");
             }
-            if want != Some(Verdict::Pass) {
+            if want != "PASS" {
                 let lines = evidence_lines(report, id, tc);
                 for line in lines.iter().take(EVIDENCE_LINES) {
                     let _ = writeln!(out, "    {line}");

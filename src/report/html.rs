@@ -8,9 +8,10 @@
 
 use super::model::{Report, naive_timestamp};
 use super::summary::{VersionSummary, main_outcome, summaries_for, summarize};
-use super::text::{evidence_lines, result_word};
+use super::text::evidence_lines;
+use super::waiver::{shown_target, shown_word, waived_summaries, waiver_for, waiver_line};
 use crate::spec::Scope;
-use crate::verdict::{Aggregate, Verdict};
+use crate::verdict::Verdict;
 use std::fmt::Write;
 
 /// Renders the report as one HTML page.
@@ -97,8 +98,17 @@ fn html_with(report: &Report, versions: &[VersionSummary]) -> String {
         "<p class=\"outcome\">Result (<code>main</code> of every version): {}</p>",
         badge(&outcome.to_string())
     );
+    let waivers = report.scs_check.as_ref().map_or(0, |b| b.waivers.len());
+    if waivers > 0 {
+        let _ = writeln!(
+            out,
+            "<p class=\"outcome\">With the {waivers} waiver(s) applied (CI gate only, not \
+             certification): {}</p>",
+            badge(&main_outcome(&waived_summaries(report, versions)).to_string())
+        );
+    }
     metadata(&mut out, report);
-    overview(&mut out, versions);
+    overview(&mut out, report, versions);
     for (index, version) in versions.iter().enumerate() {
         version_section(&mut out, report, version, index);
     }
@@ -194,28 +204,30 @@ fn metadata(out: &mut String, report: &Report) {
 }
 
 /// One row per version and target: the summary at the top of the page.
-fn overview(out: &mut String, versions: &[VersionSummary]) {
+fn overview(out: &mut String, report: &Report, versions: &[VersionSummary]) {
     if versions.is_empty() {
         return;
     }
     out.push_str("<h2>Summary</h2>\n<table class=\"overview\">\n<tr><th>Version</th>");
     out.push_str("<th>Validity</th><th>Target</th><th>Result</th><th>Passed</th><th>Failed</th>");
-    out.push_str("<th>Aborted</th><th>Missing</th></tr>\n");
+    out.push_str("<th>Waived</th><th>Aborted</th><th>Missing</th></tr>\n");
     for (index, version) in versions.iter().enumerate() {
         let validity = version.validity.map(|v| v.to_string()).unwrap_or_default();
         for (name, target) in &version.targets {
+            let (shown, waived) = shown_target(report, version, target);
             let _ = writeln!(
                 out,
-                "<tr class=\"{}\"><td><a href=\"#v{index}\">{}</a></td><td>{}</td><td>{}</td>\
+                "<tr class=\"r-{}\"><td><a href=\"#v{index}\">{}</a></td><td>{}</td><td>{}</td>\
                  <td>{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td>\
-                 <td class=\"num\">{}</td><td class=\"num\">{}</td></tr>",
-                row_class(target.result),
+                 <td class=\"num\">{waived}</td><td class=\"num\">{}</td>\
+                 <td class=\"num\">{}</td></tr>",
+                shown.to_ascii_lowercase(),
                 escape(&version.name),
                 escape(&validity),
                 escape(name),
-                badge(&target.result.to_string()),
+                badge(&shown),
                 target.passed,
-                target.failed,
+                target.failed - waived,
                 target.aborted,
                 target.missing
             );
@@ -239,18 +251,20 @@ fn version_section(out: &mut String, report: &Report, version: &VersionSummary, 
         );
     }
     out.push_str("</h2>\n<table class=\"targets\">\n<tr><th>Target</th><th>Result</th>");
-    out.push_str("<th>Passed</th><th>Failed</th><th>Aborted</th><th>Missing</th></tr>\n");
+    out.push_str("<th>Passed</th><th>Failed</th><th>Waived</th><th>Aborted</th><th>Missing</th>");
+    out.push_str("</tr>\n");
     for (name, target) in &version.targets {
-        let word = target.result.to_string();
+        let (shown, waived) = shown_target(report, version, target);
         let _ = writeln!(
             out,
-            "<tr class=\"{}\"><td>{}</td><td>{}</td><td class=\"num\">{}</td>\
-             <td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td></tr>",
-            row_class(target.result),
+            "<tr class=\"r-{}\"><td>{}</td><td>{}</td><td class=\"num\">{}</td>\
+             <td class=\"num\">{}</td><td class=\"num\">{waived}</td><td class=\"num\">{}</td>\
+             <td class=\"num\">{}</td></tr>",
+            shown.to_ascii_lowercase(),
             escape(name),
-            badge(&word),
+            badge(&shown),
             target.passed,
-            target.failed,
+            target.failed - waived,
             target.aborted,
             target.missing
         );
@@ -260,7 +274,7 @@ fn version_section(out: &mut String, report: &Report, version: &VersionSummary, 
     out.push_str("<table class=\"testcases\">\n<tr><th>Testcase</th><th>Target</th>");
     out.push_str("<th>Result</th><th>Reason</th></tr>\n");
     for (position, (id, tc)) in version.testcases.iter().enumerate() {
-        let word = result_word(tc.result);
+        let word = shown_word(report, id, tc);
         let targets: Vec<&str> = version
             .targets
             .iter()
@@ -282,7 +296,14 @@ fn version_section(out: &mut String, report: &Report, version: &VersionSummary, 
             word.to_ascii_lowercase(),
             escape(&targets.join(", ")),
             badge(word),
-            escape(tc.reason.as_deref().unwrap_or(""))
+            escape(&match waiver_for(report, id, tc.result) {
+                Some(waiver) => format!(
+                    "{} (FAIL: {})",
+                    waiver_line(waiver),
+                    tc.reason.as_deref().unwrap_or("")
+                ),
+                None => tc.reason.clone().unwrap_or_default(),
+            })
         );
     }
     out.push_str("</table>\n");
@@ -297,7 +318,7 @@ fn version_section(out: &mut String, report: &Report, version: &VersionSummary, 
         let _ = writeln!(out, "<h3>Not passing in {}</h3>", escape(&version.name));
     }
     for (position, (id, tc)) in failing {
-        let word = result_word(tc.result);
+        let word = shown_word(report, id, tc);
         let _ = writeln!(
             out,
             "<div class=\"finding r-{}\" id=\"{}\">\n<h4><code>{}</code> {}</h4>",
@@ -306,6 +327,13 @@ fn version_section(out: &mut String, report: &Report, version: &VersionSummary, 
             escape(id),
             badge(word)
         );
+        if let Some(waiver) = waiver_for(report, id, tc.result) {
+            let _ = writeln!(
+                out,
+                "<p><strong>{}</strong> (the report keeps FAIL)</p>",
+                escape(&waiver_line(waiver))
+            );
+        }
         if let Some(reason) = &tc.reason {
             let _ = writeln!(out, "<p>{}</p>", escape(reason));
         }
@@ -333,10 +361,6 @@ fn version_section(out: &mut String, report: &Report, version: &VersionSummary, 
 /// the report ends up in an attribute that links point to.
 fn anchor(version: usize, testcase: usize) -> String {
     format!("v{version}-t{testcase}")
-}
-
-fn row_class(result: Aggregate) -> String {
-    format!("r-{}", result.to_string().to_ascii_lowercase())
 }
 
 #[cfg(test)]

@@ -1,10 +1,12 @@
 //! JUnit XML for CI systems: one `<testsuites>` root, one suite per (version, target), one case
 //! per testcase. FAIL is a `<failure>` (message = reason, text = evidence lines), ABORT an
-//! `<error>`, MISSING `<skipped>`.
+//! `<error>`, MISSING `<skipped>`, and a waived FAIL `<skipped>` of type `WAIVED` whose message
+//! is the waiver.
 
 use super::model::Report;
 use super::summary::{VersionSummary, summaries_for, summarize};
 use super::text::{evidence_lines, result_word};
+use super::waiver::{waiver_for, waiver_line};
 use crate::spec::Scope;
 use crate::verdict::Verdict;
 use chrono::{FixedOffset, TimeZone};
@@ -55,9 +57,22 @@ fn junit_with(report: &Report, versions: &[VersionSummary]) -> String {
                     .reason
                     .clone()
                     .unwrap_or_else(|| result_word(tc.result).to_string());
-                let status = match tc.result {
-                    Some(Verdict::Pass) => TestCaseStatus::success(),
-                    Some(v) => {
+                let waiver = waiver_for(report, id, tc.result);
+                let status = match (tc.result, waiver) {
+                    (Some(Verdict::Pass), _) => TestCaseStatus::success(),
+                    // A waived FAIL is skipped with the waiver as its message, so that CI does
+                    // not fail on it and still shows why.
+                    (Some(Verdict::Fail), Some(waiver)) => {
+                        let mut s = TestCaseStatus::skipped();
+                        s.set_message(format!("{} (FAIL: {reason})", waiver_line(waiver)));
+                        s.set_type("WAIVED");
+                        let lines = evidence_lines(report, id, tc);
+                        if !lines.is_empty() {
+                            s.set_description(lines.join("\n"));
+                        }
+                        s
+                    }
+                    (Some(v), _) => {
                         let kind = if v == Verdict::Fail {
                             NonSuccessKind::Failure
                         } else {
@@ -72,7 +87,7 @@ fn junit_with(report: &Report, versions: &[VersionSummary]) -> String {
                         }
                         s
                     }
-                    None => {
+                    (None, _) => {
                         let mut s = TestCaseStatus::skipped();
                         s.set_message(reason);
                         s.set_type("MISSING");

@@ -3,7 +3,8 @@
 
 use super::model::{Report, naive_timestamp};
 use super::summary::{VersionSummary, main_outcome, summaries_for, summarize};
-use super::text::{evidence_lines, md_cell, result_word};
+use super::text::{evidence_lines, md_cell};
+use super::waiver::{shown_target, shown_word, waived_summaries, waiver_for, waiver_line};
 use crate::spec::Scope;
 use crate::verdict::Verdict;
 use std::fmt::Write;
@@ -58,19 +59,44 @@ fn markdown_with(report: &Report, versions: &[VersionSummary]) -> String {
         "- Result (`main` of every version): **{}**",
         main_outcome(versions)
     );
+    let waivers = report.scs_check.as_ref().map_or(0, |b| b.waivers.len());
+    if waivers > 0 {
+        let _ = writeln!(
+            out,
+            "- With the {waivers} waiver(s) applied (CI gate only, not certification): **{}**",
+            main_outcome(&waived_summaries(report, versions))
+        );
+    }
 
     for v in versions {
         let _ = write!(out, "\n## {}", v.name);
         if let Some(validity) = v.validity {
             let _ = write!(out, " ({validity})");
         }
-        out.push_str("\n\n| Target | Result | Passed | Failed | Aborted | Missing |\n");
-        out.push_str("|---|---|---:|---:|---:|---:|\n");
+        // The Waived column only appears in reports with waivers (older outputs stay as they were).
+        if waivers > 0 {
+            out.push_str(
+                "\n\n| Target | Result | Passed | Failed | Waived | Aborted | Missing |\n",
+            );
+            out.push_str("|---|---|---:|---:|---:|---:|---:|\n");
+        } else {
+            out.push_str("\n\n| Target | Result | Passed | Failed | Aborted | Missing |\n");
+            out.push_str("|---|---|---:|---:|---:|---:|\n");
+        }
         for (name, t) in &v.targets {
+            let (shown, waived) = shown_target(report, v, t);
+            let waived_cell = if waivers > 0 {
+                format!(" {waived} |")
+            } else {
+                String::new()
+            };
             let _ = writeln!(
                 out,
-                "| {name} | {} | {} | {} | {} | {} |",
-                t.result, t.passed, t.failed, t.aborted, t.missing
+                "| {name} | {shown} | {} | {} |{waived_cell} {} | {} |",
+                t.passed,
+                t.failed - waived,
+                t.aborted,
+                t.missing
             );
         }
         out.push_str("\n| Testcase | Result | Reason |\n|---|---|---|\n");
@@ -79,11 +105,15 @@ fn markdown_with(report: &Report, versions: &[VersionSummary]) -> String {
                 Some(u) => format!("[{}]({})", md_cell(id), u),
                 None => md_cell(id),
             };
+            let mut reason = tc.reason.clone().unwrap_or_default();
+            if let Some(waiver) = waiver_for(report, id, tc.result) {
+                reason = format!("{} (FAIL: {reason})", waiver_line(waiver));
+            }
             let _ = writeln!(
                 out,
                 "| {id_cell} | {} | {} |",
-                result_word(tc.result),
-                md_cell(tc.reason.as_deref().unwrap_or(""))
+                shown_word(report, id, tc),
+                md_cell(&reason)
             );
         }
         let failing: Vec<_> = v
@@ -96,11 +126,14 @@ fn markdown_with(report: &Report, versions: &[VersionSummary]) -> String {
         }
         let _ = writeln!(out, "\n### Not passing in {}\n", v.name);
         for (id, tc) in failing {
-            let _ = write!(out, "- **{id}** ({})", result_word(tc.result));
+            let _ = write!(out, "- **{id}** ({})", shown_word(report, id, tc));
             if let Some(r) = &tc.reason {
                 let _ = write!(out, ": {r}");
             }
             out.push('\n');
+            if let Some(waiver) = waiver_for(report, id, tc.result) {
+                let _ = writeln!(out, "  - {} (the report keeps FAIL)", waiver_line(waiver));
+            }
             if let Some(d) = &tc.description {
                 let _ = writeln!(
                     out,

@@ -224,6 +224,10 @@ pub struct ScsCheckBlock {
     /// or `verify: false`). Written only when true.
     #[serde(default, skip_serializing_if = "is_false")]
     pub tls_verification_disabled: bool,
+    /// The waivers (`--waivers`) that made a FAIL show as WAIVED in the human and CI formats.
+    /// The verdicts themselves are unchanged: waivers never change what is certified.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub waivers: Vec<super::waiver::AppliedWaiver>,
     /// Keys we do not know (written by newer versions); kept on round trips.
     #[serde(flatten)]
     pub extra: IndexMap<String, serde_json::Value>,
