@@ -26,9 +26,11 @@ mod cleanup;
 pub(crate) mod console;
 mod flavor_name;
 mod kaas;
+mod rerun;
 mod resources;
 mod tempest;
 pub use cert::{BatchArgs, KeygenArgs, ScorecardArgs, SignArgs, UploadArgs, VerifyArgs};
+pub use rerun::RerunArgs;
 
 /// Exit codes, documented in the README.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -91,6 +93,9 @@ pub enum Command {
     Validate(ValidateArgs),
     /// Render an existing report (ours or the reference tool's) in another format.
     Report(ReportArgs),
+    /// Run only the FAIL/ABORT/MISSING testcases of a report again and write a merged report
+    /// that marks the new results.
+    Rerun(Box<RerunArgs>),
     /// Serve a simulated OpenStack cloud for any client (prints a clouds.yaml entry).
     Simulate(SimulateArgs),
     /// Delete resources that earlier runs left behind (from the ledger and by name prefix).
@@ -460,6 +465,7 @@ async fn dispatch(cli: Cli) -> Result<ExitStatus> {
         Command::List => list().await,
         Command::Validate(args) => validate(args).await,
         Command::Report(args) => report_cmd(args).await,
+        Command::Rerun(args) => rerun::rerun(*args).await,
         Command::Simulate(args) => simulate(args).await,
         Command::Cleanup(args) => cleanup::run(args).await,
         Command::FlavorName(args) => flavor_name::run(args).await,

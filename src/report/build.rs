@@ -115,6 +115,7 @@ pub fn build(plan: &Plan, results: &[ItemResult], meta: &RunMeta) -> Report {
             simulated: false,
             tls_verification_disabled: false,
             waivers: vec![],
+            rerun: None,
             extra: IndexMap::new(),
         }),
     }
@@ -270,6 +271,7 @@ fn testcase_summary(
             description,
             url,
             invocation: Some(e.uuid.clone()),
+            rerun: false,
         };
     }
     // No outcome: say why, from the item that was meant to produce it.
@@ -301,6 +303,7 @@ fn testcase_summary(
         description,
         url,
         invocation: None,
+        rerun: false,
     }
 }
 

@@ -152,6 +152,18 @@ fn metadata(out: &mut String, report: &Report) {
         rows.push(("Reference date", escape(&date.to_string())));
     }
     rows.push(("Run", format!("<code>{}</code>", escape(&report.run.uuid))));
+    if let Some(note) = report.scs_check.as_ref().and_then(|b| b.rerun.as_ref()) {
+        rows.push((
+            "Rerun",
+            format!(
+                "{} testcase(s) of run <code>{}</code> run again at {} UTC; their results are \
+                 new (marked <em>rerun</em>)",
+                note.testcases.len(),
+                escape(&note.of_run),
+                escape(&note.rerun_at.format("%Y-%m-%d %H:%M:%S").to_string())
+            ),
+        ));
+    }
     if let Some(sections) = &report.run.sections {
         rows.push(("Partial run, sections", escape(&sections.join(", "))));
     }
@@ -281,7 +293,7 @@ fn version_section(out: &mut String, report: &Report, version: &VersionSummary, 
             .filter(|(_, t)| t.testcases.iter().any(|x| x == id))
             .map(|(name, _)| name.as_str())
             .collect();
-        let id_cell = if tc.result == Some(Verdict::Pass) {
+        let mut id_cell = if tc.result == Some(Verdict::Pass) {
             format!("<code>{}</code>", escape(id))
         } else {
             format!(
@@ -290,6 +302,9 @@ fn version_section(out: &mut String, report: &Report, version: &VersionSummary, 
                 escape(id)
             )
         };
+        if tc.rerun {
+            id_cell.push_str(" <em class=\"note\">rerun</em>");
+        }
         let _ = writeln!(
             out,
             "<tr class=\"r-{}\"><td class=\"id\">{id_cell}</td><td>{}</td><td>{}</td><td>{}</td></tr>",

@@ -45,6 +45,15 @@ fn markdown_with(report: &Report, versions: &[VersionSummary]) -> String {
         let _ = writeln!(out, "- Reference date: {d}");
     }
     let _ = writeln!(out, "- Run: `{}`", report.run.uuid);
+    if let Some(note) = report.scs_check.as_ref().and_then(|b| b.rerun.as_ref()) {
+        let _ = writeln!(
+            out,
+            "- Rerun: {} testcase(s) of run `{}` run again at {} UTC (marked _rerun_)",
+            note.testcases.len(),
+            note.of_run,
+            note.rerun_at.format("%Y-%m-%d %H:%M:%S")
+        );
+    }
     if let Some(s) = &report.run.sections {
         let _ = writeln!(out, "- Partial run, sections: {}", s.join(", "));
     }
@@ -101,10 +110,13 @@ fn markdown_with(report: &Report, versions: &[VersionSummary]) -> String {
         }
         out.push_str("\n| Testcase | Result | Reason |\n|---|---|---|\n");
         for (id, tc) in &v.testcases {
-            let id_cell = match &tc.url {
+            let mut id_cell = match &tc.url {
                 Some(u) => format!("[{}]({})", md_cell(id), u),
                 None => md_cell(id),
             };
+            if tc.rerun {
+                id_cell.push_str(" _rerun_");
+            }
             let mut reason = tc.reason.clone().unwrap_or_default();
             if let Some(waiver) = waiver_for(report, id, tc.result) {
                 reason = format!("{} (FAIL: {reason})", waiver_line(waiver));

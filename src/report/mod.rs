@@ -7,6 +7,7 @@
 //! - [`read_reports`] reads multi-document YAML or JSON, ours or the reference tool's.
 //! - [`summarize`] (re)computes per-version summaries; [`console_summary`] prints them and
 //!   [`main_outcome`] gives the result the exit status is derived from.
+//! - [`merge_rerun`] merges the report of `scs-check rerun` into the report it reran.
 //! - [`load_waivers`] and [`apply_waivers`] record the waivers that let a known FAIL pass the CI
 //!   gate; [`waived_summaries`] is what the exit status goes by.
 
@@ -15,6 +16,7 @@ mod console;
 mod html;
 mod junit;
 mod markdown;
+mod merge;
 mod model;
 mod read;
 mod summary;
@@ -30,11 +32,13 @@ pub use console::{EVIDENCE_LINES, console_summary, console_summary_of_run, rende
 pub use html::{render_html, to_html};
 pub use junit::{render_junit, to_junit};
 pub use markdown::{render_markdown, to_markdown};
+pub use merge::merge_rerun;
 pub use model::{
-    Invocation, InvocationEvidence, LegacyResult, Report, Run, ScsCheckBlock, SpecRef,
+    Invocation, InvocationEvidence, LegacyResult, Report, RerunNote, Run, ScsCheckBlock, SpecRef,
     TestcaseEvidence, naive_timestamp,
 };
 pub use read::{MAX_REPORT_BYTES, read_report_file, read_report_text, read_reports};
+pub(crate) use summary::summaries_for;
 pub use summary::{
     PSEUDO_VERSION, TargetSummary, TestcaseSummary, Totals, VersionSummary, main_outcome, summarize,
 };

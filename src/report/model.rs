@@ -228,9 +228,25 @@ pub struct ScsCheckBlock {
     /// The verdicts themselves are unchanged: waivers never change what is certified.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub waivers: Vec<super::waiver::AppliedWaiver>,
+    /// Set in a report merged by `scs-check rerun`: which run was rerun, when, and which
+    /// testcases got new results (each also marked `rerun: true` in the version summaries).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rerun: Option<RerunNote>,
     /// Keys we do not know (written by newer versions); kept on round trips.
     #[serde(flatten)]
     pub extra: IndexMap<String, serde_json::Value>,
+}
+
+/// The top-level note of a report merged by `scs-check rerun` (`scs_check.rerun`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RerunNote {
+    /// The `run.uuid` of the report whose FAIL/ABORT/MISSING testcases were run again.
+    pub of_run: String,
+    /// When the rerun started (UTC). `checked_at` stays the original run's time, the older of
+    /// the two, so the report never claims to be fresher than its oldest result.
+    pub rerun_at: DateTime<Utc>,
+    /// The testcases that were run again; their results in this report are the new ones.
+    pub testcases: Vec<String>,
 }
 
 fn is_false(value: &bool) -> bool {

@@ -72,6 +72,10 @@ pub struct TestcaseSummary {
     /// Uuid of the invocation that produced the result.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub invocation: Option<String>,
+    /// The result is new: `scs-check rerun` produced it (see [`super::RerunNote`]). Written
+    /// only when true.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub rerun: bool,
 }
 
 /// Counts over distinct testcases (a testcase counted once, with its worst result over the
@@ -234,6 +238,7 @@ fn bare(result: Option<Verdict>, invocation: Option<String>) -> TestcaseSummary 
         description: None,
         url: None,
         invocation,
+        rerun: false,
     }
 }
 
@@ -335,6 +340,7 @@ fn summarize_with_scope(
                             description: None,
                             url: None,
                             invocation: Some(uuid.clone()),
+                            rerun: false,
                         },
                         None => TestcaseSummary {
                             reason: note,
