@@ -238,6 +238,37 @@ fn a_rerun_that_still_fails_says_so_and_fails() {
             .values()
             .all(|results| results.len() == 1)
     );
+    // With waivers for every FAIL the rerun passes the gate; the merged report keeps the FAILs.
+    let mut waivers = String::from("waivers:\n");
+    for id in ["scs-0100-semantics-check", "scs-0100-syntax-check"] {
+        waivers.push_str(&format!(
+            "  - testcase: {id}\n    subject: demo\n    reason: known\n    expires: 2099-12-31\n"
+        ));
+    }
+    std::fs::write(home.path().join("w.yaml"), waivers).unwrap();
+    let waived = isolated(home.path())
+        .args([
+            "rerun",
+            "first.yaml",
+            "-q",
+            "-o",
+            "waived.yaml",
+            "--waivers",
+            "w.yaml",
+        ])
+        .arg("--simulate")
+        .arg(&broken)
+        .output()
+        .unwrap();
+    assert_eq!(
+        waived.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&waived.stderr)
+    );
+    let waived = yaml(&home.path().join("waived.yaml"));
+    assert_eq!(waived["scs_check"]["waivers"].as_array().unwrap().len(), 2);
+    assert!(monitor_results(&waived).values().any(|r| r == &vec![-1]));
 }
 
 #[test]

@@ -102,7 +102,7 @@ fn html_with(report: &Report, versions: &[VersionSummary]) -> String {
     if waivers > 0 {
         let _ = writeln!(
             out,
-            "<p class=\"outcome\">With the {waivers} waiver(s) applied (CI gate only, not \
+            "<p class=\"outcome\">With waivers applied (CI gate only, not \
              certification): {}</p>",
             badge(&main_outcome(&waived_summaries(report, versions)).to_string())
         );

@@ -72,7 +72,7 @@ fn markdown_with(report: &Report, versions: &[VersionSummary]) -> String {
     if waivers > 0 {
         let _ = writeln!(
             out,
-            "- With the {waivers} waiver(s) applied (CI gate only, not certification): **{}**",
+            "- With waivers applied (CI gate only, not certification): **{}**",
             main_outcome(&waived_summaries(report, versions))
         );
     }

@@ -19,7 +19,8 @@ use chrono::{TimeZone, Utc};
 /// - has the rerun testcases' new summaries marked `rerun: true`, targets and totals
 ///   recomputed, and `scs_check.rerun` naming the old run, the time of the rerun and the
 ///   testcases; requests and resources of both runs are added up, and the report is marked
-///   simulated or TLS-unverified if either run was.
+///   simulated or TLS-unverified if either run was. Waivers recorded in `old` are dropped (they
+///   may have expired); `rerun --waivers` applies a waiver file to the merged report.
 pub fn merge_rerun(
     old: &Report,
     old_versions: Vec<VersionSummary>,
@@ -100,6 +101,8 @@ pub fn merge_rerun(
             extra: Default::default(),
         },
     };
+    // Waivers are applied anew (`rerun --waivers`); old ones may have expired since.
+    block.waivers.clear();
     block.totals = totals(&versions);
     block.versions = versions;
     if let Some(nb) = new_block {
