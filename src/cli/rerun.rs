@@ -65,6 +65,15 @@ pub struct RerunArgs {
     pub quiet: bool,
 }
 
+/// `1 testcase`, `2 testcases`.
+fn testcases(n: usize) -> String {
+    if n == 1 {
+        "1 testcase".to_string()
+    } else {
+        format!("{n} testcases")
+    }
+}
+
 /// The testcases of a report's summaries that did not pass (FAIL, ABORT, MISSING), each once,
 /// in report order.
 pub fn not_passed(versions: &[report::VersionSummary]) -> Vec<String> {
@@ -217,8 +226,8 @@ pub async fn rerun(args: RerunArgs) -> Result<ExitStatus> {
         let partial = dir.join("rerun.yaml");
         let argv = run_argv(&old, &scope_arg, &ids, &args, &partial)?;
         eprintln!(
-            "rerunning {} testcase(s) of run {} (FAIL, ABORT, MISSING): {}",
-            ids.len(),
+            "rerunning {} of run {} (FAIL, ABORT, MISSING): {}",
+            testcases(ids.len()),
             old.run.uuid,
             ids.join(" ")
         );
@@ -292,9 +301,9 @@ fn rerun_line(merged: &Report, note: &report::RerunNote) -> String {
     }
     let counts: Vec<String> = counts.iter().map(|(w, n)| format!("{n} {w}")).collect();
     let mut line = format!(
-        "rerun of run {}: {} testcase(s), now {}",
+        "rerun of run {}: {}, now {}",
         note.of_run,
-        note.testcases.len(),
+        testcases(note.testcases.len()),
         counts.join(", ")
     );
     if !not_passing.is_empty() {

@@ -156,9 +156,9 @@ fn metadata(out: &mut String, report: &Report) {
         rows.push((
             "Rerun",
             format!(
-                "{} testcase(s) of run <code>{}</code> run again at {} UTC; their results are \
-                 new (marked <em>rerun</em>)",
-                note.testcases.len(),
+                "{} of run <code>{}</code> run again at {} UTC; their results are new (marked \
+                 <em>rerun</em>)",
+                super::text::testcases(note.testcases.len()),
                 escape(&note.of_run),
                 escape(&note.rerun_at.format("%Y-%m-%d %H:%M:%S").to_string())
             ),

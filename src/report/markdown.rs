@@ -48,8 +48,8 @@ fn markdown_with(report: &Report, versions: &[VersionSummary]) -> String {
     if let Some(note) = report.scs_check.as_ref().and_then(|b| b.rerun.as_ref()) {
         let _ = writeln!(
             out,
-            "- Rerun: {} testcase(s) of run `{}` run again at {} UTC (marked _rerun_)",
-            note.testcases.len(),
+            "- Rerun: {} of run `{}` run again at {} UTC (marked _rerun_)",
+            super::text::testcases(note.testcases.len()),
             note.of_run,
             note.rerun_at.format("%Y-%m-%d %H:%M:%S")
         );

@@ -58,3 +58,12 @@ pub(crate) fn md_cell(s: &str) -> String {
         .replace('|', "\\|")
         .replace(['\n', '\r'], " ")
 }
+
+/// `1 testcase`, `2 testcases`.
+pub(crate) fn testcases(n: usize) -> String {
+    if n == 1 {
+        "1 testcase".to_string()
+    } else {
+        format!("{n} testcases")
+    }
+}
