@@ -352,3 +352,56 @@ fn bad_input_is_one_line_and_exit_3() {
         "{stderr}"
     );
 }
+
+/// A report of the reference tool (no `scs_check` blocks) is summarized with the built-in scope,
+/// and the merged report gets our block with the new results marked.
+#[test]
+fn a_reference_tool_report_can_be_rerun() {
+    let home = tempfile::tempdir().unwrap();
+    let fixture = faulty(home.path());
+    let first = isolated(home.path())
+        .args(["run", "iaas", "-q", "-s", "demo", "-t", "scs-0100|scs-0123"])
+        .args(["-o", "first.yaml", "--simulate"])
+        .arg(&fixture)
+        .output()
+        .unwrap();
+    assert_eq!(first.status.code(), Some(2));
+    let mut report = yaml(&home.path().join("first.yaml"));
+    let object = report.as_object_mut().unwrap();
+    object.remove("scs_check");
+    for (_, inv) in object["run"]["invocations"].as_object_mut().unwrap() {
+        inv.as_object_mut().unwrap().remove("scs_check");
+    }
+    // As if the reference tool had run it against a real cloud.
+    object["run"]["assignment"] = serde_json::json!({"os_cloud": "mycloud"});
+    std::fs::write(
+        home.path().join("reference.json"),
+        serde_json::to_string(&report).unwrap(),
+    )
+    .unwrap();
+    let rerun = isolated(home.path())
+        .args(["rerun", "reference.json", "-q", "-o", "merged.yaml"])
+        .args(["--simulate", "compliant"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&rerun.stderr);
+    assert_eq!(rerun.status.code(), Some(0), "{stderr}");
+    let merged = yaml(&home.path().join("merged.yaml"));
+    let merged_summaries = summaries(&merged);
+    assert!(!merged_summaries.is_empty());
+    assert!(merged_summaries.values().all(|(r, _, _)| r == "PASS"));
+    assert!(
+        merged_summaries
+            .iter()
+            .any(|((_, id), (_, _, rerun))| id.starts_with("scs-0100") && *rerun)
+    );
+    assert!(
+        merged_summaries
+            .iter()
+            .filter(|((_, id), _)| id.starts_with("scs-0123"))
+            .all(|(_, (_, _, rerun))| !rerun)
+    );
+    for (id, results) in monitor_results(&merged) {
+        assert_eq!(results, vec![1], "{id}");
+    }
+}
