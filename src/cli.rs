@@ -23,12 +23,14 @@ use tokio_util::sync::CancellationToken;
 
 mod cert;
 mod cleanup;
+mod completions;
 pub(crate) mod console;
 mod flavor_name;
 mod kaas;
 mod resources;
 mod tempest;
 pub use cert::{BatchArgs, KeygenArgs, ScorecardArgs, SignArgs, UploadArgs, VerifyArgs};
+pub use completions::{CompletionsArgs, ManArgs};
 
 /// Exit codes, documented in the README.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -116,6 +118,10 @@ pub enum Command {
     /// Make a test cloud (as admin) hold exactly a fixture's flavors, images and volume types
     /// (deletes the others; needs --yes, and --force for a non-loopback Keystone).
     Seed(SeedArgs),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
+    Completions(CompletionsArgs),
+    /// Print the man page (roff), or write one page per command with --out DIR.
+    Man(ManArgs),
 }
 
 /// Flags of `seed`.
@@ -462,6 +468,8 @@ async fn dispatch(cli: Cli) -> Result<ExitStatus> {
         Command::Upload(args) => cert::upload_cmd(args).await,
         Command::Batch(args) => cert::batch_cmd(args).await,
         Command::Scorecard(args) => cert::scorecard_cmd(args).await,
+        Command::Completions(args) => completions::completions_cmd(args),
+        Command::Man(args) => completions::man_cmd(args),
         Command::Seed(a) => {
             let safety = crate::sim::seed::Safety {
                 yes: a.yes,

@@ -1,0 +1,159 @@
+//! What ships around the binary, tested through it: the shell completion script completes for
+//! real in bash, `man` writes roff pages (rendered without warnings when groff is there; `.ci/run`
+//! installs it), and bad arguments give one line and exit 3.
+
+mod common;
+use common::isolated;
+use std::process::Command as Process;
+
+/// The bash completion script, from the binary.
+fn bash_script(home: &std::path::Path) -> String {
+    let out = isolated(home)
+        .args(["completions", "bash"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// The words bash offers after `line` (the last word being completed), with the script loaded,
+/// as a user pressing TAB would get them.
+fn complete(script: &std::path::Path, words: &[&str]) -> Vec<String> {
+    let quoted: Vec<String> = words.iter().map(|w| format!("'{w}'")).collect();
+    let program = format!(
+        "source {}\nCOMP_WORDS=({})\nCOMP_CWORD={}\nCOMP_LINE='{}'\nCOMP_POINT=${{#COMP_LINE}}\n\
+         _scs__check scs-check '{}' '{}'\nprintf '%s\\n' \"${{COMPREPLY[@]}}\"\n",
+        script.display(),
+        quoted.join(" "),
+        words.len() - 1,
+        words.join(" "),
+        words[words.len() - 1],
+        words
+            .get(words.len().wrapping_sub(2))
+            .copied()
+            .unwrap_or(""),
+    );
+    let out = Process::new("bash")
+        .args(["--norc", "--noprofile", "-c", &program])
+        .output()
+        .expect("bash runs");
+    assert!(out.status.success(), "{out:?}");
+    String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(str::to_string)
+        .collect()
+}
+
+#[test]
+fn bash_completes_subcommands_and_flags() {
+    let home = tempfile::tempdir().unwrap();
+    let path = home.path().join("scs-check.bash");
+    std::fs::write(&path, bash_script(home.path())).unwrap();
+
+    let first = complete(&path, &["scs-check", ""]);
+    for sub in [
+        "run",
+        "plan",
+        "report",
+        "completions",
+        "man",
+        "tempest-judge",
+    ] {
+        assert!(
+            first.iter().any(|w| w == sub),
+            "{sub} not offered: {first:?}"
+        );
+    }
+    let run_flags = complete(&path, &["scs-check", "run", "--os-c"]);
+    assert_eq!(run_flags, vec!["--os-cloud"]);
+    let shells = complete(&path, &["scs-check", "completions", ""]);
+    for shell in ["bash", "zsh", "fish"] {
+        assert!(shells.iter().any(|w| w == shell), "{shells:?}");
+    }
+}
+
+#[test]
+fn man_prints_the_main_page_and_writes_one_page_per_command() {
+    let home = tempfile::tempdir().unwrap();
+    let out = isolated(home.path()).arg("man").output().unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let page = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        page.lines().any(|l| l.starts_with(".TH scs-check 1")),
+        "{page}"
+    );
+
+    let dir = home.path().join("man/man1");
+    let out = isolated(home.path())
+        .args(["man", "--out"])
+        .arg(&dir)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("man pages to"), "{stderr}");
+    let mut names: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert!(names.contains(&"scs-check.1".to_string()), "{names:?}");
+    assert!(names.contains(&"scs-check-run.1".to_string()), "{names:?}");
+    assert!(names.contains(&"scs-check-man.1".to_string()), "{names:?}");
+    // The number the message gives is the number of files.
+    assert!(
+        stderr.contains(&format!("wrote {} man pages", names.len())),
+        "{stderr}"
+    );
+
+    // Rendered as `man` would (preconv for the UTF-8 text), every page without a warning.
+    if Process::new("groff").arg("--version").output().is_ok() {
+        for name in &names {
+            let out = Process::new("groff")
+                .args(["-k", "-man", "-Tutf8", "-ww", "-z"])
+                .arg(dir.join(name))
+                .output()
+                .unwrap();
+            assert!(out.status.success(), "{name}: {out:?}");
+            assert!(
+                out.stderr.is_empty(),
+                "{name}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+    } else {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "groff is missing under CI (.ci/run installs groff-base)"
+        );
+    }
+}
+
+#[test]
+fn bad_arguments_give_one_line_and_exit_3() {
+    let home = tempfile::tempdir().unwrap();
+    let out = isolated(home.path())
+        .args(["completions", "tcsh"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3), "{out:?}");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("invalid value 'tcsh'"), "{stderr}");
+
+    // A file where the page directory should be.
+    let file = home.path().join("taken");
+    std::fs::write(&file, "").unwrap();
+    let out = isolated(home.path())
+        .args(["man", "--out"])
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3), "{out:?}");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.starts_with("error: cannot create") && stderr.contains("taken"),
+        "{stderr}"
+    );
+}
