@@ -157,3 +157,114 @@ fn bad_arguments_give_one_line_and_exit_3() {
         "{stderr}"
     );
 }
+
+/// A JSON report of a simulated cloud whose flavors break scs-0100/0103 (FAIL verdicts).
+fn failing_report(home: &std::path::Path) -> std::path::PathBuf {
+    let fixture = common::repo().join("fixtures/clouds/flavors-broken.yaml");
+    let report = home.join("report.json");
+    let out = isolated(home)
+        .args(["run", "iaas", "-V", "v4", "-t", "scs-0100", "--simulate"])
+        .arg(&fixture)
+        .arg("--json")
+        .arg(&report)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    report
+}
+
+/// `scs-check ARGS` on a pseudo-terminal (util-linux `script`), with the environment `env`;
+/// returns what the terminal showed.
+fn on_terminal(home: &std::path::Path, args: &str, env: &[(&str, &str)]) -> String {
+    let bin = assert_cmd::cargo::cargo_bin("scs-check");
+    let mut cmd = Process::new("script");
+    cmd.args(["-qec", &format!("{} {args}", bin.display()), "/dev/null"])
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("HOME", home)
+        .current_dir(home);
+    for (key, value) in env {
+        cmd.env(key, value);
+    }
+    let out = cmd.output().expect("script runs");
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+const RED_FAIL: &str = "\x1b[1;31mFAIL\x1b[0m";
+
+#[test]
+fn verdicts_are_coloured_on_a_terminal_only_where_colour_is_wanted() {
+    let home = tempfile::tempdir().unwrap();
+    let report = failing_report(home.path());
+    let args = format!("report {}", report.display());
+
+    let shown = on_terminal(home.path(), &args, &[("TERM", "xterm")]);
+    assert!(shown.contains(&format!("- main: {RED_FAIL} (")), "{shown}");
+    assert!(shown.contains("\x1b[1;31mFAILED\x1b[0m:"), "{shown}");
+    // Ids that contain no verdict word stay plain.
+    assert!(shown.contains("- scs-0100-"), "{shown}");
+
+    for env in [
+        [("TERM", "xterm"), ("NO_COLOR", "1")],
+        [("TERM", "xterm"), ("CI", "true")],
+        [("TERM", "dumb"), ("X", "")],
+    ] {
+        let shown = on_terminal(home.path(), &args, &env);
+        assert!(shown.contains("- main: FAIL ("), "{env:?}: {shown}");
+        assert!(!shown.contains('\x1b'), "{env:?}: {shown}");
+    }
+    let never = on_terminal(home.path(), &format!("{args} --color never"), &[]);
+    assert!(
+        never.contains("- main: FAIL (") && !never.contains('\x1b'),
+        "{never}"
+    );
+
+    // A pipe gets no colour, unless asked for with --color always.
+    let piped = isolated(home.path())
+        .arg("report")
+        .arg(&report)
+        .output()
+        .unwrap();
+    assert!(!String::from_utf8_lossy(&piped.stdout).contains('\x1b'));
+    let always = isolated(home.path())
+        .args(["--color", "always", "report"])
+        .arg(&report)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&always.stdout);
+    assert!(text.contains(&format!("- main: {RED_FAIL} (")), "{text}");
+    // Machine formats never get colour codes.
+    let json = isolated(home.path())
+        .args(["report", "--color", "always", "-f", "json"])
+        .arg(&report)
+        .output()
+        .unwrap();
+    assert!(!String::from_utf8_lossy(&json.stdout).contains('\x1b'));
+}
+
+#[test]
+fn run_progress_lines_and_summary_are_coloured_with_color_always() {
+    let home = tempfile::tempdir().unwrap();
+    let fixture = common::repo().join("fixtures/clouds/flavors-broken.yaml");
+    let out = isolated(home.path())
+        .args([
+            "run", "iaas", "-V", "v4", "-t", "scs-0100", "--color", "always",
+        ])
+        .arg("--simulate")
+        .arg(&fixture)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    let progress = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        progress
+            .lines()
+            .any(|l| l.starts_with("[1/") && l.contains(RED_FAIL)),
+        "{progress}"
+    );
+    let summary = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        summary.contains(&format!("- main: {RED_FAIL} (")),
+        "{summary}"
+    );
+}
