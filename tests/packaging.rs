@@ -268,3 +268,113 @@ fn run_progress_lines_and_summary_are_coloured_with_color_always() {
         "{summary}"
     );
 }
+
+/// action.yml as a tree.
+fn action() -> serde_json::Value {
+    let text = std::fs::read_to_string(common::repo().join("action.yml")).unwrap();
+    serde_saphyr::from_str(&text).expect("action.yml parses")
+}
+
+/// The names the script reads with `input NAME` inside the shell function `name`.
+fn inputs_read_by(script: &str, function: &str) -> Vec<String> {
+    let start = script
+        .find(&format!("\n{function}() {{\n"))
+        .unwrap_or_else(|| panic!("no function {function} in the script"));
+    let body = &script[start..];
+    let body = &body[..body.find("\n}\n").unwrap()];
+    let mut names: Vec<String> = body
+        .split("input ")
+        .skip(1)
+        .map(|rest| {
+            rest.chars()
+                .take_while(|c| c.is_ascii_uppercase() || *c == '_')
+                .collect::<String>()
+        })
+        .filter(|name| !name.is_empty())
+        .collect();
+    if body.contains("$(binary)") || body.contains("bin=$(binary)") {
+        names.extend(inputs_read_by(script, "binary"));
+    }
+    names.sort();
+    names.dedup();
+    names
+}
+
+#[test]
+fn the_action_hands_every_input_to_its_script_and_uploads_the_result() {
+    let action = action();
+    let script = std::fs::read_to_string(common::repo().join("scripts/action-run")).unwrap();
+    assert_eq!(action["runs"]["using"], "composite");
+    let inputs = action["inputs"].as_object().unwrap();
+    let steps = action["runs"]["steps"].as_array().unwrap();
+    for (name, input) in inputs {
+        assert!(
+            input["description"].as_str().is_some_and(|d| !d.is_empty()),
+            "input {name} has no description"
+        );
+        let reference = format!("inputs.{name}");
+        assert!(
+            steps
+                .iter()
+                .any(|s| serde_json::to_string(s).unwrap().contains(&reference)),
+            "input {name} is used by no step"
+        );
+    }
+    for want in [
+        "scope", "cloud", "versions", "tests", "report", "junit", "version",
+    ] {
+        assert!(inputs.contains_key(want), "no input {want}");
+    }
+
+    let mut modes = vec![];
+    for step in steps {
+        let Some(run) = step["run"].as_str() else {
+            continue;
+        };
+        let mode = run
+            .strip_prefix("bash \"$GITHUB_ACTION_PATH/scripts/action-run\" ")
+            .unwrap_or_else(|| panic!("a step runs something else: {run}"));
+        modes.push(mode.to_string());
+        assert_eq!(step["shell"], "bash");
+        let env = step["env"].as_object().unwrap();
+        // Each INPUT_X is exactly the input x, never a computed value.
+        let mut given: Vec<String> = vec![];
+        for (var, value) in env {
+            let name = var.strip_prefix("INPUT_").unwrap();
+            let input = name.to_lowercase().replace('_', "-");
+            assert!(inputs.contains_key(&input), "{var} names no input");
+            assert_eq!(
+                value.as_str().unwrap(),
+                format!("${{{{ inputs.{input} }}}}")
+            );
+            given.push(name.to_string());
+        }
+        given.sort();
+        // What the step gives is what its part of the script reads.
+        assert_eq!(inputs_read_by(&script, mode), given, "step {mode}");
+        // Inputs reach the script only through the environment, never spliced into its text.
+        assert!(!run.contains("${{"), "{run}");
+    }
+    assert_eq!(modes, ["install", "run"]);
+
+    // The result is uploaded even when the run failed, with the files the script names.
+    let upload = steps
+        .iter()
+        .find(|s| {
+            s["uses"]
+                .as_str()
+                .is_some_and(|u| u.starts_with("actions/upload-artifact@"))
+        })
+        .expect("an upload step");
+    assert!(upload["if"].as_str().unwrap().contains("always()"));
+    assert_eq!(upload["with"]["path"], "${{ steps.run.outputs.files }}");
+    // Every output the action declares is one the script sets.
+    for (name, output) in action["outputs"].as_object().unwrap() {
+        assert_eq!(
+            output["value"].as_str().unwrap(),
+            format!("${{{{ steps.run.outputs.{name} }}}}")
+        );
+        assert!(script.contains(&format!("set_output {name} ")), "{name}");
+    }
+    assert!(script.contains("set_output files "));
+}
