@@ -378,3 +378,198 @@ fn the_action_hands_every_input_to_its_script_and_uploads_the_result() {
     }
     assert!(script.contains("set_output files "));
 }
+
+/// One stage of the Containerfile: its base image, its name and its instructions (keyword,
+/// arguments), continuation lines joined and comments dropped.
+struct Stage {
+    base: String,
+    name: String,
+    instructions: Vec<(String, String)>,
+}
+
+impl Stage {
+    fn all(&self, keyword: &str) -> Vec<&str> {
+        self.instructions
+            .iter()
+            .filter(|(k, _)| k == keyword)
+            .map(|(_, a)| a.as_str())
+            .collect()
+    }
+}
+
+fn containerfile_stages() -> Vec<Stage> {
+    let text = std::fs::read_to_string(common::repo().join("Containerfile")).unwrap();
+    let mut joined = String::new();
+    for line in text.lines().filter(|l| !l.trim_start().starts_with('#')) {
+        match line.strip_suffix('\\') {
+            Some(head) => joined.push_str(head),
+            None => {
+                joined.push_str(line);
+                joined.push('\n');
+            }
+        }
+    }
+    let mut stages: Vec<Stage> = vec![];
+    for line in joined.lines().map(str::trim).filter(|l| !l.is_empty()) {
+        let (keyword, args) = line.split_once(' ').unwrap_or((line, ""));
+        let keyword = keyword.to_ascii_uppercase();
+        if keyword == "FROM" {
+            let words: Vec<&str> = args.split_whitespace().collect();
+            assert!(
+                words.len() == 3 && words[1].eq_ignore_ascii_case("AS"),
+                "every stage is named: FROM {args}"
+            );
+            stages.push(Stage {
+                base: words[0].to_string(),
+                name: words[2].to_string(),
+                instructions: vec![],
+            });
+        } else if let Some(stage) = stages.last_mut() {
+            stage.instructions.push((keyword, args.trim().to_string()));
+        } else {
+            assert_eq!(keyword, "ARG", "only ARG may come before the first FROM");
+        }
+    }
+    stages
+}
+
+/// The files the source embeds with include_str!/include_bytes!, relative to the repository.
+fn embedded_files() -> Vec<std::path::PathBuf> {
+    let mut out = vec![];
+    let mut dirs = vec![common::repo().join("src")];
+    while let Some(dir) = dirs.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                dirs.push(path);
+                continue;
+            }
+            let text = std::fs::read_to_string(&path).unwrap_or_default();
+            for macro_name in ["include_str!(\"", "include_bytes!(\""] {
+                for rest in text.split(macro_name).skip(1) {
+                    let relative = &rest[..rest.find('"').unwrap()];
+                    let file = path.parent().unwrap().join(relative);
+                    let file = file.canonicalize().unwrap_or_else(|_| panic!("{file:?}"));
+                    let repo = common::repo().canonicalize().unwrap();
+                    out.push(file.strip_prefix(&repo).unwrap().to_path_buf());
+                }
+            }
+        }
+    }
+    out.sort();
+    out.dedup();
+    out
+}
+
+#[test]
+fn the_containerfile_builds_what_the_readme_says() {
+    let stages = containerfile_stages();
+    let names: Vec<&str> = stages.iter().map(|s| s.name.as_str()).collect();
+    assert_eq!(names, ["build", "extras", "runtime"]);
+    let runtime = stages.last().unwrap();
+    assert!(
+        runtime
+            .base
+            .starts_with("gcr.io/distroless/static-debian12"),
+        "the default stage is distroless/static: {}",
+        runtime.base
+    );
+
+    // The build stage runs the build script CI runs, in /src, and copies what the build reads.
+    let build = &stages[0];
+    assert_eq!(build.all("WORKDIR"), ["/src"]);
+    assert!(build.all("RUN").contains(&"scripts/build-static"));
+    let copied: Vec<String> = build
+        .all("COPY")
+        .iter()
+        .flat_map(|args| {
+            let words: Vec<&str> = args.split_whitespace().collect();
+            words[..words.len() - 1]
+                .iter()
+                .map(|w| w.to_string())
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    for needed in ["Cargo.toml", "Cargo.lock", "src", "scripts/build-static"] {
+        assert!(copied.iter().any(|c| c == needed), "{needed} is not copied");
+    }
+    let embedded = embedded_files();
+    assert!(embedded.len() > 5, "{embedded:?}");
+    for file in &embedded {
+        assert!(
+            copied.iter().any(|c| file.starts_with(c)),
+            "{} is embedded in the binary but not copied into the build",
+            file.display()
+        );
+    }
+
+    // The path the script builds is what the later stages copy and start.
+    let script = std::fs::read_to_string(common::repo().join("scripts/build-static")).unwrap();
+    let target = script
+        .lines()
+        .find_map(|l| l.strip_prefix("target="))
+        .unwrap();
+    assert!(script.contains("binary=\"target/$target/release/scs-check\""));
+    let built = format!("/src/target/{target}/release/scs-check");
+    for stage in &stages[1..] {
+        let copy = format!("--from=build {built} /usr/local/bin/scs-check");
+        assert!(
+            stage.all("COPY").contains(&copy.as_str()),
+            "{}: {:?}",
+            stage.name,
+            stage.all("COPY")
+        );
+        assert_eq!(
+            stage.all("ENTRYPOINT"),
+            ["[\"/usr/local/bin/scs-check\"]"],
+            "{}",
+            stage.name
+        );
+        assert_eq!(stage.all("WORKDIR"), ["/work"], "{}", stage.name);
+    }
+    let extras = stages[1].all("RUN").join(" ");
+    for program in ["openssl", "tempest", "sonobuoy"] {
+        assert!(extras.contains(program), "extras lacks {program}");
+    }
+
+    // The README's "Container image" section describes these stages and paths.
+    let readme = std::fs::read_to_string(common::repo().join("README.md")).unwrap();
+    let section = readme
+        .split("\n## Container image\n")
+        .nth(1)
+        .expect("a Container image section")
+        .split("\n## ")
+        .next()
+        .unwrap();
+    for claim in [
+        "`build`",
+        "`runtime`",
+        "`extras`",
+        "--target extras",
+        "scripts/build-static",
+        "gcr.io/distroless/static-debian12:nonroot",
+        "/usr/local/bin/scs-check",
+        "`/work`",
+        ".ci/static-build",
+        "Not tested",
+    ] {
+        assert!(section.contains(claim), "README section lacks {claim}");
+    }
+
+    // .dockerignore keeps nothing of this out of the build context.
+    let ignore = std::fs::read_to_string(common::repo().join(".dockerignore")).unwrap();
+    for pattern in ignore
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+    {
+        let embedded_paths = embedded.iter().map(|p| p.to_str().unwrap());
+        for path in copied.iter().map(String::as_str).chain(embedded_paths) {
+            let excluded = match pattern.strip_prefix('*') {
+                Some(suffix) => path.ends_with(suffix) && !path.contains('/'),
+                None => path == pattern || path.starts_with(&format!("{pattern}/")),
+            };
+            assert!(!excluded, ".dockerignore {pattern} excludes {path}");
+        }
+    }
+}
