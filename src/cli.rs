@@ -23,6 +23,7 @@ use tokio_util::sync::CancellationToken;
 
 mod cert;
 mod cleanup;
+mod completions;
 pub(crate) mod console;
 mod flavor_name;
 mod kaas;
@@ -30,6 +31,8 @@ mod rerun;
 mod resources;
 mod tempest;
 pub use cert::{BatchArgs, KeygenArgs, ScorecardArgs, SignArgs, UploadArgs, VerifyArgs};
+pub use completions::{CompletionsArgs, ManArgs};
+pub use console::ColorChoice;
 pub use rerun::RerunArgs;
 
 /// Exit codes, documented in the README.
@@ -78,6 +81,10 @@ pub struct Cli {
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
+    /// Colour PASS/FAIL/ABORT: auto (on a terminal, not with NO_COLOR, CI or TERM=dumb),
+    /// always or never.
+    #[arg(long, global = true, value_enum, value_name = "WHEN", default_value_t)]
+    pub color: ColorChoice,
 }
 
 /// The subcommands.
@@ -121,6 +128,10 @@ pub enum Command {
     /// Make a test cloud (as admin) hold exactly a fixture's flavors, images and volume types
     /// (deletes the others; needs --yes, and --force for a non-loopback Keystone).
     Seed(SeedArgs),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
+    Completions(CompletionsArgs),
+    /// Print the man page (roff), or write one page per command with --out DIR.
+    Man(ManArgs),
 }
 
 /// Flags of `seed`.
@@ -425,6 +436,7 @@ pub fn main() -> ExitCode {
             return ExitCode::from(code as u8);
         }
     };
+    console::set_color_choice(cli.color);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -477,6 +489,8 @@ async fn dispatch(cli: Cli) -> Result<ExitStatus> {
         Command::Upload(args) => cert::upload_cmd(args).await,
         Command::Batch(args) => cert::batch_cmd(args).await,
         Command::Scorecard(args) => cert::scorecard_cmd(args).await,
+        Command::Completions(args) => completions::completions_cmd(args),
+        Command::Man(args) => completions::man_cmd(args),
         Command::Seed(a) => {
             let safety = crate::sim::seed::Safety {
                 yes: a.yes,
@@ -818,7 +832,7 @@ async fn run(args: RunArgs) -> Result<ExitStatus> {
         kaas.finish().await;
     }
     if !args.quiet {
-        console::print(&report::console_summary_of_run(
+        console::print_summary(&report::console_summary_of_run(
             &report,
             verbose > 0,
             &plan::not_run_targets(&plan),
@@ -1235,8 +1249,8 @@ pub fn describe_plan(plan: &Plan) -> String {
             };
             let _ = writeln!(
                 out,
-                "    {target}: {selected} of {} testcases selected{decides}",
-                ids.len()
+                "    {target}: {selected} of {} selected{decides}",
+                console::count(ids.len(), "testcase")
             );
         }
     }
@@ -1250,7 +1264,11 @@ pub fn describe_plan(plan: &Plan) -> String {
             }
         }
     }
-    let _ = writeln!(out, "\nwork ({} items):", plan.items.len());
+    let _ = writeln!(
+        out,
+        "\nwork ({}):",
+        console::count(plan.items.len(), "item")
+    );
     for item in &plan.items {
         let how = match &item.kind {
             WorkKind::Native {
@@ -1352,15 +1370,19 @@ async fn validate(args: ValidateArgs) -> Result<ExitStatus> {
             bad += 1;
         } else if let Some(scope) = &checked.scope {
             console::println(&format!(
-                "{file}: ok ({}, {} versions, {} testcases)",
+                "{file}: ok ({}, {}, {})",
                 scope.name,
-                scope.versions.len(),
-                scope.testcases.len()
+                console::count(scope.versions.len(), "version"),
+                console::count(scope.testcases.len(), "testcase")
             ));
         }
     }
     if bad > 0 {
-        eprintln!("{bad} of {} scope files have problems", args.files.len());
+        let has = if bad == 1 { "has" } else { "have" };
+        eprintln!(
+            "{bad} of {} {has} problems",
+            console::count(args.files.len(), "scope file")
+        );
         Ok(ExitStatus::Error)
     } else {
         Ok(ExitStatus::Pass)
@@ -1402,6 +1424,7 @@ async fn report_cmd(args: ReportArgs) -> Result<ExitStatus> {
         Some(path) => {
             std::fs::write(path, out).with_context(|| format!("cannot write {}", path.display()))?
         }
+        None if matches!(args.format, ReportFormat::Text) => console::print_summary(&out),
         None => console::print(&out),
     }
     Ok(ExitStatus::Pass)

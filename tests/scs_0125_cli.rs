@@ -18,10 +18,7 @@ fn plan_shows_the_preview_testcase() {
         .unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{text}");
-    assert!(
-        text.contains("preview: 1 of 1 testcases selected"),
-        "{text}"
-    );
+    assert!(text.contains("preview: 1 of 1 testcase selected"), "{text}");
     assert!(
         text.contains("built-in probe scs-0125-secure-connections"),
         "{text}"

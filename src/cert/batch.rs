@@ -595,12 +595,16 @@ pub fn render_summary(results: &[JobResult]) -> String {
         .map(|r| r.job.subject.as_str())
         .collect();
     if failed.is_empty() {
-        out.push_str(&format!("all {} runs passed\n", results.len()));
+        let runs = crate::cli::console::count(results.len(), "run");
+        match results.len() {
+            1 => out.push_str("the run passed\n"),
+            _ => out.push_str(&format!("all {runs} passed\n")),
+        }
     } else {
         out.push_str(&format!(
-            "{} of {} runs did not pass: {}\n",
+            "{} of {} did not pass: {}\n",
             failed.len(),
-            results.len(),
+            crate::cli::console::count(results.len(), "run"),
             failed.join(", ")
         ));
     }

@@ -1,7 +1,7 @@
 //! The certification subcommands (`sign`, `verify`, `keygen`, `upload`, `batch`, `scorecard`)
 //! and the signing/upload step of `run --upload`. The work itself lives in [`crate::cert`].
 
-use super::{ExitStatus, load_scope, parse_date};
+use super::{ExitStatus, console, load_scope, parse_date};
 use crate::cert::{self, CertError, batch, scorecard, upload};
 use crate::report::{self, Report};
 use anyhow::{Context, Result, anyhow, bail};
@@ -482,8 +482,8 @@ pub async fn batch_cmd(args: BatchArgs) -> Result<ExitStatus> {
         prefix_scope: scopes_used.len() > 1,
     };
     eprintln!(
-        "batch: {} runs ({} at a time), reports in {}",
-        list.jobs.len(),
+        "batch: {} ({} at a time), reports in {}",
+        console::count(list.jobs.len(), "run"),
         options.workers,
         out_dir.display()
     );
@@ -570,7 +570,11 @@ pub async fn scorecard_cmd(args: ScorecardArgs) -> Result<ExitStatus> {
             std::fs::write(&p, scorecard::render_badge(entry))
                 .with_context(|| format!("cannot write {}", p.display()))?;
         }
-        eprintln!("wrote {} badges to {}", card.entries.len(), dir.display());
+        eprintln!(
+            "wrote {} to {}",
+            console::count(card.entries.len(), "badge"),
+            dir.display()
+        );
     }
     Ok(ExitStatus::Pass)
 }

@@ -149,7 +149,10 @@ pub async fn run(args: CleanupArgs) -> Result<ExitStatus> {
                 limit.as_secs()
             );
         }
-        eprintln!("{failed} resource(s) could not be deleted");
+        eprintln!(
+            "{} could not be deleted",
+            super::console::count(failed, "resource")
+        );
         ExitStatus::Inconclusive
     } else {
         ExitStatus::Pass

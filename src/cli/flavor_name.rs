@@ -157,8 +157,8 @@ pub(crate) fn check_cloud(cloud: &str, flavors: &[Flavor]) -> (String, bool) {
         .collect();
     let _ = writeln!(
         out,
-        "cloud {cloud}: {} flavors, {} with an SCS name",
-        flavors.len(),
+        "cloud {cloud}: {}, {} with an SCS name",
+        super::console::count(flavors.len(), "flavor"),
         scs.len()
     );
     let width = scs

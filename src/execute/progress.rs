@@ -1,10 +1,12 @@
 //! The progress display, a consumer of [`Event`]s. On a terminal (stderr is a tty and `CI` is
 //! not set) it draws a progress bar over testcases naming the running items; otherwise it
 //! prints one plain line per finished testcase, e.g. `[3/12] scs-0100-syntax-check PASS (0.4s)`.
-//! With `verbose`, script output is echoed as `[SUBJECT] line`.
+//! With `verbose`, script output is echoed as `[SUBJECT] line`. Verdict words are coloured as
+//! `--color` says for stderr ([`crate::cli::console::colors_on`]).
 
 use super::ItemResult;
 use super::runner::Event;
+use crate::cli::console;
 use crate::verdict::Verdict;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::collections::BTreeMap;
@@ -27,6 +29,8 @@ pub struct Progress {
     running: BTreeMap<usize, String>,
     /// The latest status line of a long-running probe, shown beside the running items.
     status: Option<String>,
+    /// Whether verdict words are coloured (`--color`, see [`crate::cli::console`]).
+    color: bool,
 }
 
 impl Progress {
@@ -60,6 +64,13 @@ impl Progress {
                 Box::new(std::io::stderr()),
             )
         }
+        .colored(console::colors_on(console::Stream::Stderr))
+    }
+
+    /// The same display with verdict words coloured (or not).
+    pub fn colored(mut self, color: bool) -> Self {
+        self.color = color;
+        self
     }
 
     /// A display that prints plain lines to `out` (CI logs, tests).
@@ -83,6 +94,7 @@ impl Progress {
             quiet,
             running: BTreeMap::new(),
             status: None,
+            color: false,
         }
     }
 
@@ -168,17 +180,21 @@ impl Progress {
             if !passed && !o.reason.is_empty() {
                 text.push_str(&format!(": {}", o.reason));
             }
+            if self.color {
+                text = console::paint_verdicts(&text);
+            }
             lines.push((text, passed));
         }
         for (id, why) in &r.notes {
             self.done += 1;
-            lines.push((
-                format!(
-                    "[{}/{}] {id} MISSING ({secs}): {why}",
-                    self.done, self.total
-                ),
-                false,
-            ));
+            let text = format!(
+                "[{}/{}] {id} MISSING ({secs}): {why}",
+                self.done, self.total
+            );
+            match self.color {
+                true => lines.push((console::paint_verdicts(&text), false)),
+                false => lines.push((text, false)),
+            }
         }
         lines
     }

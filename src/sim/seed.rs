@@ -218,8 +218,8 @@ pub async fn command(
         println(&format!("{auth_url}: nothing to delete"));
     } else {
         println(&format!(
-            "{auth_url}: seeding deletes {} objects the fixture \"{}\" does not name:",
-            doomed.len(),
+            "{auth_url}: seeding deletes {} the fixture \"{}\" does not name:",
+            crate::cli::console::count(doomed.len(), "object"),
             loaded.name
         ));
         for item in &doomed {
@@ -232,8 +232,8 @@ pub async fn command(
     }
     if !safety.yes && !doomed.is_empty() {
         return Err(SeedError::Refused(format!(
-            "not seeding {auth_url} without --yes (it deletes the {} objects listed above)",
-            doomed.len()
+            "not seeding {auth_url} without --yes (it deletes the {} listed above)",
+            crate::cli::console::count(doomed.len(), "object")
         )));
     }
     if !safety.yes {
