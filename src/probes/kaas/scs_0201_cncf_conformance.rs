@@ -19,7 +19,7 @@ pub const RESULT_DIR: &str = "sono-results-e2e";
 
 /// Registers the probe.
 pub fn register(registry: &mut Registry) {
-    registry.register(FnProbe::new(
+    registry.register_creating(FnProbe::new(
         "scs-0201-cncf-conformance",
         vec![ID.to_string()],
         |ctx, ids| run_check(ctx, ids, ID, RESULT_DIR, RUN_ARGS).boxed(),
