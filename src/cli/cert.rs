@@ -133,6 +133,14 @@ pub struct BatchArgs {
     /// Sections passed to every run; `.auto` = light,medium (plus heavy on Saturdays, UTC).
     #[arg(short = 'S', long = "sections", value_name = "LIST")]
     pub sections: Option<String>,
+    /// Testcase filter passed to every run (`-t REGEX`: ids matching at the start).
+    #[arg(short = 't', long = "tests", value_name = "REGEX")]
+    pub tests: Option<String>,
+    /// Test every subject against a simulated cloud or cluster from FIXTURE (passed to each
+    /// run as `--simulate`); for trying a configuration and for benchmarks. Never signed or
+    /// uploaded.
+    #[arg(long, value_name = "FIXTURE", conflicts_with_all = ["sign", "upload", "key"])]
+    pub simulate: Option<String>,
     /// Sign the combined report (key from --key or the configuration's [secrets]).
     #[arg(long)]
     pub sign: bool,
@@ -455,6 +463,12 @@ pub async fn batch_cmd(args: BatchArgs) -> Result<ExitStatus> {
             s.clone()
         };
         extra.extend(["-S".to_string(), s]);
+    }
+    if let Some(t) = &args.tests {
+        extra.extend(["-t".to_string(), t.clone()]);
+    }
+    if let Some(fixture) = &args.simulate {
+        extra.extend(["--simulate".to_string(), fixture.clone()]);
     }
     if let Some(t) = list.script_timeout {
         extra.extend(["--timeout".to_string(), t.to_string()]);
