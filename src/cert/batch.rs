@@ -23,6 +23,12 @@ use std::time::{Duration, Instant};
 use tokio::io::AsyncBufReadExt;
 use tokio_util::sync::CancellationToken;
 
+/// Subjects checked at once when neither `-w`, the preset nor `[batch]` says: a subject's run
+/// waits on its cloud, not on the CPU, so this is about how many clouds are checked together
+/// (the reference runner's busiest preset uses 16); memory grows with it (one scs-check process
+/// per running subject).
+pub const DEFAULT_WORKERS: usize = 16;
+
 /// Default per-subject time limit (seconds) when the configuration sets none.
 pub const DEFAULT_SUBJECT_TIMEOUT: u64 = 4 * 3600;
 

@@ -110,7 +110,7 @@ pub struct BatchArgs {
     /// Subjects, comma-separated.
     #[arg(long, value_name = "LIST", value_delimiter = ',')]
     pub subject: Vec<String>,
-    /// Parallel subjects (default: the preset's, else 5).
+    /// Parallel subjects (default: the preset's, else `[batch] workers`, else 16).
     #[arg(short = 'w', long, value_name = "N")]
     pub workers: Option<usize>,
     /// Directory for the per-subject and combined reports.
@@ -489,7 +489,11 @@ pub async fn batch_cmd(args: BatchArgs) -> Result<ExitStatus> {
         exe: std::env::current_exe().context("cannot find our own executable")?,
         cwd: config.dir.clone(),
         out_dir: out_dir.clone(),
-        workers: args.workers.or(list.workers).unwrap_or(5).max(1),
+        workers: args
+            .workers
+            .or(list.workers)
+            .unwrap_or(batch::DEFAULT_WORKERS)
+            .max(1),
         extra_args: extra,
         grace: Duration::from_secs(args.grace),
         cancel,
