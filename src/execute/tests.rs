@@ -972,3 +972,68 @@ fn builtin_probes_say_whether_they_create_resources() {
         assert!(!reg.creates_resources(read_only), "{read_only}");
     }
 }
+
+#[tokio::test]
+async fn catalog_checks_finish_while_a_vm_still_boots() {
+    // The real probes against the simulator: scs-0101 boots a server that never becomes
+    // ACTIVE, and holds the only `-j 1` slot; the scs-0123 catalog checks (read-only) must run
+    // and pass meanwhile. Once they are done the run is interrupted, so scs-0101 ends
+    // cancelled (and cleans up) rather than by its timeout.
+    use crate::probes::iaas::scs_0101_entropy as s0101;
+    use crate::probes::iaas::scs_0123_services as s0123;
+    use crate::probes::iaas::testing::TestCloud;
+    let cloud =
+        TestCloud::yaml("base: compliant.yaml\ntiming: {server_active_after: 100000}\n").await;
+    let registry = Registry::builtin();
+    let catalog: Vec<&str> = s0123::CATALOG_CHECKS.iter().map(|(id, _)| *id).collect();
+    let mut plan = plan_with(vec![
+        (native(s0101::PROBE_NAME), &[s0101::ENTROPY_AVAIL]),
+        (native("scs-0123-services"), catalog.as_slice()),
+    ]);
+    for item in &mut plan.items {
+        item.parameters.clear();
+    }
+    let mut opts = options(1, Duration::from_secs(120));
+    opts.clock = cloud.ctx.clock.clone();
+    opts.services = cloud.ctx.services.clone();
+    opts.cleanup_grace = Duration::from_secs(60);
+    let cancel = opts.cancel.clone();
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    let watcher = tokio::spawn(async move {
+        let mut events = Vec::new();
+        while let Some(e) = rx.recv().await {
+            if matches!(&e, Event::Finished(r) if r.index == 1) {
+                cancel.cancel();
+            }
+            events.push(e);
+        }
+        events
+    });
+    let results = tokio::time::timeout(Duration::from_secs(100), run(&plan, &registry, opts, tx))
+        .await
+        .expect("the run ends once the catalog checks are done");
+    let events = watcher.await.unwrap();
+    assert!(
+        results[1]
+            .outcomes
+            .iter()
+            .all(|o| o.verdict == Verdict::Pass),
+        "{:?}",
+        results[1].outcomes
+    );
+    assert_eq!(results[1].outcomes.len(), catalog.len());
+    assert_eq!(
+        results[0].ending,
+        Ending::Cancelled,
+        "scs-0101 was still booting when the catalog checks were done"
+    );
+    let order = event_order(&events, &plan);
+    let position = |finished: bool, id: &str| {
+        order
+            .iter()
+            .position(|(f, n)| *f == finished && n == id)
+            .unwrap()
+    };
+    assert!(position(false, s0101::ENTROPY_AVAIL) < position(true, catalog[0]));
+    assert!(position(true, catalog[0]) < position(true, s0101::ENTROPY_AVAIL));
+}
