@@ -293,7 +293,9 @@ pub struct RunArgs {
     /// Same as `-vv` (accepted for compatibility with the reference checker).
     #[arg(long)]
     pub debug: bool,
-    /// How many probes and scripts run at once (default: number of CPUs).
+    /// How many resource-creating probes (VM boots, backups, e2e suites) and external scripts
+    /// run at once [default: 4]. Read-only probes do not count: up to 16 of them always run
+    /// alongside, so they never wait behind a VM boot.
     #[arg(short = 'j', long = "jobs", value_name = "N")]
     pub jobs: Option<usize>,
     /// Time limit per probe or script, in seconds.
@@ -771,7 +773,8 @@ async fn run(args: RunArgs) -> Result<ExitStatus> {
         move || live.leftovers().len(),
     );
     let options = RunOptions {
-        jobs: args.jobs.unwrap_or_else(num_cpus).max(1),
+        jobs: args.jobs.unwrap_or(execute::DEFAULT_JOBS).max(1),
+        read_only_jobs: execute::READ_ONLY_JOBS,
         timeout: Duration::from_secs(args.timeout.max(1)),
         clock: kaas
             .as_ref()
@@ -1146,12 +1149,6 @@ fn shell_word(text: &str) -> String {
     } else {
         format!("'{}'", text.replace('\'', "'\\''"))
     }
-}
-
-fn num_cpus() -> usize {
-    std::thread::available_parallelism()
-        .map(|n| n.get())
-        .unwrap_or(2)
 }
 
 /// The subject when `-s` is not given: the cloud name (IaaS) or the kube context (KaaS).

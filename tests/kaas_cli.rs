@@ -317,3 +317,47 @@ fn run_kaas_through_an_https_proxy() {
         "the cluster was reached through the proxy"
     );
 }
+
+/// Issue 13 (6): with both Sonobuoy-based testcases selected, `run kaas` makes ONE invocation
+/// (one work item, one e2e pass) that answers both, and judges each on its own tests.
+#[test]
+fn run_kaas_judges_both_sonobuoy_testcases_from_one_pass() {
+    for (fixture, cncf, networking, exit) in [
+        ("compliant", 1, 1, 0),
+        ("sonobuoy-netpol-fail", 1, -1, 1),
+        ("sonobuoy-fail", -1, -1, 1),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let report = dir.path().join("report.yaml");
+        let out = scs_check()
+            .args(["run", "kaas", "-V", "v1", "--simulate"])
+            .arg(format!("fixtures/clusters/{fixture}.yaml"))
+            .arg("-o")
+            .arg(&report)
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert_eq!(
+            out.status.code(),
+            Some(exit),
+            "{fixture}: {stdout}\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let text = std::fs::read_to_string(&report).unwrap();
+        let doc: serde_json::Value = serde_saphyr::from_str(&text).unwrap();
+        let invocations = doc["run"]["invocations"].as_object().unwrap();
+        let sonobuoy: Vec<&serde_json::Value> = invocations
+            .values()
+            .filter(|i| i["cmd"] == "builtin:kaas-sonobuoy-e2e")
+            .collect();
+        assert_eq!(sonobuoy.len(), 1, "{fixture}: one invocation: {text}");
+        assert_eq!(
+            sonobuoy[0]["results"]["cncf-k8s-conformance"], cncf,
+            "{fixture}: {text}"
+        );
+        assert_eq!(
+            sonobuoy[0]["results"]["kaas-networking-check"], networking,
+            "{fixture}: {text}"
+        );
+    }
+}

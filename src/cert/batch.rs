@@ -23,6 +23,12 @@ use std::time::{Duration, Instant};
 use tokio::io::AsyncBufReadExt;
 use tokio_util::sync::CancellationToken;
 
+/// Subjects checked at once when neither `-w`, the preset nor `[batch]` says: a subject's run
+/// waits on its cloud, not on the CPU, so this is about how many clouds are checked together
+/// (the reference runner's busiest preset uses 16); memory grows with it (one scs-check process
+/// per running subject).
+pub const DEFAULT_WORKERS: usize = 16;
+
 /// Default per-subject time limit (seconds) when the configuration sets none.
 pub const DEFAULT_SUBJECT_TIMEOUT: u64 = 4 * 3600;
 
@@ -713,5 +719,65 @@ mapping = { os_cloud = "literal-{subject}" }
         assert!(err.contains("spek"), "{err}");
         let (_d, c) = config("[scopes\n");
         assert!(c.unwrap_err().to_string().contains("config.toml:1:"));
+    }
+
+    /// A stand-in for our binary: it logs `start`, waits until `together` runs have started
+    /// (so that the first ones provably overlap), logs `end` and exits without a report.
+    fn gated_exe(dir: &Path, together: usize) -> PathBuf {
+        use std::os::unix::fs::PermissionsExt;
+        let log = dir.join("log");
+        let exe = dir.join("fake-run.sh");
+        std::fs::write(
+            &exe,
+            format!(
+                "#!/bin/sh\necho start >> '{log}'\nn=0\nwhile [ \"$(grep -c start '{log}')\" -lt {together} ] && [ $n -lt 600 ]; do sleep 0.05; n=$((n+1)); done\necho end >> '{log}'\n",
+                log = log.display()
+            ),
+        )
+        .unwrap();
+        std::fs::set_permissions(&exe, std::fs::Permissions::from_mode(0o755)).unwrap();
+        exe
+    }
+
+    #[tokio::test]
+    async fn subjects_run_concurrently_up_to_the_worker_limit() {
+        let dir = tempfile::tempdir().unwrap();
+        let workers = 4;
+        let exe = gated_exe(dir.path(), workers);
+        let jobs: Vec<Job> = (0..10)
+            .map(|i| Job {
+                index: i,
+                scope: "iaas".into(),
+                spec: "iaas".into(),
+                subject: format!("s{i}"),
+                assignments: IndexMap::new(),
+                timeout: Duration::from_secs(60),
+            })
+            .collect();
+        let options = BatchOptions {
+            exe,
+            cwd: dir.path().to_path_buf(),
+            out_dir: dir.path().to_path_buf(),
+            workers,
+            extra_args: vec![],
+            grace: Duration::from_secs(1),
+            cancel: CancellationToken::new(),
+            prefix_scope: false,
+        };
+        let results = run_jobs(jobs, &options).await;
+        assert_eq!(results.len(), 10);
+        assert!(
+            results.iter().all(|r| r.end == JobEnd::Exited(Some(0))),
+            "{results:?}"
+        );
+        let text = std::fs::read_to_string(dir.path().join("log")).unwrap();
+        let (mut now, mut most) = (0i32, 0i32);
+        for line in text.lines() {
+            now += if line == "start" { 1 } else { -1 };
+            most = most.max(now);
+        }
+        assert_eq!(text.lines().filter(|l| *l == "start").count(), 10);
+        // The first `workers` runs wait for each other, so they all ran at once; no more did.
+        assert_eq!(most, workers as i32, "log:\n{text}");
     }
 }

@@ -110,7 +110,7 @@ pub struct BatchArgs {
     /// Subjects, comma-separated.
     #[arg(long, value_name = "LIST", value_delimiter = ',')]
     pub subject: Vec<String>,
-    /// Parallel subjects (default: the preset's, else 5).
+    /// Parallel subjects (default: the preset's, else `[batch] workers`, else 16).
     #[arg(short = 'w', long, value_name = "N")]
     pub workers: Option<usize>,
     /// Directory for the per-subject and combined reports.
@@ -133,6 +133,14 @@ pub struct BatchArgs {
     /// Sections passed to every run; `.auto` = light,medium (plus heavy on Saturdays, UTC).
     #[arg(short = 'S', long = "sections", value_name = "LIST")]
     pub sections: Option<String>,
+    /// Testcase filter passed to every run (`-t REGEX`: ids matching at the start).
+    #[arg(short = 't', long = "tests", value_name = "REGEX")]
+    pub tests: Option<String>,
+    /// Test every subject against a simulated cloud or cluster from FIXTURE (passed to each
+    /// run as `--simulate`); for trying a configuration and for benchmarks. Never signed or
+    /// uploaded.
+    #[arg(long, value_name = "FIXTURE", conflicts_with_all = ["sign", "upload", "key"])]
+    pub simulate: Option<String>,
     /// Sign the combined report (key from --key or the configuration's [secrets]).
     #[arg(long)]
     pub sign: bool,
@@ -456,6 +464,12 @@ pub async fn batch_cmd(args: BatchArgs) -> Result<ExitStatus> {
         };
         extra.extend(["-S".to_string(), s]);
     }
+    if let Some(t) = &args.tests {
+        extra.extend(["-t".to_string(), t.clone()]);
+    }
+    if let Some(fixture) = &args.simulate {
+        extra.extend(["--simulate".to_string(), fixture.clone()]);
+    }
     if let Some(t) = list.script_timeout {
         extra.extend(["--timeout".to_string(), t.to_string()]);
     }
@@ -475,7 +489,11 @@ pub async fn batch_cmd(args: BatchArgs) -> Result<ExitStatus> {
         exe: std::env::current_exe().context("cannot find our own executable")?,
         cwd: config.dir.clone(),
         out_dir: out_dir.clone(),
-        workers: args.workers.or(list.workers).unwrap_or(5).max(1),
+        workers: args
+            .workers
+            .or(list.workers)
+            .unwrap_or(batch::DEFAULT_WORKERS)
+            .max(1),
         extra_args: extra,
         grace: Duration::from_secs(args.grace),
         cancel,

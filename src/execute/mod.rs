@@ -17,7 +17,7 @@ mod tests;
 pub use native::{PROBE_GRACE, REASON_NO_VERDICT};
 pub use progress::Progress;
 pub use protocol::{Level, level_of, parse_verdict_line};
-pub use runner::REASON_NOT_STARTED;
+pub use runner::{DEFAULT_JOBS, READ_ONLY_JOBS, REASON_NOT_STARTED};
 pub use runner::{Event, RunOptions, cancel_on_ctrl_c, cancel_on_ctrl_c_with_cleanup, run};
 pub use script::{REASON_NO_RESULT, ScriptRun, run_script};
 

@@ -1,5 +1,13 @@
-//! The scheduler: runs the work items of a plan concurrently (at most `jobs` at once), streams
-//! [`Event`]s, and stops cleanly on cancellation.
+//! The scheduler: runs the work items of a plan concurrently, streams [`Event`]s, and stops
+//! cleanly on cancellation.
+//!
+//! Work is I/O-bound, so the limits are about the system under test, not the CPU count. Items
+//! come in two classes with a limit each: quick read-only probes (up to
+//! [`RunOptions::read_only_jobs`] at once, [`READ_ONLY_JOBS`] by default) and the items that
+//! create resources or may take minutes: probes the [`Registry`] marks as creating (VM boots,
+//! backups, e2e suites) and external scripts, which scs-check cannot look into (up to
+//! [`RunOptions::jobs`], the `-j` flag, [`DEFAULT_JOBS`] by default). A read-only probe thus never
+//! waits behind a VM boot, and creating probes run in parallel with each other.
 
 use super::native::run_probe;
 use super::script::run_script;
@@ -16,11 +24,24 @@ use tokio_util::sync::CancellationToken;
 /// Reason of testcases whose item never started because the run was interrupted.
 pub const REASON_NOT_STARTED: &str = "interrupted before it ran";
 
+/// Default of `-j`: resource-creating probes and scripts running at once. Each boots a VM,
+/// makes a backup or runs an e2e suite; four keep a run short without straining the quotas of
+/// a small project.
+pub const DEFAULT_JOBS: usize = 4;
+
+/// Read-only probes running at once: each waits on a few HTTP requests, so many can run
+/// together; in practice every read-only probe of a scope starts at once.
+pub const READ_ONLY_JOBS: usize = 16;
+
 /// How a run is carried out.
 #[derive(Clone, Debug)]
 pub struct RunOptions {
-    /// Maximum number of items running at once (0 counts as 1).
+    /// Maximum number of resource-creating probes and external scripts running at once (0
+    /// counts as 1).
     pub jobs: usize,
+    /// Maximum number of read-only probes running at once (0 counts as 1), independent of
+    /// [`RunOptions::jobs`].
+    pub read_only_jobs: usize,
     /// Time budget of each item.
     pub timeout: Duration,
     /// The clock probes read (and `started_at` is taken from).
@@ -71,23 +92,40 @@ pub async fn run(
     options: RunOptions,
     events: UnboundedSender<Event>,
 ) -> Vec<ItemResult> {
-    let permits = Arc::new(Semaphore::new(options.jobs.max(1)));
+    let permits = Permits {
+        creating: Arc::new(Semaphore::new(options.jobs.max(1))),
+        read_only: Arc::new(Semaphore::new(options.read_only_jobs.max(1))),
+    };
     let variables: BTreeMap<String, String> = plan
         .variables
         .iter()
         .map(|(k, v)| (k.clone(), v.clone()))
         .collect();
-    let runs = plan.items.iter().map(|item| {
-        run_item(
-            item,
-            registry,
-            &options,
-            &variables,
-            permits.clone(),
-            &events,
-        )
-    });
+    let runs = plan
+        .items
+        .iter()
+        .map(|item| run_item(item, registry, &options, &variables, &permits, &events));
     futures::future::join_all(runs).await
+}
+
+/// The two limits of a run (see the module documentation).
+struct Permits {
+    /// Resource-creating probes and scripts.
+    creating: Arc<Semaphore>,
+    /// Read-only probes.
+    read_only: Arc<Semaphore>,
+}
+
+impl Permits {
+    /// The limit an item runs under.
+    fn for_item(&self, item: &WorkItem, registry: &Registry) -> Arc<Semaphore> {
+        match &item.kind {
+            WorkKind::Native { probe, .. } if !registry.creates_resources(probe) => {
+                self.read_only.clone()
+            }
+            _ => self.creating.clone(),
+        }
+    }
 }
 
 async fn run_item(
@@ -95,7 +133,7 @@ async fn run_item(
     registry: &Registry,
     options: &RunOptions,
     variables: &BTreeMap<String, String>,
-    permits: Arc<Semaphore>,
+    permits: &Permits,
     events: &UnboundedSender<Event>,
 ) -> ItemResult {
     let send = |e: Event| {
@@ -133,6 +171,7 @@ async fn run_item(
         return result;
     }
 
+    let permits = permits.for_item(item, registry);
     let permit = tokio::select! {
         biased;
         _ = options.cancel.cancelled() => None,

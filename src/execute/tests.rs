@@ -407,6 +407,7 @@ fn plan_with(items: Vec<(WorkKind, &[&str])>) -> Plan {
 fn options(jobs: usize, timeout: Duration) -> RunOptions {
     RunOptions {
         jobs,
+        read_only_jobs: super::READ_ONLY_JOBS,
         timeout,
         clock: Clock::system(),
         services: Services::default(),
@@ -598,7 +599,8 @@ async fn cancellation_stops_running_and_pending_items() {
         (native("slow"), &["p1"]),
         (script_kind(dir.path(), "c.sh", "echo 'c1: PASS'"), &["c1"]),
     ]);
-    let opts = options(2, LONG);
+    // `-j 1`: script a holds the one slot for scripts, c waits; the read-only probe runs.
+    let opts = options(1, LONG);
     let cancel = opts.cancel.clone();
     tokio::spawn(async move {
         tokio::time::sleep(Duration::from_millis(300)).await;
@@ -647,6 +649,204 @@ async fn concurrency_limit_is_respected() {
         max = max.max(now);
     }
     assert_eq!(max, 2, "log:\n{text}");
+}
+
+/// A probe for the scheduler tests: it records how many probes of its class run at once and
+/// waits for `gate` (when given) before it passes.
+struct GatedProbe {
+    name: String,
+    testcase: String,
+    running: Arc<std::sync::atomic::AtomicUsize>,
+    most: Arc<std::sync::atomic::AtomicUsize>,
+    gate: Option<Gate>,
+    /// Counted up when the probe passes.
+    passed: Arc<tokio::sync::watch::Sender<usize>>,
+}
+
+/// What a gated probe waits for: every creating probe has started (`together` of them), then
+/// `readers` read-only probes have passed.
+#[derive(Clone)]
+struct Gate {
+    together: Arc<tokio::sync::Barrier>,
+    readers_passed: tokio::sync::watch::Receiver<usize>,
+    readers: usize,
+}
+
+impl crate::probes::Probe for GatedProbe {
+    fn name(&self) -> &str {
+        &self.name
+    }
+    fn testcases(&self) -> Vec<String> {
+        vec![self.testcase.clone()]
+    }
+    fn run<'a>(
+        &'a self,
+        _ctx: &'a crate::probes::ProbeContext,
+        _testcases: &'a [String],
+    ) -> futures::future::BoxFuture<'a, Vec<crate::probes::Outcome>> {
+        use std::sync::atomic::Ordering::SeqCst;
+        Box::pin(async move {
+            let now = self.running.fetch_add(1, SeqCst) + 1;
+            self.most.fetch_max(now, SeqCst);
+            if let Some(gate) = &self.gate {
+                gate.together.wait().await;
+                let mut seen = gate.readers_passed.clone();
+                let _ = seen.wait_for(|n| *n >= gate.readers).await;
+            } else {
+                tokio::task::yield_now().await;
+            }
+            self.running.fetch_sub(1, SeqCst);
+            self.passed.send_modify(|n| *n += 1);
+            vec![crate::probes::Outcome::pass(&self.testcase, "done")]
+        })
+    }
+}
+
+/// (finished?, first testcase) of each `Started` and `Finished` event, in order.
+fn event_order(events: &[Event], plan: &Plan) -> Vec<(bool, String)> {
+    events
+        .iter()
+        .filter_map(|e| match e {
+            Event::Started { index, .. } => Some((false, plan.items[*index].testcases[0].clone())),
+            Event::Finished(r) => Some((true, plan.items[r.index].testcases[0].clone())),
+            _ => None,
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn read_only_probes_never_wait_behind_creating_ones() {
+    // Two creating probes (a VM boot, a backup) hold both `-j 2` slots until every read-only
+    // probe has passed: with one shared limit the run would never end. 20 read-only probes,
+    // more than READ_ONLY_JOBS, also show that the read-only limit frees its slots.
+    const READERS: usize = 20;
+    let (readers_tx, readers_rx) = tokio::sync::watch::channel(0usize);
+    let readers_tx = Arc::new(readers_tx);
+    let (creators_tx, _) = tokio::sync::watch::channel(0usize);
+    let creators_tx = Arc::new(creators_tx);
+    let gate = Gate {
+        together: Arc::new(tokio::sync::Barrier::new(2)),
+        readers_passed: readers_rx,
+        readers: READERS,
+    };
+    let counter = || Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let (creating_running, creating_most) = (counter(), counter());
+    let (reading_running, reading_most) = (counter(), counter());
+    let mut reg = Registry::empty();
+    let mut items: Vec<(WorkKind, Vec<String>)> = Vec::new();
+    for name in ["boot-vm", "backup"] {
+        reg.register_creating(Arc::new(GatedProbe {
+            name: name.into(),
+            testcase: format!("{name}-check"),
+            running: creating_running.clone(),
+            most: creating_most.clone(),
+            gate: Some(gate.clone()),
+            passed: creators_tx.clone(),
+        }));
+        items.push((native(name), vec![format!("{name}-check")]));
+    }
+    for i in 0..READERS {
+        let name = format!("catalog-{i}");
+        reg.register(Arc::new(GatedProbe {
+            name: name.clone(),
+            testcase: format!("{name}-check"),
+            running: reading_running.clone(),
+            most: reading_most.clone(),
+            gate: None,
+            passed: readers_tx.clone(),
+        }));
+        items.push((native(&name), vec![format!("{name}-check")]));
+    }
+    let tcs: Vec<Vec<&str>> = items
+        .iter()
+        .map(|(_, t)| t.iter().map(String::as_str).collect())
+        .collect();
+    let plan = plan_with(
+        items
+            .iter()
+            .zip(&tcs)
+            .map(|((kind, _), t)| (kind.clone(), t.as_slice()))
+            .collect(),
+    );
+    assert!(!reg.creates_resources("catalog-0"));
+    assert!(reg.creates_resources("boot-vm"));
+    let (results, events) = tokio::time::timeout(
+        Duration::from_secs(60),
+        run_collect(&plan, &reg, options(2, LONG)),
+    )
+    .await
+    .expect("read-only probes were stuck behind the creating ones");
+    assert!(
+        results
+            .iter()
+            .all(|r| r.outcomes.len() == 1 && r.outcomes[0].verdict == Verdict::Pass)
+    );
+    // Every read-only probe started (and, by the gate, passed) before a creating one ended.
+    let order = event_order(&events, &plan);
+    let first_creating_end = order
+        .iter()
+        .position(|(finished, n)| *finished && !n.starts_with("catalog-"))
+        .unwrap();
+    let readers_started = order
+        .iter()
+        .take(first_creating_end)
+        .filter(|(finished, n)| !*finished && n.starts_with("catalog-"))
+        .count();
+    assert_eq!(readers_started, READERS, "{order:?}");
+    use std::sync::atomic::Ordering::SeqCst;
+    assert_eq!(
+        creating_most.load(SeqCst),
+        2,
+        "the two creating probes overlapped"
+    );
+    assert!(reading_most.load(SeqCst) <= READ_ONLY_JOBS);
+}
+
+#[tokio::test]
+async fn creating_probes_run_in_parallel_up_to_jobs() {
+    // Six creating probes, each waiting until two of them run together; `-j 2` must never
+    // let a third one in.
+    let counter = || Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let (running, most) = (counter(), counter());
+    let (tx, rx) = tokio::sync::watch::channel(0usize);
+    let tx = Arc::new(tx);
+    let gate = Gate {
+        together: Arc::new(tokio::sync::Barrier::new(2)),
+        readers_passed: rx,
+        readers: 0,
+    };
+    let mut reg = Registry::empty();
+    let names: Vec<String> = (0..6).map(|i| format!("boot-{i}")).collect();
+    for name in &names {
+        reg.register_creating(Arc::new(GatedProbe {
+            name: name.clone(),
+            testcase: name.clone(),
+            running: running.clone(),
+            most: most.clone(),
+            gate: Some(gate.clone()),
+            passed: tx.clone(),
+        }));
+    }
+    let tcs: Vec<[&str; 1]> = names.iter().map(|n| [n.as_str()]).collect();
+    let plan = plan_with(
+        names
+            .iter()
+            .zip(&tcs)
+            .map(|(n, t)| (native(n), t.as_slice()))
+            .collect(),
+    );
+    let (results, _) = tokio::time::timeout(
+        Duration::from_secs(60),
+        run_collect(&plan, &reg, options(2, LONG)),
+    )
+    .await
+    .expect("creating probes did not run two at a time");
+    assert!(
+        results
+            .iter()
+            .all(|r| r.outcomes[0].verdict == Verdict::Pass)
+    );
+    assert_eq!(most.load(std::sync::atomic::Ordering::SeqCst), 2);
 }
 
 /// A `Write` into shared memory.
@@ -753,4 +953,87 @@ fn the_first_interrupt_says_how_many_resources_are_cleaned_up() {
     );
     assert!(first_interrupt_message(1).contains("cleaning up 1 resource,"));
     assert!(first_interrupt_message(0).starts_with("interrupted: stopping"));
+}
+
+#[test]
+fn builtin_probes_say_whether_they_create_resources() {
+    let reg = Registry::builtin();
+    for creating in [
+        "scs-0101-entropy",
+        "scs-0117-volume-backup",
+        "scs-0128-tempest",
+        "scs-0211-default-storage-class",
+    ] {
+        assert!(reg.get(creating).is_some(), "{creating} is registered");
+        assert!(reg.creates_resources(creating), "{creating}");
+    }
+    for read_only in ["scs-0123-services", "scs-0100-flavor-naming"] {
+        assert!(reg.get(read_only).is_some(), "{read_only} is registered");
+        assert!(!reg.creates_resources(read_only), "{read_only}");
+    }
+}
+
+#[tokio::test]
+async fn catalog_checks_finish_while_a_vm_still_boots() {
+    // The real probes against the simulator: scs-0101 boots a server that never becomes
+    // ACTIVE, and holds the only `-j 1` slot; the scs-0123 catalog checks (read-only) must run
+    // and pass meanwhile. Once they are done the run is interrupted, so scs-0101 ends
+    // cancelled (and cleans up) rather than by its timeout.
+    use crate::probes::iaas::scs_0101_entropy as s0101;
+    use crate::probes::iaas::scs_0123_services as s0123;
+    use crate::probes::iaas::testing::TestCloud;
+    let cloud =
+        TestCloud::yaml("base: compliant.yaml\ntiming: {server_active_after: 100000}\n").await;
+    let registry = Registry::builtin();
+    let catalog: Vec<&str> = s0123::CATALOG_CHECKS.iter().map(|(id, _)| *id).collect();
+    let mut plan = plan_with(vec![
+        (native(s0101::PROBE_NAME), &[s0101::ENTROPY_AVAIL]),
+        (native("scs-0123-services"), catalog.as_slice()),
+    ]);
+    for item in &mut plan.items {
+        item.parameters.clear();
+    }
+    let mut opts = options(1, Duration::from_secs(120));
+    opts.clock = cloud.ctx.clock.clone();
+    opts.services = cloud.ctx.services.clone();
+    opts.cleanup_grace = Duration::from_secs(60);
+    let cancel = opts.cancel.clone();
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    let watcher = tokio::spawn(async move {
+        let mut events = Vec::new();
+        while let Some(e) = rx.recv().await {
+            if matches!(&e, Event::Finished(r) if r.index == 1) {
+                cancel.cancel();
+            }
+            events.push(e);
+        }
+        events
+    });
+    let results = tokio::time::timeout(Duration::from_secs(100), run(&plan, &registry, opts, tx))
+        .await
+        .expect("the run ends once the catalog checks are done");
+    let events = watcher.await.unwrap();
+    assert!(
+        results[1]
+            .outcomes
+            .iter()
+            .all(|o| o.verdict == Verdict::Pass),
+        "{:?}",
+        results[1].outcomes
+    );
+    assert_eq!(results[1].outcomes.len(), catalog.len());
+    assert_eq!(
+        results[0].ending,
+        Ending::Cancelled,
+        "scs-0101 was still booting when the catalog checks were done"
+    );
+    let order = event_order(&events, &plan);
+    let position = |finished: bool, id: &str| {
+        order
+            .iter()
+            .position(|(f, n)| *f == finished && n == id)
+            .unwrap()
+    };
+    assert!(position(false, s0101::ENTROPY_AVAIL) < position(true, catalog[0]));
+    assert!(position(true, catalog[0]) < position(true, s0101::ENTROPY_AVAIL));
 }

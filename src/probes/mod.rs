@@ -215,6 +215,9 @@ pub trait Probe: Send + Sync {
 pub struct Registry {
     probes: HashMap<String, Arc<dyn Probe>>,
     by_testcase: HashMap<String, String>,
+    /// Names of the probes that create resources (servers, volumes, pods, ...): the executor
+    /// runs them under the `-j` limit, apart from the quick read-only ones.
+    creating: std::collections::HashSet<String>,
 }
 
 impl Registry {
@@ -237,7 +240,22 @@ impl Registry {
         for id in probe.testcases() {
             self.by_testcase.insert(id, name.clone());
         }
+        self.creating.remove(&name);
         self.probes.insert(name, probe);
+    }
+
+    /// Adds a probe that creates resources in the system under test (see
+    /// [`Registry::creates_resources`]).
+    pub fn register_creating(&mut self, probe: Arc<dyn Probe>) {
+        let name = probe.name().to_string();
+        self.register(probe);
+        self.creating.insert(name);
+    }
+
+    /// Whether the probe named `name` creates resources (and may take minutes: VM boots,
+    /// backups, e2e suites) rather than only reading.
+    pub fn creates_resources(&self, name: &str) -> bool {
+        self.creating.contains(name)
     }
 
     /// The name of the probe answering a testcase id.

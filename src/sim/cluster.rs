@@ -24,6 +24,10 @@ const RESULTS_EMPTY: &str = include_str!("../../fixtures/sonobuoy/results-empty.
 const RESULTS_TIMEOUT: &str = include_str!("../../fixtures/sonobuoy/results-timeout.yaml");
 const RESULTS_PLUGIN_ERROR: &str =
     include_str!("../../fixtures/sonobuoy/results-plugin-error.yaml");
+const RESULTS_NETPOL_FAIL: &str = include_str!("../../fixtures/sonobuoy/results-netpol-fail.yaml");
+const RESULTS_BOTH_FAIL: &str = include_str!("../../fixtures/sonobuoy/results-both-fail.yaml");
+const RESULTS_CONFORMANCE_FAIL: &str =
+    include_str!("../../fixtures/sonobuoy/results-conformance-fail.yaml");
 
 /// A cluster fixture is unusable.
 #[derive(Debug, thiserror::Error)]
@@ -186,8 +190,10 @@ pub struct ClusterFixture {
     #[serde(default)]
     pub data: DataBehaviour,
     /// Which results the fake sonobuoy returns: `pass`, `fail`, `ok-to-fail`, `broken`, `empty`
-    /// (no test ran), `timeout` (a test ended in state `timeout`), `plugin-error`; or a
-    /// behaviour: `hang`, `run-fails`, `no-results`.
+    /// (no test ran), `timeout` (a test ended in state `timeout`), `plugin-error`,
+    /// `netpol-fail` (only a NetworkPolicy test fails), `conformance-fail` (only a conformance
+    /// test outside the NetworkPolicy tests fails), `both-fail` (one of each fails); or a behaviour: `hang`, `run-fails`,
+    /// `no-results`.
     #[serde(default = "default_sonobuoy")]
     pub sonobuoy: String,
 }
@@ -226,6 +232,9 @@ pub fn install_fake_sonobuoy(dir: &Path, behaviour: &str) -> std::io::Result<Pat
         "empty" => ("pass", RESULTS_EMPTY),
         "timeout" => ("pass", RESULTS_TIMEOUT),
         "plugin-error" => ("pass", RESULTS_PLUGIN_ERROR),
+        "netpol-fail" => ("pass", RESULTS_NETPOL_FAIL),
+        "both-fail" => ("pass", RESULTS_BOTH_FAIL),
+        "conformance-fail" => ("pass", RESULTS_CONFORMANCE_FAIL),
         other => (other, RESULTS_PASS),
     };
     std::fs::create_dir_all(dir)?;

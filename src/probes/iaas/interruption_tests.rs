@@ -332,6 +332,7 @@ async fn executor_timeout_waits_for_the_cleanup() {
     };
     let options = RunOptions {
         jobs: 1,
+        read_only_jobs: 1,
         timeout: Duration::from_millis(400),
         clock: cloud.ctx.clock.clone(),
         services: cloud.ctx.services.clone(),

@@ -28,17 +28,17 @@ use super::Registry;
 /// Registers every IaaS probe.
 pub fn register(registry: &mut Registry) {
     registry.register(scs_0100_flavor_naming::probe());
-    registry.register(scs_0101_entropy::probe());
+    registry.register_creating(scs_0101_entropy::probe());
     registry.register(scs_0102_image_metadata::probe());
     registry.register(scs_0103_standard_flavors::probe());
     registry.register(scs_0104_standard_images::probe());
     registry.register(scs_0114_volume_types::probe());
-    registry.register(scs_0115_default_security_group_rules::probe());
+    registry.register_creating(scs_0115_default_security_group_rules::probe());
     registry.register(scs_0116_key_manager::presence_probe());
-    registry.register(scs_0116_key_manager::permissions_probe());
-    registry.register(scs_0117_volume_backup::probe());
+    registry.register_creating(scs_0116_key_manager::permissions_probe());
+    registry.register_creating(scs_0117_volume_backup::probe());
     registry.register(scs_0123_services::probe());
     registry.register(scs_0125_secure_connections::probe());
-    registry.register(scs_0302_domain_manager::probe());
+    registry.register_creating(scs_0302_domain_manager::probe());
     scs_0128_tempest::register(registry);
 }

@@ -39,7 +39,7 @@ pub fn probe() -> Arc<FnProbe> {
 
 /// Registers the probe.
 pub fn register(registry: &mut Registry) {
-    registry.register(probe());
+    registry.register_creating(probe());
 }
 
 /// Where progress lines go (the run's progress display).

@@ -17,9 +17,10 @@ mod tests;
 
 /// Registers every KaaS probe.
 pub fn register(registry: &mut Registry) {
-    scs_0201_cncf_conformance::register(registry);
+    // cncf-k8s-conformance (scs-0201) and kaas-networking-check (scs-0219): one probe, one
+    // Sonobuoy pass for both.
+    registry.register_creating(sonobuoy::probe());
     scs_0210_version_policy::register(registry);
     scs_0211_default_storage_class::register(registry);
     scs_0214_node_distribution::register(registry);
-    scs_0219_networking::register(registry);
 }

@@ -1,10 +1,7 @@
 //! `cncf-k8s-conformance` (scs-0201-v1): every `[Conformance]` e2e test passes, except those in
 //! the okToFail list. Runs sonobuoy in `certified-conformance` mode (see [`super::sonobuoy`]).
 
-use super::sonobuoy::run_check;
-use crate::probes::Registry;
-use crate::probes::iaas::common::FnProbe;
-use futures::FutureExt;
+use super::sonobuoy::SonobuoyCheck;
 
 /// The testcase id.
 pub const ID: &str = "cncf-k8s-conformance";
@@ -17,11 +14,10 @@ pub const RUN_ARGS: &[&str] = &[
 /// Results directory below `subject_root`.
 pub const RESULT_DIR: &str = "sono-results-e2e";
 
-/// Registers the probe.
-pub fn register(registry: &mut Registry) {
-    registry.register(FnProbe::new(
-        "scs-0201-cncf-conformance",
-        vec![ID.to_string()],
-        |ctx, ids| run_check(ctx, ids, ID, RESULT_DIR, RUN_ARGS).boxed(),
-    ));
-}
+/// The check as [`super::sonobuoy::probe`] runs it; its focus is certified conformance: the tests tagged `[Conformance]`.
+pub const CHECK: SonobuoyCheck = SonobuoyCheck {
+    id: ID,
+    run_args: RUN_ARGS,
+    result_dir: RESULT_DIR,
+    focus: r"\[Conformance\]",
+};

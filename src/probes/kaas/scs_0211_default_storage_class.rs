@@ -24,7 +24,7 @@ const POD: &str = "scs-check-consumer";
 
 /// Registers the probe.
 pub fn register(registry: &mut Registry) {
-    registry.register(FnProbe::new(
+    registry.register_creating(FnProbe::new(
         "scs-0211-default-storage-class",
         vec![ID.to_string()],
         |ctx, ids| run(ctx, ids).boxed(),

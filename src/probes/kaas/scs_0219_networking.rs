@@ -2,10 +2,7 @@
 //! except those in the okToFail list. Runs sonobuoy with `--e2e-focus NetworkPolicy` (see
 //! [`super::sonobuoy`]).
 
-use super::sonobuoy::run_check;
-use crate::probes::Registry;
-use crate::probes::iaas::common::FnProbe;
-use futures::FutureExt;
+use super::sonobuoy::SonobuoyCheck;
 
 /// The testcase id.
 pub const ID: &str = "kaas-networking-check";
@@ -15,11 +12,10 @@ pub const RUN_ARGS: &[&str] = &["--e2e-focus", "NetworkPolicy"];
 /// Results directory below `subject_root`.
 pub const RESULT_DIR: &str = "sono-results-0219";
 
-/// Registers the probe.
-pub fn register(registry: &mut Registry) {
-    registry.register(FnProbe::new(
-        "scs-0219-networking",
-        vec![ID.to_string()],
-        |ctx, ids| run_check(ctx, ids, ID, RESULT_DIR, RUN_ARGS).boxed(),
-    ));
-}
+/// The check as [`super::sonobuoy::probe`] runs it; its focus is the NetworkPolicy tests.
+pub const CHECK: SonobuoyCheck = SonobuoyCheck {
+    id: ID,
+    run_args: RUN_ARGS,
+    result_dir: RESULT_DIR,
+    focus: "NetworkPolicy",
+};

@@ -4,6 +4,11 @@
 //! cancellation, polling `sonobuoy status --json` for progress, and judging
 //! `plugins/e2e/sonobuoy_results.yaml` with the okToFail list in
 //! `testcases/kaas/sonobuoy-ok-to-fail.yaml`.
+//!
+//! One probe ([`probe`]) answers both testcases. When both are requested they share ONE e2e
+//! pass whose focus is the union of theirs ([`SHARED_RUN_ARGS`]), and each is judged on the
+//! tests its own focus selects ([`SonobuoyCheck::selects`]); alone, a testcase runs just its own
+//! focus and is judged on the whole tree, as in the reference.
 
 use crate::kube::Cluster;
 use crate::probes::{Finding, Outcome, ProbeContext};
@@ -155,6 +160,12 @@ impl Judgement {
 /// suite whose status is neither `passed`, `complete` nor `skipped` while every test below it
 /// passed or was skipped counts as an error.
 pub fn judge_tree(root: &ResultItem, ok: &[OkToFail]) -> Judgement {
+    judge_tests(root, ok, None)
+}
+
+/// Like [`judge_tree`], but only the tests whose name `selected` matches are counted (a shared
+/// e2e pass judged for one testcase); the plugin, file and suite errors count as before.
+pub fn judge_tests(root: &ResultItem, ok: &[OkToFail], selected: Option<&Regex>) -> Judgement {
     let mut j = Judgement::default();
     let unfinished_below = |item: &ResultItem, depth: usize| -> bool {
         fn walk(i: &ResultItem, d: usize) -> bool {
@@ -180,6 +191,9 @@ pub fn judge_tree(root: &ResultItem, ok: &[OkToFail]) -> Judgement {
         for suite in &file.items {
             container(suite, "suite", 1, &mut j);
             for test in &suite.items {
+                if selected.is_some_and(|r| !r.is_match(&test.name)) {
+                    continue;
+                }
                 match test.status.as_deref().unwrap_or("skipped") {
                     "passed" => j.passed += 1,
                     "skipped" => j.skipped += 1,
@@ -197,16 +211,20 @@ pub fn judge_tree(root: &ResultItem, ok: &[OkToFail]) -> Judgement {
 
 /// Reads and judges a results file.
 pub fn judge_file(path: &Path, ok: &[OkToFail]) -> Result<Judgement, String> {
+    Ok(judge_tree(&read_tree(path)?, ok))
+}
+
+/// Reads a results file (`sonobuoy_results.yaml`); errors name the file.
+pub fn read_tree(path: &Path) -> Result<ResultItem, String> {
     let text = std::fs::read_to_string(path)
         .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-    let root: ResultItem = serde_saphyr::from_str(&text).map_err(|e| {
+    serde_saphyr::from_str(&text).map_err(|e| {
         format!(
             "{}: {}",
             path.display(),
             e.to_string().lines().next().unwrap_or_default()
         )
-    })?;
-    Ok(judge_tree(&root, ok))
+    })
 }
 
 /// Finds the results file for a path: the file itself, a results directory, or a `.tar.gz`
@@ -429,18 +447,17 @@ fn kill_group(child: &tokio::process::Child) {
     }
 }
 
-/// Runs the whole sequence and judges the result. `Err` = ABORT reason.
+/// Runs the whole sequence once and reads the results tree. `Err` = ABORT reason.
 pub async fn orchestrate(
     cluster: &Cluster,
     job: &SonobuoyJob,
-    ok: &[OkToFail],
     timeout: Duration,
     cancel: &CancellationToken,
-) -> Result<Judgement, String> {
+) -> Result<ResultItem, String> {
     let bin = find_sonobuoy(cluster.options.sonobuoy.as_deref())?;
     let kc = cluster.kubeconfig.as_path();
     sonobuoy_cmd(&bin, kc, &["delete", "--wait"]).await?;
-    let result = run_and_retrieve(cluster, &bin, job, ok, timeout, cancel).await;
+    let result = run_and_retrieve(cluster, &bin, job, timeout, cancel).await;
     // Always clean up; keep the first error.
     let cleanup = if cancel.is_cancelled() {
         // Little time is left after an interrupt: start the delete and give it a moment.
@@ -458,21 +475,20 @@ pub async fn orchestrate(
         .await
         .unwrap_or_else(|_| Err("cleanup `sonobuoy delete --wait` timed out".into()))
     };
-    let judgement = result?;
+    let tree = result?;
     if let (Err(e), Some(p)) = (&cleanup, &cluster.options.progress) {
         p(format!("WARNING: {e}"));
     }
-    Ok(judgement)
+    Ok(tree)
 }
 
 async fn run_and_retrieve(
     cluster: &Cluster,
     bin: &Path,
     job: &SonobuoyJob,
-    ok: &[OkToFail],
     timeout: Duration,
     cancel: &CancellationToken,
-) -> Result<Judgement, String> {
+) -> Result<ResultItem, String> {
     let kc = cluster.kubeconfig.as_path();
     let mut cmd = tokio::process::Command::new(bin);
     cmd.arg("--kubeconfig")
@@ -552,7 +568,7 @@ async fn run_and_retrieve(
     if !file.is_file() {
         return Err(format!("sonobuoy retrieved no {}", file.display()));
     }
-    judge_file(&file, ok)
+    read_tree(&file)
 }
 
 /// Creates `dir`, or empties it when it exists (a results directory of an earlier run).
@@ -564,19 +580,76 @@ pub fn empty_dir(dir: &Path) -> Result<(), String> {
     std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))
 }
 
-/// The probe body shared by the conformance and networking checks.
-pub async fn run_check(
-    ctx: &ProbeContext,
-    ids: &[String],
-    id: &str,
-    result_subdir: &str,
-    extra: &[&str],
-) -> Vec<Outcome> {
+/// One Sonobuoy-based testcase: what the reference passes to `sonobuoy run` for it alone, and
+/// which tests of a shared pass are its own.
+#[derive(Debug, Clone, Copy)]
+pub struct SonobuoyCheck {
+    /// Testcase id.
+    pub id: &'static str,
+    /// `sonobuoy run` arguments besides the execution mode when it runs alone.
+    pub run_args: &'static [&'static str],
+    /// Results directory below `subject_root` when it runs alone.
+    pub result_dir: &'static str,
+    /// Regex over test names: the tests its own focus selects.
+    pub focus: &'static str,
+}
+
+impl SonobuoyCheck {
+    /// The regex of [`SonobuoyCheck::focus`].
+    pub fn selects(&self) -> Regex {
+        Regex::new(self.focus).expect("built-in focus regex")
+    }
+}
+
+/// The checks sharing one pass, in the order of [`SHARED_FOCUS`].
+pub const CHECKS: [SonobuoyCheck; 2] = [
+    super::scs_0201_cncf_conformance::CHECK,
+    super::scs_0219_networking::CHECK,
+];
+
+/// The focus of a shared pass: certified conformance ∪ the NetworkPolicy tests.
+pub const SHARED_FOCUS: &str = r"\[Conformance\]|NetworkPolicy";
+
+/// `sonobuoy run` arguments (besides the execution mode) of the pass both checks share:
+/// the certified-conformance mode (and its flake attempts) with the focus widened to the
+/// NetworkPolicy tests.
+pub const SHARED_RUN_ARGS: &[&str] = &[
+    "--mode=certified-conformance",
+    "--e2e-focus",
+    SHARED_FOCUS,
+    "--plugin-env",
+    "e2e.E2E_EXTRA_ARGS=--ginkgo.flake-attempts=2",
+];
+
+/// Results directory below `subject_root` of the shared pass.
+pub const SHARED_RESULT_DIR: &str = "sono-results-e2e";
+
+/// Name of the probe answering both Sonobuoy-based testcases.
+pub const PROBE_NAME: &str = "kaas-sonobuoy-e2e";
+
+/// The probe answering `cncf-k8s-conformance` and `kaas-networking-check` (one Sonobuoy pass
+/// for whichever of them are requested). It creates resources in the cluster.
+pub fn probe() -> std::sync::Arc<crate::probes::iaas::common::FnProbe> {
+    use futures::FutureExt;
+    crate::probes::iaas::common::FnProbe::new(
+        PROBE_NAME,
+        CHECKS.iter().map(|c| c.id.to_string()).collect(),
+        |ctx, ids| run_checks(ctx, ids).boxed(),
+    )
+}
+
+/// The probe body: one Sonobuoy pass for the requested checks, judged once per check.
+pub async fn run_checks(ctx: &ProbeContext, ids: &[String]) -> Vec<Outcome> {
     let abort = |reason: String| -> Vec<Outcome> {
         ids.iter()
             .map(|i| Outcome::abort(i, reason.clone()))
             .collect()
     };
+    let selected: Vec<SonobuoyCheck> = CHECKS
+        .iter()
+        .filter(|c| ids.iter().any(|i| i == c.id))
+        .copied()
+        .collect();
     let cluster = match ctx.services.kube() {
         Ok(c) => c.clone(),
         Err(e) => return abort(e),
@@ -590,7 +663,12 @@ pub async fn run_check(
         .get("execution_mode")
         .map(String::as_str)
         .unwrap_or("parallel");
-    let mut run_args: Vec<String> = extra.iter().map(|s| s.to_string()).collect();
+    let (args, subdir, shared) = match selected.as_slice() {
+        [] => return abort("no Sonobuoy-based testcase requested".into()),
+        [one] => (one.run_args, one.result_dir, false),
+        _ => (SHARED_RUN_ARGS, SHARED_RESULT_DIR, true),
+    };
+    let mut run_args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
     match execution_mode_args(mode) {
         Ok(a) => run_args.extend(a),
         Err(e) => return abort(e),
@@ -601,10 +679,11 @@ pub async fn run_check(
         .filter(|s| !s.is_empty())
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from("."));
+    let label: Vec<&str> = selected.iter().map(|c| c.id).collect();
     let job = SonobuoyJob {
-        id: id.to_string(),
+        id: label.join(" + "),
         run_args,
-        result_dir: root.join(result_subdir),
+        result_dir: root.join(subdir),
     };
     // Leave time for the final `delete --wait` inside the executor's budget.
     let budget = ctx
@@ -615,26 +694,31 @@ pub async fn run_check(
         .options
         .sonobuoy_timeout
         .map_or(budget, |t| t.min(budget));
-    match orchestrate(&cluster, &job, &ok, timeout, &ctx.cancel).await {
-        Ok(j) => ids
-            .iter()
-            .map(|i| {
-                let o = outcome_of(i, &j);
-                if mode == "dry" {
-                    // A dry run lists the tests without running them: no evidence either way.
-                    Outcome::abort(
-                        i,
-                        format!(
-                            "execution_mode=dry: sonobuoy listed the tests without running them ({})",
-                            j.summary()
-                        ),
-                    )
-                    .with_evidence(o.evidence)
-                } else {
-                    o
-                }
-            })
-            .collect(),
-        Err(e) => abort(e),
-    }
+    let tree = match orchestrate(&cluster, &job, timeout, &ctx.cancel).await {
+        Ok(tree) => tree,
+        Err(e) => return abort(e),
+    };
+    ids.iter()
+        .map(|i| {
+            let Some(check) = selected.iter().find(|c| c.id == i) else {
+                return Outcome::abort(i, "not a Sonobuoy-based testcase");
+            };
+            let filter = shared.then(|| check.selects());
+            let j = judge_tests(&tree, &ok, filter.as_ref());
+            let o = outcome_of(i, &j);
+            if mode == "dry" {
+                // A dry run lists the tests without running them: no evidence either way.
+                Outcome::abort(
+                    i,
+                    format!(
+                        "execution_mode=dry: sonobuoy listed the tests without running them ({})",
+                        j.summary()
+                    ),
+                )
+                .with_evidence(o.evidence)
+            } else {
+                o
+            }
+        })
+        .collect()
 }

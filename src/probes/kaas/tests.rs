@@ -1326,6 +1326,162 @@ async fn sonobuoy_hang_past_the_timeout_is_killed_and_cleaned_up() {
     assert!(o.reason.contains("interrupted"), "{}", o.reason);
 }
 
+/// Runs the probe answering `ids[0]` for all of `ids` (one work item, as the plan makes it).
+async fn run_probe_ids(ctx: &ProbeContext, ids: &[&str]) -> Vec<Outcome> {
+    let registry = Registry::builtin();
+    let name = registry.probe_for(ids[0]).expect("registered");
+    for id in ids {
+        assert_eq!(registry.probe_for(id), Some(name), "{id}: same probe");
+    }
+    let probe = registry.get(name).unwrap();
+    let ids: Vec<String> = ids.iter().map(|s| s.to_string()).collect();
+    let out = probe.run(ctx, &ids).await;
+    assert_eq!(
+        out.iter().map(|o| o.testcase.clone()).collect::<Vec<_>>(),
+        ids
+    );
+    out
+}
+
+/// The `sonobuoy run` lines of a fake sonobuoy's call log.
+fn run_calls(log: &Path) -> Vec<String> {
+    std::fs::read_to_string(log)
+        .unwrap()
+        .lines()
+        .filter(|l| l.contains(" run --wait"))
+        .map(str::to_string)
+        .collect()
+}
+
+#[tokio::test]
+async fn both_sonobuoy_testcases_share_one_pass_and_are_judged_apart() {
+    use super::scs_0201_cncf_conformance::ID as CNCF;
+    use super::scs_0219_networking::ID as NET;
+    for (behaviour, cncf, net) in [
+        ("pass", Verdict::Pass, Verdict::Pass),
+        ("netpol-fail", Verdict::Pass, Verdict::Fail),
+        ("conformance-fail", Verdict::Fail, Verdict::Pass),
+    ] {
+        let s = sim("compliant.yaml", |o, d| {
+            o.sonobuoy = Some(install_fake_sonobuoy(&d.join(behaviour), behaviour).unwrap());
+        })
+        .await;
+        let out = run_probe_ids(&ctx(&s, None, Duration::from_secs(60)), &[CNCF, NET]).await;
+        assert_eq!(out[0].verdict, cncf, "{behaviour}: {:?}", out[0]);
+        assert_eq!(out[1].verdict, net, "{behaviour}: {:?}", out[1]);
+        let log = s.dir.path().join(behaviour).join("calls.log");
+        let runs = run_calls(&log);
+        assert_eq!(runs.len(), 1, "{behaviour}: one e2e pass: {runs:?}");
+        assert!(
+            runs[0].ends_with(
+                r"run --wait --mode=certified-conformance --e2e-focus \[Conformance\]|NetworkPolicy --plugin-env e2e.E2E_EXTRA_ARGS=--ginkgo.flake-attempts=2 --e2e-parallel=true"
+            ),
+            "{behaviour}: {runs:?}"
+        );
+        let calls = std::fs::read_to_string(&log).unwrap();
+        assert_eq!(
+            calls
+                .lines()
+                .filter(|l| l.contains(" retrieve -x "))
+                .count(),
+            1,
+            "{calls}"
+        );
+        assert!(calls.lines().last().unwrap().ends_with("delete --wait"));
+    }
+    // Each is judged on its own tests: the shared pass of `netpol-fail` has a failed
+    // NetworkPolicy test, which the conformance verdict does not count.
+    let s = sim("compliant.yaml", |o, d| {
+        o.sonobuoy = Some(install_fake_sonobuoy(&d.join("x"), "netpol-fail").unwrap());
+    })
+    .await;
+    let out = run_probe_ids(&ctx(&s, None, Duration::from_secs(60)), &[CNCF, NET]).await;
+    assert!(
+        out[0].reason.contains("3 passed, 0 failed"),
+        "{}",
+        out[0].reason
+    );
+    assert!(
+        out[1].reason.contains("2 passed, 1 failed"),
+        "{}",
+        out[1].reason
+    );
+}
+
+#[tokio::test]
+async fn one_sonobuoy_testcase_alone_runs_just_its_own_focus() {
+    use super::scs_0201_cncf_conformance::ID as CNCF;
+    use super::scs_0219_networking::ID as NET;
+    // Alone, the whole tree is judged as the reference judges it: the unexcused conformance
+    // failure of `conformance-fail` fails the networking check that ran it.
+    for (id, args, verdict) in [
+        (
+            NET,
+            "run --wait --e2e-focus NetworkPolicy --e2e-parallel=true",
+            Verdict::Fail,
+        ),
+        (
+            CNCF,
+            "run --wait --mode=certified-conformance --plugin-env e2e.E2E_EXTRA_ARGS=--ginkgo.flake-attempts=2 --e2e-parallel=true",
+            Verdict::Fail,
+        ),
+    ] {
+        let s = sim("compliant.yaml", |o, d| {
+            o.sonobuoy = Some(install_fake_sonobuoy(&d.join("cf"), "conformance-fail").unwrap());
+        })
+        .await;
+        let out = run_probe_ids(&ctx(&s, None, Duration::from_secs(60)), &[id]).await;
+        assert_eq!(out[0].verdict, verdict, "{id}: {:?}", out[0]);
+        let runs = run_calls(&s.dir.path().join("cf/calls.log"));
+        assert_eq!(runs.len(), 1, "{runs:?}");
+        assert!(runs[0].ends_with(args), "{id}: {runs:?}");
+    }
+}
+
+#[tokio::test]
+async fn a_shared_sonobuoy_pass_past_its_timeout_or_interrupted_aborts_both() {
+    use super::scs_0201_cncf_conformance::ID as CNCF;
+    use super::scs_0219_networking::ID as NET;
+    let s = sim("compliant.yaml", |o, d| {
+        o.sonobuoy = Some(install_fake_sonobuoy(&d.join("hang"), "hang").unwrap());
+        o.sonobuoy_timeout = Some(Duration::from_millis(800));
+    })
+    .await;
+    let out = run_probe_ids(&ctx(&s, None, Duration::from_secs(60)), &[CNCF, NET]).await;
+    for o in &out {
+        assert_eq!(o.verdict, Verdict::Abort, "{o:?}");
+        assert!(o.reason.contains("did not finish"), "{}", o.reason);
+    }
+    let log = s.dir.path().join("hang/calls.log");
+    assert_eq!(run_calls(&log).len(), 1);
+    let calls = std::fs::read_to_string(&log).unwrap();
+    assert!(
+        calls.lines().last().unwrap().ends_with("delete --wait"),
+        "{calls}"
+    );
+
+    let s = sim("compliant.yaml", |o, d| {
+        o.sonobuoy = Some(install_fake_sonobuoy(&d.join("hang"), "hang").unwrap());
+    })
+    .await;
+    let c = ctx(&s, None, Duration::from_secs(60));
+    let token = c.cancel.clone();
+    tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        token.cancel();
+    });
+    let out = run_probe_ids(&c, &[CNCF, NET]).await;
+    for o in &out {
+        assert_eq!(o.verdict, Verdict::Abort, "{o:?}");
+        assert!(o.reason.contains("interrupted"), "{}", o.reason);
+    }
+    let calls = std::fs::read_to_string(s.dir.path().join("hang/calls.log")).unwrap();
+    assert!(
+        calls.lines().last().unwrap().ends_with("delete --wait"),
+        "{calls}"
+    );
+}
+
 #[tokio::test]
 async fn probes_abort_without_a_cluster() {
     let c = ProbeContext {
