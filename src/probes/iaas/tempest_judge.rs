@@ -354,13 +354,22 @@ impl Judgement {
 /// Judges results against the list. A listed test matches a result by its idempotent id
 /// (`id-<uuid>`), else by `module.Class.method`: the attribute suffix of an id depends on the
 /// configuration (e.g. `slow` on some tests). A failed `setUpClass (module.Class)` pseudo-test
-/// fails every listed test of that class that has no result of its own.
+/// fails every listed test of that class that has no result of its own; a skipped one (the
+/// class's `skip_checks`, e.g. a missing extension) skips them with its reason.
 pub fn judge(list: &[ListedTest], results: &Results) -> Judgement {
     let mut by_uuid: BTreeMap<String, &TestResult> = BTreeMap::new();
     let mut by_name: BTreeMap<String, &TestResult> = BTreeMap::new();
     let mut class_errors: BTreeMap<String, String> = BTreeMap::new();
+    let mut class_skips: BTreeMap<String, TestResult> = BTreeMap::new();
     for (id, r) in results {
         let t = ListedTest::parse(id);
+        if let Some(rest) = id.strip_prefix("setUpClass (")
+            && let TestResult::Skipped(reason) = r
+        {
+            let class = rest.trim_end_matches(')').to_string();
+            class_skips.insert(class, TestResult::Skipped(reason.clone()));
+            continue;
+        }
         if let Some(rest) = id
             .strip_prefix("setUpClass (")
             .or_else(|| id.strip_prefix("tearDownClass ("))
@@ -389,7 +398,13 @@ pub fn judge(list: &[ListedTest], results: &Results) -> Judgement {
             .uuid
             .as_ref()
             .and_then(|u| by_uuid.get(u))
-            .or_else(|| by_name.get(&t.name));
+            .or_else(|| by_name.get(&t.name))
+            .copied()
+            .or_else(|| {
+                class_skips
+                    .get(t.class())
+                    .filter(|_| !class_errors.contains_key(t.class()))
+            });
         match found {
             Some(TestResult::Passed) => j.passed += 1,
             Some(TestResult::Failed(d)) => j.failed.push((t.id.clone(), d.clone())),
@@ -547,6 +562,24 @@ mod tests {
             t.name
                 .ends_with("AttachVolumeTestJSON.test_attach_detach_volume")
         }));
+    }
+
+    #[test]
+    fn a_skipped_setupclass_skips_the_class_tests_with_its_reason() {
+        let mut results = Results::new();
+        results.insert(
+            "setUpClass (tempest.api.identity.v3.test_tokens.TokensV3Test)".into(),
+            TestResult::Skipped("Extension router is not enabled".into()),
+        );
+        results.insert(B.into(), TestResult::Passed);
+        results.insert(C.into(), TestResult::Passed);
+        let j = judge(&list(), &results);
+        assert_eq!(j.verdict(), Verdict::Pass, "{j:?}");
+        assert_eq!(
+            j.skipped,
+            vec![(A.to_string(), "Extension router is not enabled".to_string())]
+        );
+        assert_eq!(j.skipped_by_area.get("identity"), Some(&1));
     }
 
     #[test]
