@@ -24,7 +24,20 @@ struct ExpectedRun {
     verdict: String,
     listed: usize,
     passed: usize,
+    #[serde(default)]
     skipped: Vec<ExpectedSkip>,
+    /// Expected failures (a bed without hypervisor or volume backend): class prefix and count.
+    #[serde(default)]
+    failed: Vec<ExpectedFail>,
+    /// An INI file (relative to the repository) appended to tempest.conf.
+    #[serde(default)]
+    conf_extra: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+struct ExpectedFail {
+    prefix: String,
+    count: usize,
 }
 
 #[derive(Debug, Deserialize)]
@@ -52,8 +65,14 @@ fn check_run(clouds: &Path, want: &ExpectedRun) -> Vec<String> {
     let _ = std::fs::remove_dir_all(&work);
     std::fs::create_dir_all(&work).unwrap();
     let started = std::time::Instant::now();
-    let out = Command::cargo_bin("scs-check")
-        .unwrap()
+    let mut cmd = Command::cargo_bin("scs-check").unwrap();
+    if let Some(extra) = &want.conf_extra {
+        cmd.arg("-a").arg(format!(
+            "tempest_conf_extra={}",
+            repo().join(extra).display()
+        ));
+    }
+    let out = cmd
         .env("OS_CLIENT_CONFIG_FILE", clouds)
         .env_remove("OS_CLOUD")
         .env("no_proxy", "127.0.0.1,localhost")
@@ -115,10 +134,11 @@ fn check_run(clouds: &Path, want: &ExpectedRun) -> Vec<String> {
         .output()
         .unwrap();
     let judged = text(&judged);
+    let want_failed: usize = want.failed.iter().map(|f| f.count).sum();
     for line in [
         format!("listed: {}", want.listed),
         format!("passed: {}", want.passed),
-        "failed: 0".to_string(),
+        format!("failed: {want_failed}"),
         "missing: 0".to_string(),
         format!("verdict: {}", want.verdict),
     ] {
@@ -156,6 +176,27 @@ fn check_run(clouds: &Path, want: &ExpectedRun) -> Vec<String> {
     for (i, (t, r)) in skips.iter().enumerate() {
         if !matched[i] {
             problems.push(format!("unexpected skip: {t} ({r})"));
+        }
+    }
+    let failures: Vec<&str> = judged
+        .lines()
+        .filter_map(|l| l.strip_prefix("FAILED: "))
+        .collect();
+    for want_fail in &want.failed {
+        let n = failures
+            .iter()
+            .filter(|t| t.starts_with(&want_fail.prefix))
+            .count();
+        if n != want_fail.count {
+            problems.push(format!(
+                "expected {} failure(s) of {}, got {n}",
+                want_fail.count, want_fail.prefix
+            ));
+        }
+    }
+    for t in &failures {
+        if !want.failed.iter().any(|f| t.starts_with(&f.prefix)) {
+            problems.push(format!("unexpected failure: {t}"));
         }
     }
     if !problems.is_empty() {

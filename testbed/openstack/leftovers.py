@@ -2,8 +2,9 @@
 """Lists what exists on the test bed, as the admin sees it, to prove a run left nothing behind.
 
   leftovers.py save FILE     record the ids of every image, network, subnet, port, router,
-                             floating IP, subnet pool, security group, volume, server, user,
-                             project and application credential of the Tempest accounts
+                             floating IP, subnet pool, security group, server, volume, volume
+                             snapshot, user, project and application credential of the
+                             Tempest accounts
   leftovers.py check FILE    list them again; print and fail (exit 1) on anything new
                              (the `default` security group Neutron creates per project is
                              not counted)
@@ -57,6 +58,13 @@ def inventory():
             sys.exit(f"leftovers: cannot list {kind}s ({url}): {err}")
         seen[kind] = {i["id"]: i.get("name") or "" for i in items
                       if not (kind == "security group" and i.get("name") == "default")}
+    admin_project = ks.find(token, "projects", "project", name="admin")["id"]
+    for kind, key in (("volume", "volumes"), ("volume snapshot", "snapshots")):
+        url = f"http://127.0.0.1:8776/v3/{admin_project}/{key}?all_tenants=1"
+        try:
+            seen[kind] = {i["id"]: i.get("name") or "" for i in get(url, token)[key]}
+        except Exception as err:
+            sys.exit(f"leftovers: cannot list {kind}s ({url}): {err}")
     _, _, doc = ks.call("GET", "/users", token=token)
     seen["user"] = {u["id"]: u["name"] for u in doc["users"]}
     _, _, doc = ks.call("GET", "/projects", token=token)

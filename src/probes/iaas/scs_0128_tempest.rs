@@ -266,10 +266,24 @@ pub fn progress_line(line: &str, done: &mut usize, total: usize) -> Option<Strin
         .iter()
         .find(|m| l.contains(*m) || l.starts_with(&m[4..]))?;
     *done += 1;
-    let name = l
-        .split_whitespace()
-        .find(|w| w.starts_with("tempest.") || w.starts_with("setUpClass"))
-        .unwrap_or("");
+    // `setUpClass (tempest.api….Class)` names the class in parentheses: `Class.setUpClass`.
+    let words: Vec<&str> = l.split_whitespace().collect();
+    let class_setup = words
+        .iter()
+        .position(|w| *w == "setUpClass" || *w == "tearDownClass")
+        .and_then(|i| Some((words[i], words.get(i + 1)?)));
+    let owned;
+    let name = match class_setup {
+        Some((what, class)) => {
+            owned = format!("{}.{what}", class.trim_matches(|c| c == '(' || c == ')'));
+            owned.as_str()
+        }
+        None => words
+            .iter()
+            .find(|w| w.starts_with("tempest."))
+            .copied()
+            .unwrap_or(""),
+    };
     let short = name.split('[').next().unwrap_or(name);
     let short = short.rsplit('.').take(2).collect::<Vec<_>>();
     let short: Vec<&str> = short.into_iter().rev().collect();

@@ -216,6 +216,31 @@ async fn tests_missing_from_the_installed_tempest_abort_and_a_failed_listing_is_
     assert!(!calls.contains("--load-list"), "{calls}");
 }
 
+#[test]
+fn progress_lines_name_the_test_or_the_class_setup() {
+    let mut done = 0;
+    assert_eq!(
+        progress_line(
+            "{0} tempest.api.identity.v3.test_tokens.TokensV3Test.test_create_token[id-1] [0.5s] ... ok",
+            &mut done,
+            9
+        )
+        .as_deref(),
+        Some("tempest 1/9: TokensV3Test.test_create_token ok")
+    );
+    assert_eq!(
+        progress_line(
+            "{0} setUpClass (tempest.api.compute.servers.test_servers.ServersTestJSON) ... FAILED",
+            &mut done,
+            9
+        )
+        .as_deref(),
+        Some("tempest 2/9: ServersTestJSON.setUpClass failed")
+    );
+    assert_eq!(progress_line("Totals", &mut done, 9), None);
+    assert_eq!(done, 2);
+}
+
 fn assert_gone(pid_file: &Path) {
     let pid: i32 = std::fs::read_to_string(pid_file)
         .unwrap()
