@@ -195,7 +195,7 @@ pub struct SonobuoyJudgeArgs {
 #[derive(Debug, Args)]
 pub struct TempestJudgeArgs {
     /// A Tempest workspace or stestr repository (its newest run), a directory with
-    /// `tempest.subunit`, a subunit v2 file, or a JUnit XML file (`*.xml`).
+    /// `tempest.subunit`, a subunit file (v1 or v2), or a JUnit XML file (`*.xml`).
     #[arg(value_name = "DIR_OR_FILE")]
     pub results: PathBuf,
     /// Test list to judge against instead of the built-in one.

@@ -5,7 +5,7 @@ use super::{ExitStatus, TempestJudgeArgs};
 use crate::probes::iaas::tempest_judge;
 use anyhow::{Result, anyhow};
 
-/// Judges a Tempest workspace, stestr repository, subunit v2 file or JUnit XML file.
+/// Judges a Tempest workspace, stestr repository, subunit (v1 or v2) file or JUnit XML file.
 pub(super) async fn tempest_judge(args: TempestJudgeArgs) -> Result<ExitStatus> {
     let list = tempest_judge::load_list(args.list.as_deref(), args.areas.as_deref())
         .map_err(|e| anyhow!("{e}"))?;

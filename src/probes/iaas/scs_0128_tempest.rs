@@ -6,7 +6,7 @@
 //! non-admin), writes the list without comments and runs
 //! `tempest run --config-file … --load-list …` in its own process group, forwarding Tempest's
 //! per-test lines as progress. On the probe's timeout or Ctrl-C the whole group is killed. The
-//! newest stestr run (`.stestr/<n>`, subunit v2) is judged; the workspace stays for
+//! newest stestr run (`.stestr/<n>`) is judged; the workspace stays for
 //! `scs-check tempest-judge`, the accounts file (passwords) is removed.
 //!
 //! Variables (all optional except an alt account): `tempest_primary` (default: `os_cloud`),
@@ -14,7 +14,13 @@
 //! `tempest_areas` (e.g. `identity,image,network`), `tempest_conf_extra` (an INI file appended
 //! to the generated configuration), `tempest_concurrency` (default 1), `tempest_workdir`
 //! (parent of the workspace, default the temporary directory), `tempest_clouds_file` (the
-//! clouds.yaml to read the two entries from instead of the usual locations).
+//! clouds.yaml to read the two entries from instead of the usual locations). An account that
+//! names the run's own cloud (`os_cloud`, also `--simulate`'s) uses the run's in-memory
+//! configuration; the others come from clouds.yaml.
+//!
+//! Before the run, `tempest run --list-tests` lists the installed tests and each listed test is
+//! resolved to this Tempest's id by its idempotent id ([`tempest_judge::resolve_ids`]); the
+//! results are read from the newest stestr run, subunit v1 (stestr 3.x) or v2.
 
 use super::tempest_judge::{self, ListedTest};
 use crate::openstack::config::{CloudConfig, ConfigEnv, load_cloud_with};
@@ -260,10 +266,24 @@ pub fn progress_line(line: &str, done: &mut usize, total: usize) -> Option<Strin
         .iter()
         .find(|m| l.contains(*m) || l.starts_with(&m[4..]))?;
     *done += 1;
-    let name = l
-        .split_whitespace()
-        .find(|w| w.starts_with("tempest.") || w.starts_with("setUpClass"))
-        .unwrap_or("");
+    // `setUpClass (tempest.api….Class)` names the class in parentheses: `Class.setUpClass`.
+    let words: Vec<&str> = l.split_whitespace().collect();
+    let class_setup = words
+        .iter()
+        .position(|w| *w == "setUpClass" || *w == "tearDownClass")
+        .and_then(|i| Some((words[i], words.get(i + 1)?)));
+    let owned;
+    let name = match class_setup {
+        Some((what, class)) => {
+            owned = format!("{}.{what}", class.trim_matches(|c| c == '(' || c == ')'));
+            owned.as_str()
+        }
+        None => words
+            .iter()
+            .find(|w| w.starts_with("tempest."))
+            .copied()
+            .unwrap_or(""),
+    };
     let short = name.split('[').next().unwrap_or(name);
     let short = short.rsplit('.').take(2).collect::<Vec<_>>();
     let short: Vec<&str> = short.into_iter().rev().collect();
@@ -274,7 +294,16 @@ pub fn progress_line(line: &str, done: &mut usize, total: usize) -> Option<Strin
     ))
 }
 
-/// Runs one command of Tempest in the workspace, killed on timeout or cancellation.
+/// What a finished Tempest command left: its exit status, the last line of its error output
+/// (else of its output), and its whole output when asked for.
+struct CmdOutput {
+    status: std::process::ExitStatus,
+    tail: String,
+    stdout: Vec<String>,
+}
+
+/// Runs one command of Tempest in the workspace, killed on timeout or cancellation; keeps the
+/// whole output when `keep_stdout`.
 async fn tempest_cmd(
     job: &TempestJob,
     args: &[&std::ffi::OsStr],
@@ -282,7 +311,8 @@ async fn tempest_cmd(
     cancel: &CancellationToken,
     progress: Option<&ProgressSink>,
     total: usize,
-) -> Result<(std::process::ExitStatus, String), String> {
+    keep_stdout: bool,
+) -> Result<CmdOutput, String> {
     use tokio::io::{AsyncBufReadExt, AsyncReadExt, BufReader};
     let mut cmd = tokio::process::Command::new(&job.bin);
     cmd.args(args)
@@ -309,6 +339,7 @@ async fn tempest_cmd(
     let sink = progress.cloned();
     let out_task = tokio::spawn(async move {
         let mut last = String::new();
+        let mut kept = Vec::new();
         let mut done = 0;
         if let Some(out) = stdout {
             let mut lines = BufReader::new(out).lines();
@@ -316,12 +347,15 @@ async fn tempest_cmd(
                 if let (Some(s), Some(p)) = (&sink, progress_line(&line, &mut done, total)) {
                     (s.0)(p);
                 }
+                if keep_stdout {
+                    kept.push(line.clone());
+                }
                 if !line.trim().is_empty() {
                     last = line;
                 }
             }
         }
-        last
+        (last, kept)
     });
     let what = args
         .first()
@@ -344,12 +378,16 @@ async fn tempest_cmd(
         }
     };
     let err = err_task.await.unwrap_or_default();
-    let out = out_task.await.unwrap_or_default();
+    let (out, stdout) = out_task.await.unwrap_or_default();
     let tail = match last_line(&err) {
         l if l.is_empty() => out,
         l => l,
     };
-    Ok((status, tail))
+    Ok(CmdOutput {
+        status,
+        tail,
+        stdout,
+    })
 }
 
 fn write_private(path: &Path, text: &str) -> Result<(), String> {
@@ -380,7 +418,7 @@ pub async fn orchestrate(
         .ok_or("the workspace has no parent directory")?;
     std::fs::create_dir_all(parent)
         .map_err(|e| format!("cannot create {}: {e}", parent.display()))?;
-    let (status, tail) = {
+    let init = {
         let mut init = job.clone();
         init.workspace = parent.to_path_buf();
         tempest_cmd(
@@ -390,11 +428,47 @@ pub async fn orchestrate(
             cancel,
             None,
             0,
+            false,
         )
         .await?
     };
-    if !status.success() {
-        return Err(format!("`tempest init` failed ({status}): {tail}"));
+    if !init.status.success() {
+        return Err(format!(
+            "`tempest init` failed ({}): {}",
+            init.status, init.tail
+        ));
+    }
+    // The installed Tempest's own ids for the listed tests (see `resolve_ids`).
+    let listing = tempest_cmd(
+        job,
+        &["run".as_ref(), "--list-tests".as_ref()],
+        deadline,
+        cancel,
+        None,
+        0,
+        true,
+    )
+    .await?;
+    let installed: Vec<String> = listing
+        .stdout
+        .iter()
+        .map(|l| l.trim())
+        .filter(|l| l.starts_with("tempest."))
+        .map(str::to_string)
+        .collect();
+    if !listing.status.success() || installed.is_empty() {
+        return Err(format!(
+            "`tempest run --list-tests` listed no tests ({}): {}",
+            listing.status, listing.tail
+        ));
+    }
+    let (load_ids, not_installed) = tempest_judge::resolve_ids(&job.list, &installed);
+    if load_ids.is_empty() {
+        return Err(format!(
+            "none of the {} listed tests is in the installed Tempest ({} tests); is it a Tempest for this list?",
+            job.list.len(),
+            installed.len()
+        ));
     }
     let etc = job.workspace.join("etc");
     std::fs::create_dir_all(&etc).map_err(|e| format!("cannot create {}: {e}", etc.display()))?;
@@ -414,11 +488,11 @@ pub async fn orchestrate(
     );
     let result = async {
         std::fs::write(&conf, text).map_err(|e| format!("cannot write {}: {e}", conf.display()))?;
-        let ids: String = job.list.iter().map(|t| format!("{}\n", t.id)).collect();
+        let ids: String = load_ids.iter().map(|t| format!("{t}\n")).collect();
         std::fs::write(&list_file, ids)
             .map_err(|e| format!("cannot write {}: {e}", list_file.display()))?;
         let concurrency = job.concurrency.max(1).to_string();
-        let (status, tail) = tempest_cmd(
+        let CmdOutput { status, tail, .. } = tempest_cmd(
             job,
             &[
                 "run".as_ref(),
@@ -432,7 +506,8 @@ pub async fn orchestrate(
             deadline,
             cancel,
             progress,
-            job.list.len(),
+            load_ids.len(),
+            false,
         )
         .await?;
         let file = tempest_judge::locate_results(&job.workspace).map_err(|_| {
@@ -451,7 +526,12 @@ pub async fn orchestrate(
                 "`tempest run` failed ({status}) without test results: {tail}"
             ));
         }
-        Ok(tempest_judge::judge(&job.list, &results))
+        let mut judgement = tempest_judge::judge(&job.list, &results);
+        judgement.not_installed = not_installed
+            .into_iter()
+            .filter(|t| judgement.missing.contains(t))
+            .collect();
+        Ok(judgement)
     }
     .await;
     // The passwords do not outlive the run (also when this future is dropped: the guard).
@@ -474,6 +554,13 @@ fn load_account(
                 "Tempest needs two non-admin accounts: name a clouds.yaml entry with -a {var}=CLOUD"
             )
         })?;
+    // The run's own cloud (also a simulated one, which has no clouds.yaml on disk): its
+    // in-memory configuration.
+    if let Some(run_cloud) = ctx.services.openstack.as_ref().map(|s| s.client().config())
+        && run_cloud.name == name
+    {
+        return Ok(run_cloud.clone());
+    }
     let mut env = ConfigEnv::from_process();
     env.vars.remove("OS_CLOUD");
     if let Some(f) = ctx.variables.get("tempest_clouds_file") {

@@ -19,6 +19,11 @@ fn fake(dir: &Path, mode: &str, results: &str) -> PathBuf {
     std::fs::copy(root().join("fixtures/tempest/fake-tempest.sh"), &exe).unwrap();
     std::fs::write(bin.join("mode"), mode).unwrap();
     std::fs::copy(
+        root().join("fixtures/tempest/listing.txt"),
+        bin.join("listing"),
+    )
+    .unwrap();
+    std::fs::copy(
         root().join("fixtures/tempest").join(results),
         bin.join("results.subunit"),
     )
@@ -166,6 +171,74 @@ async fn no_tests_run_crash_and_missing_results_abort() {
         .await
         .unwrap_err();
     assert!(err.contains("no tests"), "{err}");
+}
+
+#[tokio::test]
+async fn tests_missing_from_the_installed_tempest_abort_and_a_failed_listing_is_named() {
+    // A listed test the installed Tempest does not have: not run, counted as missing (ABORT),
+    // and the finding says why.
+    let dir = tempfile::tempdir().unwrap();
+    let mut j = job(dir.path(), fake(dir.path(), "pass", "pass.subunit"));
+    j.list.push(ListedTest::parse(
+        "tempest.api.identity.v3.test_gone.GoneTest.test_gone[id-00000000-0000-4000-8000-0000000000ff]",
+    ));
+    let judged = orchestrate(&j, Duration::from_secs(30), &CancellationToken::new(), None)
+        .await
+        .unwrap();
+    assert_eq!(judged.verdict(), Verdict::Abort, "{judged:?}");
+    assert_eq!(judged.not_installed.len(), 1);
+    let seen = std::fs::read_to_string(dir.path().join("bin/seen-list.lst")).unwrap();
+    assert!(!seen.contains("test_gone"), "{seen}");
+    let o = tempest_judge::outcome_of(ID, &judged);
+    assert!(
+        o.reason.contains("(1 not in the installed Tempest)"),
+        "{}",
+        o.reason
+    );
+    assert!(
+        o.evidence
+            .iter()
+            .any(|f| f.message.contains("not in the installed Tempest")),
+        "{o:?}"
+    );
+
+    // `tempest run --list-tests` fails: ABORT before the run, naming the command.
+    let dir = tempfile::tempdir().unwrap();
+    let j = job(dir.path(), fake(dir.path(), "no-listing", "pass.subunit"));
+    let err = orchestrate(&j, Duration::from_secs(30), &CancellationToken::new(), None)
+        .await
+        .unwrap_err();
+    assert!(
+        err.contains("`tempest run --list-tests` listed no tests"),
+        "{err}"
+    );
+    let calls = std::fs::read_to_string(dir.path().join("bin/calls.log")).unwrap();
+    assert!(!calls.contains("--load-list"), "{calls}");
+}
+
+#[test]
+fn progress_lines_name_the_test_or_the_class_setup() {
+    let mut done = 0;
+    assert_eq!(
+        progress_line(
+            "{0} tempest.api.identity.v3.test_tokens.TokensV3Test.test_create_token[id-1] [0.5s] ... ok",
+            &mut done,
+            9
+        )
+        .as_deref(),
+        Some("tempest 1/9: TokensV3Test.test_create_token ok")
+    );
+    assert_eq!(
+        progress_line(
+            "{0} setUpClass (tempest.api.compute.servers.test_servers.ServersTestJSON) ... FAILED",
+            &mut done,
+            9
+        )
+        .as_deref(),
+        Some("tempest 2/9: ServersTestJSON.setUpClass failed")
+    );
+    assert_eq!(progress_line("Totals", &mut done, 9), None);
+    assert_eq!(done, 2);
 }
 
 fn assert_gone(pid_file: &Path) {

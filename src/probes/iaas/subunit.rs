@@ -5,6 +5,11 @@
 //! status in the low three bits), a variable-length total length, the optional fields in the
 //! order timestamp, test id, tags, MIME type, file content, route code, and a CRC-32 of the
 //! packet.
+//!
+//! Also a reader of the subunit **v1** text protocol ([`parse_v1`]): the file repository of
+//! stestr 3.x (Debian 12's stestr 3.2, `.stestr/format` = `1`) stores each run in it, so a real
+//! Tempest workspace holds v1 while `stestr last --subunit` prints v2. [`parse_any`] takes
+//! either.
 
 /// The status carried by a packet (the low three bits of its flags).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -261,6 +266,209 @@ pub fn encode(status: Status, test_id: Option<&str>, file: Option<(&str, &[u8])>
     out
 }
 
+/// Decodes a stream in either version: v2 when it starts with the packet signature, else the
+/// v1 text protocol.
+pub fn parse_any(data: &[u8]) -> Result<Vec<Packet>, String> {
+    match data.first() {
+        None => Ok(Vec::new()),
+        Some(&SIGNATURE) => parse(data),
+        Some(_) if looks_like_v1(data) => parse_v1(data),
+        Some(_) => parse(data),
+    }
+}
+
+fn looks_like_v1(data: &[u8]) -> bool {
+    let first = data.split(|b| *b == b'\n').next().unwrap_or_default();
+    let first = String::from_utf8_lossy(first).to_ascii_lowercase();
+    V1_KEYWORDS
+        .iter()
+        .chain(["time", "tags", "progress"].iter())
+        .any(|k| first.starts_with(&format!("{k}:")) || first.starts_with(&format!("{k} ")))
+}
+
+/// v1 result keywords and the status each ends a test with (`test`/`testing` start one).
+const V1_KEYWORDS: &[&str] = &[
+    "test",
+    "testing",
+    "success",
+    "successful",
+    "failure",
+    "error",
+    "skip",
+    "xfail",
+    "uxsuccess",
+];
+
+fn v1_status(word: &str) -> Option<Status> {
+    Some(match word {
+        "test" | "testing" => Status::InProgress,
+        "success" | "successful" => Status::Success,
+        "failure" | "error" => Status::Fail,
+        "skip" => Status::Skip,
+        "xfail" => Status::ExpectedFail,
+        "uxsuccess" => Status::UnexpectedSuccess,
+        _ => return None,
+    })
+}
+
+/// Splits `data` into lines that keep their `\n`.
+struct Lines<'a> {
+    data: &'a [u8],
+    pos: usize,
+    line_no: usize,
+}
+
+impl<'a> Lines<'a> {
+    fn next_line(&mut self) -> Option<&'a [u8]> {
+        if self.pos >= self.data.len() {
+            return None;
+        }
+        let rest = &self.data[self.pos..];
+        let end = rest
+            .iter()
+            .position(|b| *b == b'\n')
+            .map_or(rest.len(), |i| i + 1);
+        self.pos += end;
+        self.line_no += 1;
+        Some(&rest[..end])
+    }
+    fn take(&mut self, n: usize) -> Option<&'a [u8]> {
+        let bytes = self.data.get(self.pos..self.pos + n)?;
+        self.line_no += bytes.iter().filter(|b| **b == b'\n').count();
+        self.pos += n;
+        Some(bytes)
+    }
+}
+
+fn trim_eol(line: &[u8]) -> &[u8] {
+    let line = line.strip_suffix(b"\n").unwrap_or(line);
+    line.strip_suffix(b"\r").unwrap_or(line)
+}
+
+/// Reads the parts of a `[ multipart` details block up to its closing `]`: each part is a
+/// `Content-Type:` line, a name line and a body in hex-length chunks ending with a `0` chunk.
+fn v1_multipart(lines: &mut Lines<'_>) -> Result<Vec<(String, Vec<u8>)>, String> {
+    let mut parts = Vec::new();
+    loop {
+        let at = lines.line_no + 1;
+        let line = lines
+            .next_line()
+            .ok_or_else(|| format!("line {at}: the details block does not end (no `]`)"))?;
+        let text = String::from_utf8_lossy(trim_eol(line));
+        if text == "]" {
+            return Ok(parts);
+        }
+        if !text.to_ascii_lowercase().starts_with("content-type:") {
+            return Err(format!(
+                "line {at}: expected `Content-Type:` or `]` in a details block"
+            ));
+        }
+        let name = lines
+            .next_line()
+            .map(|l| String::from_utf8_lossy(trim_eol(l)).into_owned())
+            .ok_or_else(|| format!("line {at}: a detail part has no name"))?;
+        let mut body = Vec::new();
+        loop {
+            let at = lines.line_no + 1;
+            let size_line = lines
+                .next_line()
+                .ok_or_else(|| format!("line {at}: a detail part does not end"))?;
+            let size_text = String::from_utf8_lossy(trim_eol(size_line));
+            let size = usize::from_str_radix(size_text.trim(), 16)
+                .map_err(|_| format!("line {at}: `{size_text}` is not a chunk length"))?;
+            if size == 0 {
+                break;
+            }
+            body.extend_from_slice(
+                lines
+                    .take(size)
+                    .ok_or_else(|| format!("line {at}: a chunk is cut short"))?,
+            );
+        }
+        parts.push((name, body));
+    }
+}
+
+/// Reads a simple details block (`[` … `]`; a line ` ]` stands for `]`) as one `details` part.
+fn v1_simple(lines: &mut Lines<'_>) -> Result<Vec<(String, Vec<u8>)>, String> {
+    let mut body = Vec::new();
+    loop {
+        let at = lines.line_no + 1;
+        let line = lines
+            .next_line()
+            .ok_or_else(|| format!("line {at}: the details block does not end (no `]`)"))?;
+        if trim_eol(line) == b"]" {
+            return Ok(vec![("details".to_string(), body)]);
+        }
+        body.extend_from_slice(
+            line.strip_prefix(b" ")
+                .filter(|l| l.starts_with(b"]"))
+                .unwrap_or(line),
+        );
+    }
+}
+
+/// Decodes a subunit v1 text stream into the packets [`parse`] would give for the same run: for
+/// each result, one packet per detail part (e.g. `reason` of a skip, `traceback` of a failure)
+/// and then the status. `time:`, `tags:` and `progress:` lines and unknown lines (a test's
+/// stray output) are skipped. An error names the line.
+pub fn parse_v1(data: &[u8]) -> Result<Vec<Packet>, String> {
+    let mut packets = Vec::new();
+    let mut lines = Lines {
+        data,
+        pos: 0,
+        line_no: 0,
+    };
+    while let Some(line) = lines.next_line() {
+        let text = String::from_utf8_lossy(trim_eol(line)).into_owned();
+        let Some((word, rest)) = text
+            .split_once(':')
+            .filter(|(w, _)| !w.contains(' '))
+            .or_else(|| text.split_once(' '))
+        else {
+            continue;
+        };
+        let Some(status) = v1_status(&word.to_ascii_lowercase()) else {
+            continue;
+        };
+        let rest = rest.trim_start();
+        let (id, parts) = if let Some(id) = rest.strip_suffix(" [ multipart") {
+            (id, v1_multipart(&mut lines)?)
+        } else if let Some(id) = rest.strip_suffix(" [") {
+            (id, v1_simple(&mut lines)?)
+        } else {
+            (rest, Vec::new())
+        };
+        let id = id.trim().to_string();
+        if id.is_empty() {
+            return Err(format!(
+                "line {}: `{word}` without a test id",
+                lines.line_no
+            ));
+        }
+        for (name, body) in parts {
+            // A skip's simple details block is its reason.
+            let name = if status == Status::Skip && name == "details" {
+                "reason".to_string()
+            } else {
+                name
+            };
+            let part = (name, body);
+            packets.push(Packet {
+                status: Status::Undefined,
+                test_id: Some(id.clone()),
+                file: Some(part),
+            });
+        }
+        packets.push(Packet {
+            status,
+            test_id: Some(id),
+            file: None,
+        });
+    }
+    Ok(packets)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -304,5 +512,58 @@ mod tests {
                 .unwrap_err()
                 .contains("length")
         );
+    }
+
+    #[test]
+    fn v1_results_with_multipart_and_simple_details() {
+        let v1 = b"time: 2026-12-06 22:56:19.010632Z\ntags: worker-0\n\
+test: a.B.test_ok[id-1,smoke]\n\
+successful: a.B.test_ok[id-1,smoke] [ multipart\n\
+Content-Type: text/plain;charset=utf8\npythonlogging:''\n5\r\nhello0\r\n]\n\
+test: a.B.test_skip[id-2]\n\
+skip: a.B.test_skip[id-2] [ multipart\n\
+Content-Type: text/plain;charset=utf8\nreason\nA\nno cinder\n0\n]\n\
+failure: a.B.test_bad [\nTraceback\n ]\nAssertionError\n]\n\
+some stray output\n";
+        assert!(parse_any(v1).is_ok());
+        let p = parse_any(v1).unwrap();
+        let finals: Vec<(Status, &str)> = p
+            .iter()
+            .filter(|p| p.status != Status::Undefined)
+            .map(|p| (p.status, p.test_id.as_deref().unwrap()))
+            .collect();
+        assert_eq!(
+            finals,
+            vec![
+                (Status::InProgress, "a.B.test_ok[id-1,smoke]"),
+                (Status::Success, "a.B.test_ok[id-1,smoke]"),
+                (Status::InProgress, "a.B.test_skip[id-2]"),
+                (Status::Skip, "a.B.test_skip[id-2]"),
+                (Status::Fail, "a.B.test_bad"),
+            ]
+        );
+        let files: Vec<(String, Vec<u8>)> = p.iter().filter_map(|p| p.file.clone()).collect();
+        assert_eq!(files[0], ("pythonlogging:''".into(), b"hello".to_vec()));
+        assert_eq!(files[1], ("reason".into(), b"no cinder\n".to_vec()));
+        assert_eq!(
+            files[2],
+            ("details".into(), b"Traceback\n]\nAssertionError\n".to_vec())
+        );
+    }
+
+    #[test]
+    fn v1_broken_details_name_the_line() {
+        let e = parse_v1(b"test: t\nskip: t [ multipart\nContent-Type: text/plain\nreason\nZZ\n")
+            .unwrap_err();
+        assert!(e.contains("line 5") && e.contains("chunk length"), "{e}");
+        let e = parse_v1(b"failure: t [\nno end\n").unwrap_err();
+        assert!(e.contains("does not end"), "{e}");
+    }
+
+    #[test]
+    fn v2_still_detected() {
+        let data = encode(Status::Success, Some("t"), None);
+        assert_eq!(parse_any(&data).unwrap()[0].status, Status::Success);
+        assert!(parse_any(b"\x00garbage").is_err());
     }
 }

@@ -102,6 +102,46 @@ pub fn load_list(path: Option<&Path>, areas: Option<&str>) -> Result<Vec<ListedT
     })
 }
 
+/// The `--load-list` ids for `list` in an installed Tempest whose `tempest run --list-tests`
+/// printed `installed`: each listed test is resolved by its idempotent id (when subclasses share
+/// it, the one with the listed module.Class.method), else by module.Class.method, so the ids
+/// carry the tags this Tempest and configuration give them (e.g. `slow` only with
+/// `run_validation`). Returns the ids and the listed tests this Tempest does not have (they
+/// get no result, which the judgement counts as missing).
+pub fn resolve_ids(list: &[ListedTest], installed: &[String]) -> (Vec<String>, Vec<String>) {
+    let mut by_uuid: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+    let mut by_name: BTreeMap<String, &str> = BTreeMap::new();
+    let parsed: Vec<ListedTest> = installed.iter().map(|i| ListedTest::parse(i)).collect();
+    for t in &parsed {
+        if let Some(u) = &t.uuid {
+            by_uuid.entry(u.as_str()).or_default().push(t.id.as_str());
+        }
+        by_name.insert(t.name.clone(), t.id.as_str());
+    }
+    let mut ids = Vec::new();
+    let mut absent = Vec::new();
+    for t in list {
+        let candidates = t
+            .uuid
+            .as_deref()
+            .and_then(|u| by_uuid.get(u))
+            .cloned()
+            .unwrap_or_default();
+        let same_name = candidates
+            .iter()
+            .find(|c| c.split('[').next() == Some(t.name.as_str()));
+        let found = same_name
+            .copied()
+            .or_else(|| (candidates.len() == 1).then(|| candidates[0]))
+            .or_else(|| by_name.get(&t.name).copied());
+        match found {
+            Some(id) => ids.push(id.to_string()),
+            None => absent.push(t.id.clone()),
+        }
+    }
+    (ids, absent)
+}
+
 /// The final result of one test in a results stream.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum TestResult {
@@ -116,19 +156,20 @@ pub enum TestResult {
 /// Results by test id (as the runner reports them, attribute suffix included).
 pub type Results = BTreeMap<String, TestResult>;
 
-/// Reads the final result of every test from a subunit v2 stream. Attachments named `reason`
-/// give skip reasons; `traceback` (or any other text) gives the failure detail.
+/// Reads the final result of every test from a subunit stream (v2, or the v1 text that stestr
+/// 3.x stores). Attachments named `reason` give skip reasons; `traceback` (else the first other
+/// text) gives the failure detail.
 pub fn results_from_subunit(data: &[u8]) -> Result<Results, String> {
     let mut results = Results::new();
     let mut details: BTreeMap<String, (String, String)> = BTreeMap::new();
-    for p in subunit::parse(data)? {
+    for p in subunit::parse_any(data)? {
         let Some(id) = p.test_id else { continue };
         if let Some((name, content)) = &p.file {
             let text = String::from_utf8_lossy(content).trim().to_string();
             let entry = details.entry(id.clone()).or_default();
             if name == "reason" {
                 entry.0 = text;
-            } else if entry.1.is_empty() && !text.is_empty() {
+            } else if (name == "traceback" || entry.1.is_empty()) && !text.is_empty() {
                 entry.1 = text
                     .lines()
                     .rev()
@@ -257,6 +298,8 @@ pub struct Judgement {
     pub skipped_unexplained: Vec<String>,
     /// Listed tests without a result.
     pub missing: Vec<String>,
+    /// Listed tests the installed Tempest does not have (also in `missing`).
+    pub not_installed: Vec<String>,
     /// Skips per area.
     pub skipped_by_area: BTreeMap<String, usize>,
     /// Listed tests in total.
@@ -298,6 +341,12 @@ impl Judgement {
         if !self.missing.is_empty() {
             s.push_str(&format!(", {} without a result", self.missing.len()));
         }
+        if !self.not_installed.is_empty() {
+            s.push_str(&format!(
+                " ({} not in the installed Tempest)",
+                self.not_installed.len()
+            ));
+        }
         s
     }
 }
@@ -305,13 +354,22 @@ impl Judgement {
 /// Judges results against the list. A listed test matches a result by its idempotent id
 /// (`id-<uuid>`), else by `module.Class.method`: the attribute suffix of an id depends on the
 /// configuration (e.g. `slow` on some tests). A failed `setUpClass (module.Class)` pseudo-test
-/// fails every listed test of that class that has no result of its own.
+/// fails every listed test of that class that has no result of its own; a skipped one (the
+/// class's `skip_checks`, e.g. a missing extension) skips them with its reason.
 pub fn judge(list: &[ListedTest], results: &Results) -> Judgement {
     let mut by_uuid: BTreeMap<String, &TestResult> = BTreeMap::new();
     let mut by_name: BTreeMap<String, &TestResult> = BTreeMap::new();
     let mut class_errors: BTreeMap<String, String> = BTreeMap::new();
+    let mut class_skips: BTreeMap<String, TestResult> = BTreeMap::new();
     for (id, r) in results {
         let t = ListedTest::parse(id);
+        if let Some(rest) = id.strip_prefix("setUpClass (")
+            && let TestResult::Skipped(reason) = r
+        {
+            let class = rest.trim_end_matches(')').to_string();
+            class_skips.insert(class, TestResult::Skipped(reason.clone()));
+            continue;
+        }
         if let Some(rest) = id
             .strip_prefix("setUpClass (")
             .or_else(|| id.strip_prefix("tearDownClass ("))
@@ -340,7 +398,13 @@ pub fn judge(list: &[ListedTest], results: &Results) -> Judgement {
             .uuid
             .as_ref()
             .and_then(|u| by_uuid.get(u))
-            .or_else(|| by_name.get(&t.name));
+            .or_else(|| by_name.get(&t.name))
+            .copied()
+            .or_else(|| {
+                class_skips
+                    .get(t.class())
+                    .filter(|_| !class_errors.contains_key(t.class()))
+            });
         match found {
             Some(TestResult::Passed) => j.passed += 1,
             Some(TestResult::Failed(d)) => j.failed.push((t.id.clone(), d.clone())),
@@ -380,7 +444,11 @@ pub fn outcome_of(id: &str, j: &Judgement) -> Outcome {
     evidence.extend(j.missing.iter().map(|t| {
         Finding::new(
             format!("tempest test \"{t}\""),
-            "listed but has no result (not run; its id may differ in this configuration)",
+            if j.not_installed.contains(t) {
+                "listed but not in the installed Tempest (neither its idempotent id nor its name), so it has no result"
+            } else {
+                "listed but has no result (not run)"
+            },
         )
     }));
     evidence.extend(
@@ -463,7 +531,89 @@ mod tests {
                 .contains("f:2")
         );
         assert_eq!(list().len(), 3);
-        builtin_list().unwrap();
+    }
+
+    #[test]
+    fn builtin_list_is_the_standards_259_tests() {
+        let list = builtin_list().unwrap();
+        assert_eq!(list.len(), 259);
+        let mut areas: BTreeMap<&str, usize> = BTreeMap::new();
+        for t in &list {
+            *areas.entry(t.area()).or_default() += 1;
+            assert!(t.uuid.is_some(), "{}", t.id);
+        }
+        let areas: Vec<(&str, usize)> = areas.into_iter().collect();
+        assert_eq!(
+            areas,
+            vec![
+                ("compute", 89),
+                ("identity", 16),
+                ("image", 23),
+                ("network", 66),
+                ("volume", 65)
+            ]
+        );
+        assert!(
+            !list
+                .iter()
+                .any(|t| t.name.ends_with("test_user_account_lockout"))
+        );
+        assert!(list.iter().any(|t| {
+            t.name
+                .ends_with("AttachVolumeTestJSON.test_attach_detach_volume")
+        }));
+    }
+
+    #[test]
+    fn a_skipped_setupclass_skips_the_class_tests_with_its_reason() {
+        let mut results = Results::new();
+        results.insert(
+            "setUpClass (tempest.api.identity.v3.test_tokens.TokensV3Test)".into(),
+            TestResult::Skipped("Extension router is not enabled".into()),
+        );
+        results.insert(B.into(), TestResult::Passed);
+        results.insert(C.into(), TestResult::Passed);
+        let j = judge(&list(), &results);
+        assert_eq!(j.verdict(), Verdict::Pass, "{j:?}");
+        assert_eq!(
+            j.skipped,
+            vec![(A.to_string(), "Extension router is not enabled".to_string())]
+        );
+        assert_eq!(j.skipped_by_area.get("identity"), Some(&1));
+    }
+
+    #[test]
+    fn ids_resolve_by_idempotent_id_then_class_then_name() {
+        let list = parse_list(
+            "tempest.api.x.test_a.A.test_one[id-u1]\n\
+             tempest.api.x.test_a.A.test_shared[id-u2,smoke]\n\
+             tempest.api.x.test_old.Old.test_moved[id-u3]\n\
+             tempest.api.x.test_a.A.test_no_uuid\n\
+             tempest.api.x.test_a.A.test_gone[id-u9]\n",
+            "l",
+        )
+        .unwrap();
+        let installed: Vec<String> = [
+            "tempest.api.x.test_a.A.test_one[id-u1,slow]",
+            "tempest.api.x.test_a.AIpV6.test_shared[id-u2,smoke]",
+            "tempest.api.x.test_a.A.test_shared[id-u2,smoke]",
+            "tempest.api.x.test_new.New.test_moved[id-u3]",
+            "tempest.api.x.test_a.A.test_no_uuid[negative]",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        let (ids, absent) = resolve_ids(&list, &installed);
+        assert_eq!(
+            ids,
+            vec![
+                "tempest.api.x.test_a.A.test_one[id-u1,slow]",
+                "tempest.api.x.test_a.A.test_shared[id-u2,smoke]",
+                "tempest.api.x.test_new.New.test_moved[id-u3]",
+                "tempest.api.x.test_a.A.test_no_uuid[negative]",
+            ]
+        );
+        assert_eq!(absent, vec!["tempest.api.x.test_a.A.test_gone[id-u9]"]);
     }
 
     #[test]
