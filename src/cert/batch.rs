@@ -11,7 +11,7 @@
 //! unfinished testcases as ABORT and writes its report), and SIGKILL after a grace period.
 
 use super::CertError;
-use crate::cli::ExitStatus;
+use crate::exit::ExitStatus;
 use crate::report::{self, Report};
 use crate::verdict::Aggregate;
 use futures::StreamExt;

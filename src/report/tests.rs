@@ -2,9 +2,8 @@
 //! readers on hand-written reference-style reports, and golden files for the human outputs.
 
 use super::*;
-use crate::execute::{Ending, ItemResult, Signals};
+use crate::outcome::{Ending, Finding, ItemResult, Outcome, Signals};
 use crate::plan::{Plan, PlannedVersion, ScriptCommand, Selection, WorkItem, WorkKind};
-use crate::probes::{Finding, Outcome};
 use crate::spec::{
     Format, Lifetime, Origin, Pos, Runner, Scope, Script, Testcase, TimelineEntry, Validity,
     Version,

@@ -2,8 +2,8 @@
 //! the okToFail list. Runs sonobuoy in `certified-conformance` mode (see [`super::sonobuoy`]).
 
 use super::sonobuoy::run_check;
+use crate::probes::FnProbe;
 use crate::probes::Registry;
-use crate::probes::iaas::common::FnProbe;
 use futures::FutureExt;
 
 /// The testcase id.

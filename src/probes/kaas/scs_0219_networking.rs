@@ -3,8 +3,8 @@
 //! [`super::sonobuoy`]).
 
 use super::sonobuoy::run_check;
+use crate::probes::FnProbe;
 use crate::probes::Registry;
-use crate::probes::iaas::common::FnProbe;
 use futures::FutureExt;
 
 /// The testcase id.
