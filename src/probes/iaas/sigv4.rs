@@ -127,8 +127,10 @@ pub fn sign(
     if !headers.iter().any(|(k, _)| k == "x-amz-date") {
         headers.push(("x-amz-date".into(), amz_date.clone()));
     }
+    // Sorted by name, and a repeated header's values by value: they are joined with commas in
+    // that sorted order, not in the order given (AWS keeps the given order; no caller here
+    // repeats a header, so the signatures agree).
     headers.sort();
-    // Repeated headers are joined with commas, in the order given.
     let mut merged: Vec<(String, String)> = vec![];
     for (k, v) in headers {
         match merged.last_mut() {
