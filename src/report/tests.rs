@@ -1198,3 +1198,14 @@ fn scs_check_block_keeps_unknown_keys() {
     assert_eq!(read_reports(&text).unwrap(), vec![report.clone()]);
     assert_eq!(read_reports(&to_json(&report)).unwrap(), vec![report]);
 }
+
+#[test]
+fn yaml_without_reference_date_or_our_block_reads_back_the_same() {
+    let mut report = full_report();
+    report.reference_date = None;
+    report.scs_check = None;
+    let text = to_yaml(&report);
+    assert!(text.lines().any(|l| l == "reference_date: null"), "{text}");
+    assert!(!text.contains("\nscs_check:"), "{text}");
+    assert_eq!(read_reports(&text).unwrap(), vec![report]);
+}
