@@ -296,4 +296,35 @@ mod tests {
         assert_eq!(uri_encode("ä", false), "%C3%A4");
         assert_eq!(canonical_header_value("  a   b  c "), "a b c");
     }
+
+    /// What the comment in `sign` says: names are lower-cased and sorted, and a repeated
+    /// header's values are joined with commas in sorted order, not in the order given.
+    #[test]
+    fn repeated_headers_are_joined_in_sorted_order() {
+        let at = Utc.with_ymd_and_hms(2015, 8, 30, 12, 36, 0).unwrap();
+        let headers = [
+            ("Host", "example.amazonaws.com"),
+            ("My-Header1", "value4"),
+            ("My-Header1", "value1"),
+        ];
+        let req = Request {
+            method: "GET",
+            path: "/",
+            query: &[],
+            headers: &headers,
+            payload_sha256: EMPTY_PAYLOAD_SHA256,
+        };
+        let creds = Credentials {
+            access_key: "AKIDEXAMPLE",
+            secret_key: "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY",
+        };
+        let signed = sign(&req, creds, "us-east-1", "service", at);
+        assert!(
+            signed
+                .canonical_request
+                .contains("host:example.amazonaws.com\nmy-header1:value1,value4\nx-amz-date:20150830T123600Z\n"),
+            "{}",
+            signed.canonical_request
+        );
+    }
 }
