@@ -9,7 +9,6 @@ use crate::plan::{self, Plan, Selection, WorkKind};
 use crate::probes::{Clock, Registry, Services};
 use crate::report::{self, Report, RunMeta};
 use crate::spec::{self, Scope};
-use crate::verdict::Aggregate;
 use anyhow::{Context, Result, anyhow, bail};
 use chrono::{NaiveDate, Utc};
 use clap::{Args, Parser, Subcommand, ValueEnum};
@@ -30,49 +29,11 @@ mod kaas;
 mod rerun;
 mod resources;
 mod tempest;
+pub use crate::exit::ExitStatus;
 pub use cert::{BatchArgs, KeygenArgs, ScorecardArgs, SignArgs, UploadArgs, VerifyArgs};
 pub use completions::{CompletionsArgs, ManArgs};
 pub use console::ColorChoice;
 pub use rerun::RerunArgs;
-
-/// Exit codes, documented in the README.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ExitStatus {
-    /// Every selected version's `main` target passes.
-    Pass = 0,
-    /// Some `main` target has a FAIL.
-    Fail = 1,
-    /// Inconclusive: ABORT or MISSING in some `main`, no FAIL.
-    Inconclusive = 2,
-    /// The run could not start (bad flags, bad scope, missing variables, unreachable config).
-    Error = 3,
-}
-
-impl ExitStatus {
-    /// The exit status for the worst `main` result of a run. With `critical_only`, verdicts do not
-    /// count; only a run that could not complete (interrupted) is non-zero.
-    pub fn from_run(main: Aggregate, interrupted: bool, critical_only: bool) -> ExitStatus {
-        if critical_only {
-            return if interrupted {
-                ExitStatus::Inconclusive
-            } else {
-                ExitStatus::Pass
-            };
-        }
-        match main {
-            Aggregate::Pass if interrupted => ExitStatus::Inconclusive,
-            Aggregate::Pass => ExitStatus::Pass,
-            Aggregate::Fail => ExitStatus::Fail,
-            Aggregate::Missing | Aggregate::Abort => ExitStatus::Inconclusive,
-        }
-    }
-}
-
-impl From<ExitStatus> for ExitCode {
-    fn from(status: ExitStatus) -> ExitCode {
-        ExitCode::from(status as u8)
-    }
-}
 
 /// scs-check: conformance tests for the Sovereign Cloud Stack (SCS) standards.
 #[derive(Debug, Parser)]
@@ -504,6 +465,7 @@ async fn dispatch(cli: Cli) -> Result<ExitStatus> {
                 a.os_cloud.as_deref(),
                 a.project.as_deref(),
                 safety,
+                console::println,
             )
             .await
             .map(|_| ExitStatus::Pass)
@@ -1499,7 +1461,7 @@ mod tests {
 
     #[test]
     fn exit_status_follows_main_verdict() {
-        use Aggregate::*;
+        use crate::verdict::Aggregate::*;
         assert_eq!(ExitStatus::from_run(Pass, false, false), ExitStatus::Pass);
         assert_eq!(ExitStatus::from_run(Fail, false, false), ExitStatus::Fail);
         assert_eq!(

@@ -12,18 +12,26 @@
 //! - [`report`] turns results into the monitor's YAML report and JSON, JUnit and Markdown.
 //! - [`cert`] signs, verifies and uploads reports, runs batches and computes score cards.
 //! - [`probes`] holds the native probes, registered by testcase id.
+//! - [`outcome`] holds the result types probes and the executor produce and the report renders;
+//!   [`exit`] maps a run's result to the exit code.
 //! - [`openstack`] and [`kube`] are the API clients; [`sim`] the simulated cloud and cluster.
+//!
+//! Which module may import which is fixed in `docs/architecture.md` ("Layers") and enforced by
+//! `tests/layering.rs`.
 
 pub mod cert;
 pub mod cli;
 pub mod execute;
+pub mod exit;
 pub mod flavor_name;
 pub mod http;
 pub mod kube;
 pub mod openstack;
+pub mod outcome;
 pub mod plan;
 pub mod probes;
 pub mod report;
 pub mod sim;
 pub mod spec;
+pub mod terminal;
 pub mod verdict;

@@ -11,7 +11,7 @@
 //! unfinished testcases as ABORT and writes its report), and SIGKILL after a grace period.
 
 use super::CertError;
-use crate::cli::ExitStatus;
+use crate::exit::ExitStatus;
 use crate::report::{self, Report};
 use crate::verdict::Aggregate;
 use futures::StreamExt;
@@ -601,7 +601,7 @@ pub fn render_summary(results: &[JobResult]) -> String {
         .map(|r| r.job.subject.as_str())
         .collect();
     if failed.is_empty() {
-        let runs = crate::cli::console::count(results.len(), "run");
+        let runs = crate::terminal::count(results.len(), "run");
         match results.len() {
             1 => out.push_str("the run passed\n"),
             _ => out.push_str(&format!("all {runs} passed\n")),
@@ -610,7 +610,7 @@ pub fn render_summary(results: &[JobResult]) -> String {
         out.push_str(&format!(
             "{} of {} did not pass: {}\n",
             failed.len(),
-            crate::cli::console::count(results.len(), "run"),
+            crate::terminal::count(results.len(), "run"),
             failed.join(", ")
         ));
     }

@@ -2,11 +2,11 @@
 //! not set) it draws a progress bar over testcases naming the running items; otherwise it
 //! prints one plain line per finished testcase, e.g. `[3/12] scs-0100-syntax-check PASS (0.4s)`.
 //! With `verbose`, script output is echoed as `[SUBJECT] line`. Verdict words are coloured as
-//! `--color` says for stderr ([`crate::cli::console::colors_on`]).
+//! `--color` says for stderr ([`crate::terminal::colors_on`]).
 
 use super::ItemResult;
 use super::runner::Event;
-use crate::cli::console;
+use crate::terminal as console;
 use crate::verdict::Verdict;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::collections::BTreeMap;
@@ -29,7 +29,7 @@ pub struct Progress {
     running: BTreeMap<usize, String>,
     /// The latest status line of a long-running probe, shown beside the running items.
     status: Option<String>,
-    /// Whether verdict words are coloured (`--color`, see [`crate::cli::console`]).
+    /// Whether verdict words are coloured (`--color`, see [`crate::terminal`]).
     color: bool,
 }
 

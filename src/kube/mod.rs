@@ -8,6 +8,8 @@ use std::time::Duration;
 
 pub use kube::Client;
 
+pub mod version;
+
 /// Why a cluster cannot be reached. Each message is one line naming the file or endpoint.
 #[derive(Debug, thiserror::Error)]
 pub enum KubeError {

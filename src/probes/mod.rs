@@ -1,105 +1,19 @@
 //! Native probes: the [`Probe`] trait, the context a probe gets, and the registry that maps
 //! testcase ids to probes. Probes never print; they return [`Outcome`]s with evidence.
 
+mod fn_probe;
 pub mod iaas;
 pub mod kaas;
 
-use crate::verdict::Verdict;
+pub use fn_probe::{FnProbe, ProbeFn, abort_all};
+
+pub use crate::outcome::{Finding, Outcome};
 use chrono::{DateTime, Utc};
 use futures::future::BoxFuture;
-use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
-
-/// One observation behind a verdict: an object that was looked at and what is wrong (or right)
-/// with it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Finding {
-    /// The object, e.g. `flavor "SCS-2V-4"` or `image "Ubuntu 22.04"`.
-    pub object: String,
-    /// What was found, in words.
-    pub message: String,
-    /// The expected value, where one applies.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub expected: Option<String>,
-    /// The actual value, where one applies.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub actual: Option<String>,
-}
-
-impl Finding {
-    /// A finding without expected/actual values.
-    pub fn new(object: impl Into<String>, message: impl Into<String>) -> Self {
-        Finding {
-            object: object.into(),
-            message: message.into(),
-            expected: None,
-            actual: None,
-        }
-    }
-
-    /// Adds expected and actual values.
-    pub fn expected_actual(
-        mut self,
-        expected: impl Into<String>,
-        actual: impl Into<String>,
-    ) -> Self {
-        self.expected = Some(expected.into());
-        self.actual = Some(actual.into());
-        self
-    }
-}
-
-/// The verdict of one testcase with its evidence.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Outcome {
-    /// Testcase id.
-    pub testcase: String,
-    /// The verdict.
-    pub verdict: Verdict,
-    /// One line saying why.
-    pub reason: String,
-    /// Structured details.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub evidence: Vec<Finding>,
-}
-
-impl Outcome {
-    /// A passing outcome.
-    pub fn pass(testcase: impl Into<String>, reason: impl Into<String>) -> Self {
-        Outcome {
-            testcase: testcase.into(),
-            verdict: Verdict::Pass,
-            reason: reason.into(),
-            evidence: vec![],
-        }
-    }
-    /// A failing outcome.
-    pub fn fail(testcase: impl Into<String>, reason: impl Into<String>) -> Self {
-        Outcome {
-            testcase: testcase.into(),
-            verdict: Verdict::Fail,
-            reason: reason.into(),
-            evidence: vec![],
-        }
-    }
-    /// An aborted (inconclusive) outcome.
-    pub fn abort(testcase: impl Into<String>, reason: impl Into<String>) -> Self {
-        Outcome {
-            testcase: testcase.into(),
-            verdict: Verdict::Abort,
-            reason: reason.into(),
-            evidence: vec![],
-        }
-    }
-    /// Attaches evidence.
-    pub fn with_evidence(mut self, evidence: Vec<Finding>) -> Self {
-        self.evidence = evidence;
-        self
-    }
-}
 
 /// The clock probes read; injectable so tests can fix "now".
 #[derive(Clone)]

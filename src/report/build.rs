@@ -4,9 +4,8 @@ use super::model::{
     Invocation, InvocationEvidence, Report, Run, ScsCheckBlock, SpecRef, TestcaseEvidence,
 };
 use super::summary::{TestcaseSummary, VersionSummary, ordered_targets, target_summary, totals};
-use crate::execute::{Ending, ItemResult};
+use crate::outcome::{Ending, ItemResult, Outcome};
 use crate::plan::{Plan, WorkItem, WorkKind};
-use crate::probes::Outcome;
 use chrono::{DateTime, Utc};
 use indexmap::IndexMap;
 

@@ -7,8 +7,7 @@
 //! its own clock and UTC is the only unambiguous choice (documented in the README).
 
 use super::summary::{Totals, VersionSummary};
-use crate::execute::Ending;
-use crate::probes::Finding;
+use crate::outcome::{Ending, Finding};
 use crate::verdict::Verdict;
 use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 use indexmap::IndexMap;

@@ -2,9 +2,8 @@
 //! readers on hand-written reference-style reports, and golden files for the human outputs.
 
 use super::*;
-use crate::execute::{Ending, ItemResult, Signals};
+use crate::outcome::{Ending, Finding, ItemResult, Outcome, Signals};
 use crate::plan::{Plan, PlannedVersion, ScriptCommand, Selection, WorkItem, WorkKind};
-use crate::probes::{Finding, Outcome};
 use crate::spec::{
     Format, Lifetime, Origin, Pos, Runner, Scope, Script, Testcase, TimelineEntry, Validity,
     Version,
@@ -1204,4 +1203,15 @@ fn scs_check_block_keeps_unknown_keys() {
     assert!(text.contains("\n  requests: 42\n"));
     assert_eq!(read_reports(&text).unwrap(), vec![report.clone()]);
     assert_eq!(read_reports(&to_json(&report)).unwrap(), vec![report]);
+}
+
+#[test]
+fn yaml_without_reference_date_or_our_block_reads_back_the_same() {
+    let mut report = full_report();
+    report.reference_date = None;
+    report.scs_check = None;
+    let text = to_yaml(&report);
+    assert!(text.lines().any(|l| l == "reference_date: null"), "{text}");
+    assert!(!text.contains("\nscs_check:"), "{text}");
+    assert_eq!(read_reports(&text).unwrap(), vec![report]);
 }

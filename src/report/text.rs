@@ -2,7 +2,7 @@
 
 use super::model::Report;
 use super::summary::TestcaseSummary;
-use crate::probes::Finding;
+use crate::outcome::Finding;
 use crate::verdict::Verdict;
 
 /// `PASS`, `FAIL`, `ABORT` or `MISSING`.

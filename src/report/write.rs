@@ -1,7 +1,9 @@
 //! YAML and JSON writers, and writing report files atomically.
 
-use super::model::{Report, naive_timestamp};
+use super::model::{LegacyResult, Report, Run, ScsCheckBlock, SpecRef, naive_timestamp};
 use super::{ReportError, to_html, to_junit, to_markdown};
+use indexmap::IndexMap;
+use serde::Serialize;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
@@ -10,45 +12,75 @@ use std::path::{Path, PathBuf};
 /// `checked_at` and `reference_date` are written as plain (unquoted) scalars so that YAML
 /// readers see a timestamp and a date, as the reference tool writes them. Every other string
 /// that could be mistaken for another type is quoted (YAML 1.1 rules, which the monitor's
-/// PyYAML follows).
+/// PyYAML follows). The top-level mapping is composed here from the model, key by key in the
+/// model's order: the two scalars from their typed values, every other key by the YAML
+/// serializer (so nested values are never rewritten as text).
 pub fn to_yaml(report: &Report) -> String {
+    // Exhaustive: a field added to `Report` does not compile until it is placed here.
+    let Report {
+        spec,
+        checked_at,
+        reference_date,
+        subject,
+        run,
+        versions,
+        scs_check,
+    } = report;
+
+    /// The keys before the two plain scalars.
+    #[derive(Serialize)]
+    struct Head<'a> {
+        spec: &'a SpecRef,
+    }
+    /// The keys after them, with the model's omission rules.
+    #[derive(Serialize)]
+    struct Tail<'a> {
+        subject: &'a str,
+        run: &'a Run,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        versions: Option<&'a IndexMap<String, IndexMap<String, LegacyResult>>>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        scs_check: Option<&'a ScsCheckBlock>,
+    }
+
+    let mut out = String::from("---\n");
+    out.push_str(&block_yaml(&Head { spec }));
+    out.push_str(&format!(
+        "checked_at: {}\n",
+        naive_timestamp::format(checked_at)
+    ));
+    match reference_date {
+        Some(date) => out.push_str(&format!("reference_date: {}\n", date.format("%Y-%m-%d"))),
+        None => out.push_str("reference_date: null\n"),
+    }
+    out.push_str(&block_yaml(&Tail {
+        subject,
+        run,
+        versions: versions.as_ref(),
+        scs_check: scs_check.as_ref(),
+    }));
+    out
+}
+
+/// One mapping in block style without the document marker, each line ending in a newline.
+fn block_yaml(value: &impl Serialize) -> String {
     let options = serde_saphyr::ser_options! {
         prefer_block_scalars: false,
     };
     // Serializing our own model cannot fail: every map key is a string and no options are
     // out of range. A failure is a bug in this module, not bad input.
-    let body = serde_saphyr::to_string_with_options(report, options)
+    let body = serde_saphyr::to_string_with_options(value, options)
         .expect("a report always serializes to YAML");
-    let body = body.strip_prefix("---\n").unwrap_or(&body);
-    let mut out = String::with_capacity(body.len() + 4);
-    out.push_str("---\n");
-    for line in body.lines() {
-        out.push_str(&unquote_top_level(line, report));
-        out.push('\n');
+    let mut body = body.strip_prefix("---\n").unwrap_or(&body).to_string();
+    if !body.ends_with('\n') {
+        body.push('\n');
     }
-    out
+    body
 }
 
 /// Renders several reports as one multi-document YAML stream (as the batch driver uploads).
 pub fn to_yaml_multi(reports: &[Report]) -> String {
     reports.iter().map(to_yaml).collect()
-}
-
-/// Rewrites the top-level `checked_at`/`reference_date` lines as plain scalars. Only lines at
-/// column 0 are top-level keys, so nested values and block scalars are never touched.
-fn unquote_top_level(line: &str, report: &Report) -> String {
-    if line.starts_with("checked_at:") {
-        return format!(
-            "checked_at: {}",
-            naive_timestamp::format(&report.checked_at)
-        );
-    }
-    if line.starts_with("reference_date:")
-        && let Some(date) = report.reference_date
-    {
-        return format!("reference_date: {}", date.format("%Y-%m-%d"));
-    }
-    line.to_string()
 }
 
 /// Renders one report as pretty-printed JSON (the monitor's `application/x-signed-json` body).

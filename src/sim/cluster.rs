@@ -426,8 +426,7 @@ async fn handle(state: Arc<State>, req: axum::extract::Request) -> Response {
     let segs: Vec<&str> = path.trim_matches('/').split('/').collect();
     match (method.clone(), segs.as_slice()) {
         (Method::GET, ["version"]) => {
-            let v = crate::probes::kaas::scs_0210_version_policy::parse_cluster_version(&f.version)
-                .map(|(v, _)| v);
+            let v = crate::kube::version::parse_cluster_version(&f.version).map(|(v, _)| v);
             let (major, minor) = v.map_or((String::new(), String::new()), |v| {
                 (v.major.to_string(), v.minor.to_string())
             });

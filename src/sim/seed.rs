@@ -186,14 +186,15 @@ pub fn is_loopback_url(auth_url: &str) -> bool {
 /// for the built-in one), refuses a cloud whose Keystone is not on a loopback address (unless
 /// `force`), logs in to `cloud` from clouds.yaml (or `OS_CLOUD`), lists what seeding would
 /// delete and prints it; then seeds only with `yes` and not `dry_run`. Prints one line per
-/// change and a summary.
+/// change and a summary through `println` (the command line passes its pipe-safe writer; the
+/// simulator does not depend on the command line).
 pub async fn command(
     fixture: &str,
     cloud: Option<&str>,
     project: Option<&str>,
     safety: Safety,
+    println: fn(&str),
 ) -> Result<SeedSummary, SeedError> {
-    use crate::cli::console::println;
     let loaded = if !std::path::Path::new(fixture).exists() && fixture == "compliant" {
         Fixture::from_yaml(
             include_str!("../../fixtures/clouds/compliant.yaml"),
@@ -219,7 +220,7 @@ pub async fn command(
     } else {
         println(&format!(
             "{auth_url}: seeding deletes {} the fixture \"{}\" does not name:",
-            crate::cli::console::count(doomed.len(), "object"),
+            crate::terminal::count(doomed.len(), "object"),
             loaded.name
         ));
         for item in &doomed {
@@ -233,7 +234,7 @@ pub async fn command(
     if !safety.yes && !doomed.is_empty() {
         return Err(SeedError::Refused(format!(
             "not seeding {auth_url} without --yes (it deletes the {} listed above)",
-            crate::cli::console::count(doomed.len(), "object")
+            crate::terminal::count(doomed.len(), "object")
         )));
     }
     if !safety.yes {

@@ -1,13 +1,14 @@
 //! What every IaaS probe shares: access to the cloud snapshot, the pre-flight role check of the
 //! reference suite, the listings with the fields the probes need checked (a field the API always
 //! sends but the answer lacks makes the listing incomplete: ABORT naming the object and the field,
-//! never "none"), and a way to declare a probe from an async function.
+//! never "none"). `FnProbe` and `abort_all` live in `probes` (shared with KaaS) and are
+//! re-exported here.
 
 use crate::openstack::Snapshot;
 use crate::openstack::catalog::Catalog;
 use crate::openstack::models::{Flavor, Image, VolumeType};
-use crate::probes::{Outcome, Probe, ProbeContext};
-use futures::future::BoxFuture;
+use crate::probes::ProbeContext;
+pub use crate::probes::{FnProbe, ProbeFn, abort_all};
 use std::sync::Arc;
 
 /// The cloud snapshot of the run, after the pre-flight role check.
@@ -148,51 +149,6 @@ pub fn preflight_roles(names: &[&str]) -> Result<(), String> {
         ));
     }
     Ok(())
-}
-
-/// Every requested testcase ABORT with the same reason.
-pub fn abort_all(testcases: &[String], reason: &str) -> Vec<Outcome> {
-    testcases
-        .iter()
-        .map(|id| Outcome::abort(id, reason))
-        .collect()
-}
-
-/// The async function behind a [`FnProbe`]: gets the context and the requested ids.
-pub type ProbeFn = for<'a> fn(&'a ProbeContext, &'a [String]) -> BoxFuture<'a, Vec<Outcome>>;
-
-/// A probe made of a name, the ids it answers and an async function.
-pub struct FnProbe {
-    name: &'static str,
-    testcases: Vec<String>,
-    run: ProbeFn,
-}
-
-impl FnProbe {
-    /// Declares a probe.
-    pub fn new(name: &'static str, testcases: Vec<String>, run: ProbeFn) -> Arc<Self> {
-        Arc::new(FnProbe {
-            name,
-            testcases,
-            run,
-        })
-    }
-}
-
-impl Probe for FnProbe {
-    fn name(&self) -> &str {
-        self.name
-    }
-    fn testcases(&self) -> Vec<String> {
-        self.testcases.clone()
-    }
-    fn run<'a>(
-        &'a self,
-        ctx: &'a ProbeContext,
-        testcases: &'a [String],
-    ) -> BoxFuture<'a, Vec<Outcome>> {
-        (self.run)(ctx, testcases)
-    }
 }
 
 #[cfg(test)]

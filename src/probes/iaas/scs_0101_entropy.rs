@@ -13,6 +13,8 @@ use crate::openstack::ledger::ResourceKind;
 use crate::openstack::models::{Flavor, Image};
 use crate::openstack::resources::{ResourceError, Session};
 use crate::probes::{Finding, Outcome, ProbeContext};
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
 use futures::future::BoxFuture;
 use reqwest::Method;
 use serde_json::json;
@@ -276,7 +278,8 @@ async fn vm_console(session: Arc<Session>, image: Image, flavor: Flavor) -> Resu
         .add_router_interface(&router_name, &router, &subnet)
         .await
         .map_err(e("adding the router interface"))?;
-    let user_data = base64(user_data(image.property("os_distro").as_deref()).as_bytes());
+    // User data must be base64 (standard alphabet, padded).
+    let user_data = STANDARD.encode(user_data(image.property("os_distro").as_deref()));
     let size = image.min_disk.unwrap_or(0).max(8);
     let server_name = t.name("0101-server");
     let server = session
@@ -340,28 +343,6 @@ async fn vm_console(session: Arc<Session>, image: Image, flavor: Flavor) -> Resu
     })
     .await
     .map_err(e("reading the console"))
-}
-
-/// Standard base64 with padding (user data must be base64).
-pub fn base64(data: &[u8]) -> String {
-    const T: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::with_capacity(data.len().div_ceil(3) * 4);
-    for chunk in data.chunks(3) {
-        let b = [
-            chunk[0],
-            *chunk.get(1).unwrap_or(&0),
-            *chunk.get(2).unwrap_or(&0),
-        ];
-        let n = (b[0] as u32) << 16 | (b[1] as u32) << 8 | b[2] as u32;
-        for i in 0..4 {
-            if i <= chunk.len() {
-                out.push(T[(n >> (18 - 6 * i) & 63) as usize] as char);
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
 }
 
 fn run<'a>(ctx: &'a ProbeContext, testcases: &'a [String]) -> BoxFuture<'a, Vec<Outcome>> {
@@ -523,11 +504,7 @@ mod tests {
     }
 
     #[test]
-    fn base64_and_user_data() {
-        assert_eq!(base64(b""), "");
-        assert_eq!(base64(b"f"), "Zg==");
-        assert_eq!(base64(b"fo"), "Zm8=");
-        assert_eq!(base64(b"foobar"), "Zm9vYmFy");
+    fn user_data_installs_the_tools_per_distribution() {
         let ud = user_data(Some("debian"));
         assert!(ud.starts_with("#cloud-config\n"));
         assert!(ud.contains("_scs-test-entropy-avail: "));

@@ -127,8 +127,10 @@ pub fn sign(
     if !headers.iter().any(|(k, _)| k == "x-amz-date") {
         headers.push(("x-amz-date".into(), amz_date.clone()));
     }
+    // Sorted by name, and a repeated header's values by value: they are joined with commas in
+    // that sorted order, not in the order given (AWS keeps the given order; no caller here
+    // repeats a header, so the signatures agree).
     headers.sort();
-    // Repeated headers are joined with commas, in the order given.
     let mut merged: Vec<(String, String)> = vec![];
     for (k, v) in headers {
         match merged.last_mut() {
@@ -293,5 +295,36 @@ mod tests {
         assert_eq!(uri_encode("a b/c", false), "a%20b%2Fc");
         assert_eq!(uri_encode("ä", false), "%C3%A4");
         assert_eq!(canonical_header_value("  a   b  c "), "a b c");
+    }
+
+    /// What the comment in `sign` says: names are lower-cased and sorted, and a repeated
+    /// header's values are joined with commas in sorted order, not in the order given.
+    #[test]
+    fn repeated_headers_are_joined_in_sorted_order() {
+        let at = Utc.with_ymd_and_hms(2015, 8, 30, 12, 36, 0).unwrap();
+        let headers = [
+            ("Host", "example.amazonaws.com"),
+            ("My-Header1", "value4"),
+            ("My-Header1", "value1"),
+        ];
+        let req = Request {
+            method: "GET",
+            path: "/",
+            query: &[],
+            headers: &headers,
+            payload_sha256: EMPTY_PAYLOAD_SHA256,
+        };
+        let creds = Credentials {
+            access_key: "AKIDEXAMPLE",
+            secret_key: "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY",
+        };
+        let signed = sign(&req, creds, "us-east-1", "service", at);
+        assert!(
+            signed
+                .canonical_request
+                .contains("host:example.amazonaws.com\nmy-header1:value1,value4\nx-amz-date:20150830T123600Z\n"),
+            "{}",
+            signed.canonical_request
+        );
     }
 }

@@ -3,8 +3,8 @@
 //! `kubernetes.io/no-provisioner`, and a ReadWriteOnce PVC of that class binds. The probe works
 //! in a namespace of its own and deletes everything it created, whatever happens.
 
-use crate::probes::iaas::common::{FnProbe, abort_all};
 use crate::probes::{Finding, Outcome, ProbeContext, Registry};
+use crate::probes::{FnProbe, abort_all};
 use futures::FutureExt;
 use k8s_openapi::api::core::v1::{Namespace, PersistentVolumeClaim, Pod};
 use k8s_openapi::api::storage::v1::StorageClass;

@@ -4,8 +4,8 @@
 //! regions and zones is reported as warnings (the physical host is not observable, so the
 //! standard's MUST about physical machines stays a manual check).
 
-use crate::probes::iaas::common::{FnProbe, abort_all};
 use crate::probes::{Finding, Outcome, ProbeContext, Registry};
+use crate::probes::{FnProbe, abort_all};
 use futures::FutureExt;
 use k8s_openapi::api::core::v1::Node;
 use std::collections::{BTreeMap, BTreeSet};

@@ -629,9 +629,9 @@ pub const PROBE_NAME: &str = "kaas-sonobuoy-e2e";
 
 /// The probe answering `cncf-k8s-conformance` and `kaas-networking-check` (one Sonobuoy pass
 /// for whichever of them are requested). It creates resources in the cluster.
-pub fn probe() -> std::sync::Arc<crate::probes::iaas::common::FnProbe> {
+pub fn probe() -> std::sync::Arc<crate::probes::FnProbe> {
     use futures::FutureExt;
-    crate::probes::iaas::common::FnProbe::new(
+    crate::probes::FnProbe::new(
         PROBE_NAME,
         CHECKS.iter().map(|c| c.id.to_string()).collect(),
         |ctx, ids| run_checks(ctx, ids).boxed(),
