@@ -973,13 +973,32 @@ impl Client {
         path: &str,
         key: &str,
     ) -> Result<Vec<Value>, OpenStackError> {
+        let mut items = vec![];
+        self.list_pages(service_type, path, key, |page| {
+            items.extend(page);
+            Ok(())
+        })
+        .await?;
+        Ok(items)
+    }
+
+    /// Like [`Client::list`], but hands each page's items to `on_page` as the page arrives
+    /// (moved out of the page, never copied), so a caller that keeps a smaller form of each
+    /// item never holds the whole listing as JSON. An error from `on_page` ends the listing.
+    pub async fn list_pages(
+        &self,
+        service_type: &str,
+        path: &str,
+        key: &str,
+        mut on_page: impl FnMut(Vec<Value>) -> Result<(), OpenStackError>,
+    ) -> Result<(), OpenStackError> {
         let service = canonical_type(service_type);
         let mut current = if path.contains("limit=") {
             path.to_string()
         } else {
             set_query_param(path, "limit", &page_limit(service).to_string())
         };
-        let mut items = vec![];
+        let mut read = 0usize;
         let mut seen = std::collections::HashSet::new();
         let first = current.clone();
         let limits = &self.inner.options;
@@ -996,13 +1015,12 @@ impl Client {
             if seen.len() > limits.max_pages {
                 return Err(incomplete(format!(
                     "more than {} pages (the limit); {} items read so far",
-                    limits.max_pages,
-                    items.len()
+                    limits.max_pages, read
                 ))
                 .await);
             }
-            let page = self.get_json(service_type, &current).await?;
-            let Some(arr) = page.get(key).and_then(Value::as_array) else {
+            let mut page = self.get_json(service_type, &current).await?;
+            let Some(arr) = page.get_mut(key).and_then(Value::as_array_mut) else {
                 let base = self.api_base(service_type).unwrap_or_default().0;
                 return Err(OpenStackError::Decode {
                     service: service.to_string(),
@@ -1012,7 +1030,7 @@ impl Client {
                 });
             };
             let n = arr.len();
-            if items.len() + n > limits.max_items {
+            if read + n > limits.max_items {
                 return Err(incomplete(format!(
                     "more than {} items (the limit) after {} pages",
                     limits.max_items,
@@ -1020,7 +1038,8 @@ impl Client {
                 ))
                 .await);
             }
-            items.extend(arr.iter().cloned());
+            read += n;
+            on_page(std::mem::take(arr))?;
             let next = page
                 .get(format!("{key}_links"))
                 .and_then(Value::as_array)
@@ -1053,7 +1072,7 @@ impl Client {
                 _ => break,
             }
         }
-        Ok(items)
+        Ok(())
     }
 
     fn count(&self, service: &str) {
