@@ -982,9 +982,11 @@ impl Client {
         Ok(items)
     }
 
-    /// Like [`Client::list`], but hands each page's items to `on_page` as the page arrives
-    /// (moved out of the page, never copied), so a caller that keeps a smaller form of each
-    /// item never holds the whole listing as JSON. An error from `on_page` ends the listing.
+    /// Like [`Client::list`], but hands each page's items to `on_page` (moved out of the page,
+    /// never copied), so a caller that keeps a smaller form of each item never holds the whole
+    /// listing as JSON. A page's items are handed over while the next page is being fetched,
+    /// so that work hides in the network latency of marker paging. An error from `on_page`
+    /// ends the listing.
     pub async fn list_pages(
         &self,
         service_type: &str,
@@ -999,6 +1001,8 @@ impl Client {
             set_query_param(path, "limit", &page_limit(service).to_string())
         };
         let mut read = 0usize;
+        // The items of the page before, handed to `on_page` while the next page is on its way.
+        let mut backlog: Vec<Value> = vec![];
         let mut seen = std::collections::HashSet::new();
         let first = current.clone();
         let limits = &self.inner.options;
@@ -1019,7 +1023,16 @@ impl Client {
                 ))
                 .await);
             }
-            let mut page = self.get_json(service_type, &current).await?;
+            let previous = std::mem::take(&mut backlog);
+            let (page, handled) = tokio::join!(self.get_json(service_type, &current), async {
+                if previous.is_empty() {
+                    Ok(())
+                } else {
+                    on_page(previous)
+                }
+            });
+            handled?;
+            let mut page = page?;
             let Some(arr) = page.get_mut(key).and_then(Value::as_array_mut) else {
                 let base = self.api_base(service_type).unwrap_or_default().0;
                 return Err(OpenStackError::Decode {
@@ -1039,7 +1052,7 @@ impl Client {
                 .await);
             }
             read += n;
-            on_page(std::mem::take(arr))?;
+            backlog = std::mem::take(arr);
             let next = page
                 .get(format!("{key}_links"))
                 .and_then(Value::as_array)
@@ -1071,6 +1084,9 @@ impl Client {
                 }
                 _ => break,
             }
+        }
+        if !backlog.is_empty() {
+            on_page(backlog)?;
         }
         Ok(())
     }
