@@ -254,6 +254,11 @@ struct Inner {
     renewing: tokio::sync::Mutex<()>,
     counts: Mutex<BTreeMap<String, u64>>,
     endpoints: tokio::sync::Mutex<HashMap<String, Result<String, OpenStackError>>>,
+    /// Endpoints found by version discovery (copied from `endpoints`, readable without waiting).
+    discovered: Mutex<HashMap<String, String>>,
+    /// Services whose conventional versioned path (see [`Client::api_base`]) has answered with
+    /// something other than 404, so it is used without discovery from then on.
+    confirmed: Mutex<std::collections::HashSet<String>>,
     compute_version: tokio::sync::OnceCell<Option<String>>,
 }
 
@@ -461,6 +466,22 @@ fn parse_mv(s: &str) -> Option<(u32, u32)> {
     Some((a.parse().ok()?, b.parse().ok()?))
 }
 
+/// [`COMPUTE_MICROVERSION`] as text (`2.61`).
+fn wanted_microversion() -> String {
+    format!("{}.{}", COMPUTE_MICROVERSION.0, COMPUTE_MICROVERSION.1)
+}
+
+/// The headers that ask compute for microversion `mv` (none without one).
+fn microversion_headers(mv: Option<&str>) -> Vec<(String, String)> {
+    match mv {
+        Some(mv) => vec![
+            ("OpenStack-API-Version".into(), format!("compute {mv}")),
+            ("X-OpenStack-Nova-API-Version".into(), mv.to_string()),
+        ],
+        None => vec![],
+    }
+}
+
 /// Picks the compute microversion: min(server max, 2.61), if the server supports microversions.
 pub fn negotiate_microversion(min: Option<&str>, max: Option<&str>) -> Option<String> {
     let max = parse_mv(max?)?;
@@ -547,6 +568,8 @@ impl Client {
                 token,
                 counts,
                 endpoints: tokio::sync::Mutex::new(HashMap::new()),
+                discovered: Mutex::new(HashMap::new()),
+                confirmed: Mutex::new(std::collections::HashSet::new()),
                 compute_version: tokio::sync::OnceCell::new(),
             }),
         })
@@ -643,9 +666,64 @@ impl Client {
                 if !r.as_ref().is_err_and(OpenStackError::is_stopped) {
                     cache.insert(service.clone(), r.clone());
                 }
+                if let Ok(url) = &r
+                    && let Ok(mut found) = self.inner.discovered.lock()
+                {
+                    found.insert(service.clone(), url.clone());
+                }
                 r
             })
             .await
+    }
+
+    /// The catalog URL of a service (project substituted, no trailing slash).
+    fn catalog_url(&self, requested: &str) -> Result<String, OpenStackError> {
+        let cfg = &self.inner.config;
+        let Some(raw) = self.inner.token.catalog.endpoint_url(
+            requested,
+            cfg.region_name.as_deref(),
+            &cfg.interface,
+        ) else {
+            return Err(OpenStackError::NoEndpoint {
+                service: requested.to_string(),
+                interface: cfg.interface.clone(),
+                region: cfg.region_name.clone(),
+                available: self.inner.token.catalog.types().join(", "),
+            });
+        };
+        Ok(
+            substitute_project(raw, self.inner.token.project_id.as_deref())
+                .trim_end_matches('/')
+                .to_string(),
+        )
+    }
+
+    /// The base URL API requests go to, without any request: the catalog URL when it names a
+    /// version (or the service has none we ask for), the discovered endpoint when discovery
+    /// ran, else the catalog URL plus the version we ask for (`/v2`, `/v2.0`, ...), as every
+    /// OpenStack deployment serves it. The flag says that this conventional path has not
+    /// answered yet: [`Client::request`] then falls back to version discovery on a 404.
+    pub fn api_base(&self, service_type: &str) -> Result<(String, bool), OpenStackError> {
+        let service = canonical_type(service_type);
+        let url = self.catalog_url(service_type)?;
+        let Some(want) = wanted_version(service).filter(|_| !versioned(&url)) else {
+            return Ok((url, false));
+        };
+        if let Some(found) = self
+            .inner
+            .discovered
+            .lock()
+            .ok()
+            .and_then(|d| d.get(service).cloned())
+        {
+            return Ok((found, false));
+        }
+        let confirmed = self
+            .inner
+            .confirmed
+            .lock()
+            .is_ok_and(|c| c.contains(service));
+        Ok((format!("{url}/{want}"), !confirmed))
     }
 
     async fn resolve_endpoint(
@@ -775,22 +853,27 @@ impl Client {
         Ok(v)
     }
 
-    async fn service_headers(
-        &self,
-        service: &str,
-    ) -> Result<Vec<(String, String)>, OpenStackError> {
-        let mut h = vec![];
-        if service == "compute"
-            && let Some(mv) = self.compute_microversion().await?
-        {
-            h.push(("OpenStack-API-Version".into(), format!("compute {mv}")));
-            h.push(("X-OpenStack-Nova-API-Version".into(), mv));
+    /// The headers a service's requests carry: for compute, the microversion. Until the
+    /// microversion is known, [`COMPUTE_MICROVERSION`] is asked for without a discovery request
+    /// (the flag says so); a server that does not support it answers 406 and
+    /// [`Client::request`] then negotiates.
+    fn service_headers(&self, service: &str) -> (Vec<(String, String)>, bool) {
+        if service != "compute" {
+            return (vec![], false);
         }
-        Ok(h)
+        match self.inner.compute_version.get() {
+            Some(known) => (microversion_headers(known.as_deref()), false),
+            None => (microversion_headers(Some(&wanted_microversion())), true),
+        }
     }
 
     /// Sends a request to `path` under a service's endpoint and returns the raw answer; error
     /// statuses become [`OpenStackError::Http`]. GET, HEAD, PUT and DELETE are retried.
+    ///
+    /// No version discovery comes first (see [`Client::api_base`]): only when the conventional
+    /// versioned path answers 404 before it ever answered otherwise is the version document
+    /// read and the request sent again to the endpoint it names; only when compute refuses
+    /// the microversion asked for (406) is the microversion negotiated and the request repeated.
     pub async fn request(
         &self,
         service_type: &str,
@@ -799,19 +882,62 @@ impl Client {
         body: Option<&Value>,
     ) -> Result<RawResponse, OpenStackError> {
         let service = canonical_type(service_type);
-        let base = self.endpoint(service_type).await?;
-        let headers = self.service_headers(service).await?;
-        let headers: Vec<(&str, &str)> = headers
-            .iter()
-            .map(|(k, v)| (k.as_str(), v.as_str()))
-            .collect();
         let idempotent = matches!(
             method,
             Method::GET | Method::HEAD | Method::PUT | Method::DELETE | Method::OPTIONS
         );
-        let url = format!("{base}{path}");
-        self.send(service, method, &url, body, &headers, idempotent, true)
-            .await
+        let (mut base, mut guessed) = self.api_base(service_type)?;
+        let (mut headers, mut optimistic) = self.service_headers(service);
+        loop {
+            let pairs: Vec<(&str, &str)> = headers
+                .iter()
+                .map(|(k, v)| (k.as_str(), v.as_str()))
+                .collect();
+            let url = format!("{base}{path}");
+            let result = self
+                .send(
+                    service,
+                    method.clone(),
+                    &url,
+                    body,
+                    &pairs,
+                    idempotent,
+                    true,
+                )
+                .await;
+            let status = match &result {
+                Ok(r) => Some(r.status),
+                Err(e) => e.status(),
+            };
+            if guessed && status.is_some() {
+                guessed = false;
+                if status == Some(404) {
+                    let found = self.endpoint(service_type).await?;
+                    if found != base {
+                        base = found;
+                        continue;
+                    }
+                } else if let Ok(mut c) = self.inner.confirmed.lock() {
+                    c.insert(service.to_string());
+                }
+            }
+            if optimistic && status == Some(406) {
+                optimistic = false;
+                headers = microversion_headers(self.compute_microversion().await?.as_deref());
+                continue;
+            }
+            if optimistic && let Ok(r) = &result {
+                let echoed = r
+                    .headers
+                    .get("openstack-api-version")
+                    .and_then(|v| v.to_str().ok())
+                    .is_some_and(|v| v.trim() == format!("compute {}", wanted_microversion()));
+                if echoed {
+                    let _ = self.inner.compute_version.set(Some(wanted_microversion()));
+                }
+            }
+            return result;
+        }
     }
 
     /// A request with JSON answer (`Value::Null` for an empty body).
@@ -824,7 +950,7 @@ impl Client {
     ) -> Result<Value, OpenStackError> {
         let method_s = method.to_string();
         let resp = self.request(service_type, method, path, body).await?;
-        let base = self.endpoint(service_type).await?;
+        let (base, _) = self.api_base(service_type)?;
         decode_json(
             canonical_type(service_type),
             &method_s,
@@ -847,18 +973,41 @@ impl Client {
         path: &str,
         key: &str,
     ) -> Result<Vec<Value>, OpenStackError> {
+        let mut items = vec![];
+        self.list_pages(service_type, path, key, |page| {
+            items.extend(page);
+            Ok(())
+        })
+        .await?;
+        Ok(items)
+    }
+
+    /// Like [`Client::list`], but hands each page's items to `on_page` (moved out of the page,
+    /// never copied), so a caller that keeps a smaller form of each item never holds the whole
+    /// listing as JSON. A page's items are handed over while the next page is being fetched,
+    /// so that work hides in the network latency of marker paging. An error from `on_page`
+    /// ends the listing.
+    pub async fn list_pages(
+        &self,
+        service_type: &str,
+        path: &str,
+        key: &str,
+        mut on_page: impl FnMut(Vec<Value>) -> Result<(), OpenStackError>,
+    ) -> Result<(), OpenStackError> {
         let service = canonical_type(service_type);
         let mut current = if path.contains("limit=") {
             path.to_string()
         } else {
             set_query_param(path, "limit", &page_limit(service).to_string())
         };
-        let mut items = vec![];
+        let mut read = 0usize;
+        // The items of the page before, handed to `on_page` while the next page is on its way.
+        let mut backlog: Vec<Value> = vec![];
         let mut seen = std::collections::HashSet::new();
         let first = current.clone();
         let limits = &self.inner.options;
         let incomplete = |message: String| async move {
-            let base = self.endpoint(service_type).await.unwrap_or_default();
+            let base = self.api_base(service_type).unwrap_or_default().0;
             OpenStackError::Listing {
                 service: service.to_string(),
                 path: split_url(&format!("{base}{first}")),
@@ -870,14 +1019,22 @@ impl Client {
             if seen.len() > limits.max_pages {
                 return Err(incomplete(format!(
                     "more than {} pages (the limit); {} items read so far",
-                    limits.max_pages,
-                    items.len()
+                    limits.max_pages, read
                 ))
                 .await);
             }
-            let page = self.get_json(service_type, &current).await?;
-            let Some(arr) = page.get(key).and_then(Value::as_array) else {
-                let base = self.endpoint(service_type).await.unwrap_or_default();
+            let previous = std::mem::take(&mut backlog);
+            let (page, handled) = tokio::join!(self.get_json(service_type, &current), async {
+                if previous.is_empty() {
+                    Ok(())
+                } else {
+                    on_page(previous)
+                }
+            });
+            handled?;
+            let mut page = page?;
+            let Some(arr) = page.get_mut(key).and_then(Value::as_array_mut) else {
+                let base = self.api_base(service_type).unwrap_or_default().0;
                 return Err(OpenStackError::Decode {
                     service: service.to_string(),
                     method: "GET".into(),
@@ -886,7 +1043,7 @@ impl Client {
                 });
             };
             let n = arr.len();
-            if items.len() + n > limits.max_items {
+            if read + n > limits.max_items {
                 return Err(incomplete(format!(
                     "more than {} items (the limit) after {} pages",
                     limits.max_items,
@@ -894,7 +1051,8 @@ impl Client {
                 ))
                 .await);
             }
-            items.extend(arr.iter().cloned());
+            read += n;
+            backlog = std::mem::take(arr);
             let next = page
                 .get(format!("{key}_links"))
                 .and_then(Value::as_array)
@@ -927,7 +1085,10 @@ impl Client {
                 _ => break,
             }
         }
-        Ok(items)
+        if !backlog.is_empty() {
+            on_page(backlog)?;
+        }
+        Ok(())
     }
 
     fn count(&self, service: &str) {

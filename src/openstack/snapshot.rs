@@ -4,6 +4,9 @@
 //! only a listing stopped by the asking probe's own budget or interruption is not remembered
 //! (the next probe fetches it again). A probe waiting for a listing another probe is fetching
 //! waits only within its own [`Budget`].
+//!
+//! Images are decoded page by page as they arrive, without the Glance fields no probe reads
+//! ([`UNREAD_IMAGE_FIELDS`]), so a cloud with thousands of images costs little memory.
 
 use super::OpenStackError;
 use super::catalog::Catalog;
@@ -12,6 +15,26 @@ use super::models::{Flavor, Image, Role, VolumeType};
 use serde_json::Value;
 use std::sync::Arc;
 use tokio::sync::OnceCell;
+
+/// Glance fields of an image that no probe reads: links, where the data lies, the data's
+/// checksums and bookkeeping. Dropped from each image as its page arrives; every other field,
+/// above all every custom property, is kept.
+pub const UNREAD_IMAGE_FIELDS: [&str; 14] = [
+    "self",
+    "file",
+    "schema",
+    "locations",
+    "direct_url",
+    "checksum",
+    "os_hash_value",
+    "owner",
+    "tags",
+    "updated_at",
+    "virtual_size",
+    "protected",
+    "container_format",
+    "disk_format",
+];
 
 /// The result of one shared listing.
 pub type Shared<T> = Result<Arc<T>, OpenStackError>;
@@ -160,12 +183,34 @@ impl Snapshot {
         Ok(out)
     }
 
-    /// All images (`member_status=all`), every property kept; probes filter by visibility.
+    /// All images (`member_status=all`), every property kept except [`UNREAD_IMAGE_FIELDS`];
+    /// probes filter by visibility.
     pub async fn images(&self) -> Shared<Vec<Image>> {
         let path = "/images?member_status=all";
         shared(&self.images, "image", path, || async {
-            let raw = self.client.list("image", path, "images").await?;
-            decode("image", path, raw)
+            let mut images: Vec<Image> = vec![];
+            self.client
+                .list_pages("image", path, "images", |page| {
+                    for mut item in page {
+                        if let Some(fields) = item.as_object_mut() {
+                            for unread in UNREAD_IMAGE_FIELDS {
+                                fields.shift_remove(unread);
+                            }
+                        }
+                        let image =
+                            serde_json::from_value(item).map_err(|e| OpenStackError::Decode {
+                                service: "image".into(),
+                                method: "GET".into(),
+                                path: path.into(),
+                                message: format!("item {}: {e}", images.len()),
+                            })?;
+                        images.push(image);
+                    }
+                    Ok(())
+                })
+                .await?;
+            images.shrink_to_fit();
+            Ok(images)
         })
         .await
     }

@@ -15,6 +15,9 @@ use std::time::{Duration, Instant};
 use tokio_util::sync::CancellationToken;
 
 mod keystone;
+mod listing;
+
+use listing::PagedList;
 
 /// A token issued by the simulator.
 #[derive(Debug, Clone)]
@@ -135,7 +138,10 @@ pub(crate) struct SimState {
     pub(crate) base: String,
     tokens: Mutex<HashMap<String, TokenInfo>>,
     flavors: Vec<Value>,
-    images: Vec<Value>,
+    /// The flavor listings, prepared per visibility filter and view (see [`flavor_list`]).
+    flavor_lists: Vec<PagedList>,
+    /// The image listing without (`[0]`) and with (`[1]`) `os_hidden` images.
+    image_lists: [PagedList; 2],
     volume_types: Vec<Value>,
     dynamic: Mutex<Dynamic>,
     fault_hits: Vec<AtomicU64>,
@@ -221,7 +227,7 @@ impl SimState {
 
     pub(crate) fn new(fixture: Fixture, base: String) -> SimState {
         let now = chrono::Utc::now();
-        let flavors = fixture
+        let flavors: Vec<Value> = fixture
             .flavors
             .iter()
             .map(|f| {
@@ -235,7 +241,7 @@ impl SimState {
                 })
             })
             .collect();
-        let images = fixture
+        let images: Vec<Value> = fixture
             .images
             .iter()
             .map(|i| {
@@ -276,6 +282,16 @@ impl SimState {
                 Value::Object(m)
             })
             .collect();
+        let image_lists = [false, true].map(|hidden| {
+            PagedList::new(
+                images
+                    .iter()
+                    .filter(|i| i["os_hidden"] == json!(hidden))
+                    .cloned(),
+            )
+        });
+        drop(images);
+        let flavor_lists = flavor_lists(&flavors);
         let volume_types = fixture
             .volume_types
             .iter()
@@ -369,7 +385,8 @@ impl SimState {
             base,
             tokens: Mutex::new(HashMap::new()),
             flavors,
-            images,
+            flavor_lists,
+            image_lists,
             volume_types,
             dynamic: Mutex::new(dynamic),
             fault_hits,
@@ -416,6 +433,89 @@ impl SimState {
     }
 }
 
+/// How Nova shows a flavor: `GET /flavors` (id, name, links) or the details, which gain
+/// `description` at microversion 2.55 and `extra_specs` at 2.61.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum FlavorView {
+    Summary,
+    DetailBefore2_55,
+    DetailBefore2_61,
+    Detail,
+}
+
+impl FlavorView {
+    const ALL: [FlavorView; 4] = [
+        FlavorView::Summary,
+        FlavorView::DetailBefore2_55,
+        FlavorView::DetailBefore2_61,
+        FlavorView::Detail,
+    ];
+
+    /// The detailed view at microversion `mv`.
+    fn detail(mv: (u32, u32)) -> FlavorView {
+        if mv < (2, 55) {
+            FlavorView::DetailBefore2_55
+        } else if mv < (2, 61) {
+            FlavorView::DetailBefore2_61
+        } else {
+            FlavorView::Detail
+        }
+    }
+
+    /// The flavor `f` (all fields) in this view.
+    fn render(self, f: &Value) -> Value {
+        match self {
+            FlavorView::Summary => json!({"id": f["id"], "name": f["name"], "links": f["links"]}),
+            detail => {
+                let mut f = f.clone();
+                if let Some(o) = f.as_object_mut() {
+                    if detail != FlavorView::Detail {
+                        o.remove("extra_specs");
+                    }
+                    if detail == FlavorView::DetailBefore2_55 {
+                        o.remove("description");
+                    }
+                }
+                f
+            }
+        }
+    }
+}
+
+/// The `is_public` filters of the flavor listing: `none` (all), `false` (private only) and
+/// anything else (public only, Nova's default).
+const FLAVOR_FILTERS: [&str; 3] = ["true", "false", "none"];
+
+/// Every flavor listing (filter × view), in the order of [`flavor_list_index`].
+fn flavor_lists(flavors: &[Value]) -> Vec<PagedList> {
+    let mut out = vec![];
+    for filter in FLAVOR_FILTERS {
+        let selected: Vec<&Value> = flavors
+            .iter()
+            .filter(|f| match filter {
+                "none" => true,
+                "false" => f["os-flavor-access:is_public"] == json!(false),
+                _ => f["os-flavor-access:is_public"] == json!(true),
+            })
+            .collect();
+        for view in FlavorView::ALL {
+            out.push(PagedList::new(selected.iter().map(|f| view.render(f))));
+        }
+    }
+    out
+}
+
+/// Where the listing for an `is_public` query value (lower case) and a view sits.
+fn flavor_list_index(filter: Option<&str>, view: FlavorView) -> usize {
+    let filter = match filter {
+        Some("none") => 2,
+        Some("false") => 1,
+        _ => 0,
+    };
+    let view = FlavorView::ALL.iter().position(|v| *v == view).unwrap_or(0);
+    filter * FlavorView::ALL.len() + view
+}
+
 fn render_rules(
     defs: &[super::fixture::DefaultRuleDef],
     sg_id: &str,
@@ -452,6 +552,15 @@ fn json_response(status: u16, v: &Value) -> Response {
         .status(status)
         .header(header::CONTENT_TYPE, "application/json")
         .body(Body::from(v.to_string()))
+        .unwrap_or_else(|_| StatusCode::INTERNAL_SERVER_ERROR.into_response())
+}
+
+/// A JSON answer whose text is already built.
+fn json_text_response(status: u16, text: String) -> Response {
+    Response::builder()
+        .status(status)
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(Body::from(text))
         .unwrap_or_else(|_| StatusCode::INTERNAL_SERVER_ERROR.into_response())
 }
 
@@ -601,7 +710,13 @@ fn api_path(service: &str, segs: &[String], project_id: &str) -> String {
     format!("/{}", rest.join("/"))
 }
 
+/// The header that tells how long the simulator worked on an answer, in microseconds, without
+/// the delays of `latency` faults (read by `scripts/bench`).
+pub(crate) const SERVER_TIME_HEADER: &str = "x-sim-server-time-us";
+
 pub(crate) async fn handle(state: std::sync::Arc<SimState>, req: Request<Body>) -> Response {
+    let started = Instant::now();
+    let mut delayed = Duration::ZERO;
     let (parts, body) = req.into_parts();
     let bytes = axum::body::to_bytes(body, 16 * 1024 * 1024)
         .await
@@ -667,7 +782,9 @@ pub(crate) async fn handle(state: std::sync::Arc<SimState>, req: Request<Body>) 
             continue;
         }
         if f.delay_ms > 0 {
+            let sleeping = Instant::now();
             tokio::time::sleep(Duration::from_millis(f.delay_ms)).await;
+            delayed += sleeping.elapsed();
         }
         match f.kind {
             FaultKind::Latency => {}
@@ -777,6 +894,12 @@ pub(crate) async fn handle(state: std::sync::Arc<SimState>, req: Request<Body>) 
             _ => resp,
         };
     }
+    let worked = started.elapsed().saturating_sub(delayed);
+    set_header(
+        &mut resp,
+        SERVER_TIME_HEADER,
+        &worked.as_micros().to_string(),
+    );
     resp
 }
 
@@ -1286,41 +1409,19 @@ fn compute(st: &SimState, r: &Req, rest: &[&str]) -> Response {
             }
         },
     };
-    let flavor_view = |f: &Value| -> Value {
-        let mut f = f.clone();
-        if let Some(o) = f.as_object_mut() {
-            if mv < (2, 61) {
-                o.remove("extra_specs");
-            }
-            if mv < (2, 55) {
-                o.remove("description");
-            }
-        }
-        f
-    };
     let mut resp = match (&r.method, rest) {
         (&Method::GET, ["flavors", "detail"]) | (&Method::GET, ["flavors"]) => {
-            let public_filter = r.query.get("is_public").map(|s| s.to_ascii_lowercase());
-            let items: Vec<Value> = st
-                .flavors
-                .iter()
-                .filter(|f| match public_filter.as_deref() {
-                    Some("none") => true,
-                    Some("false") => f["os-flavor-access:is_public"] == json!(false),
-                    _ => f["os-flavor-access:is_public"] == json!(true),
-                })
-                .map(|f| {
-                    if rest.len() == 1 {
-                        json!({"id": f["id"], "name": f["name"], "links": f["links"]})
-                    } else {
-                        flavor_view(f)
-                    }
-                })
-                .collect();
-            match page(&items, &r.query, st.page_size("compute")) {
+            let filter = r.query.get("is_public").map(|s| s.to_ascii_lowercase());
+            let view = if rest.len() == 1 {
+                FlavorView::Summary
+            } else {
+                FlavorView::detail(mv)
+            };
+            let list = &st.flavor_lists[flavor_list_index(filter.as_deref(), view)];
+            match list.page(&r.query, st.page_size("compute")) {
                 Err(m) => error("compute", 400, &m),
-                Ok((p, next)) => {
-                    let mut body = json!({"flavors": p});
+                Ok((range, next)) => {
+                    let mut body = format!("{{\"flavors\":{}", list.json_array(range));
                     if let Some(m) = next {
                         let limit = r
                             .query
@@ -1331,19 +1432,21 @@ fn compute(st: &SimState, r: &Req, rest: &[&str]) -> Response {
                         if let Some(ip) = r.query.get("is_public") {
                             q = format!("is_public={ip}&{q}");
                         }
-                        body["flavors_links"] = json!([{"rel": "next",
+                        let links = json!([{"rel": "next",
                             "href": format!("{}/compute/v2.1/{}?{q}", st.base, rest.join("/"))}]);
+                        body.push_str(&format!(",\"flavors_links\":{links}"));
                     }
-                    json_response(200, &body)
+                    body.push('}');
+                    json_text_response(200, body)
                 }
             }
         }
-        (&Method::GET, ["flavors", id]) => match st.flavors.iter().find(|f| f["id"] == json!(id)) {
-            Some(f) => json_response(200, &json!({"flavor": flavor_view(f)})),
+        (&Method::GET, ["flavors", id]) => match st.flavors.iter().find(|f| f["id"] == *id) {
+            Some(f) => json_response(200, &json!({"flavor": FlavorView::detail(mv).render(f)})),
             None => error("compute", 404, &format!("Flavor {id} could not be found.")),
         },
         (&Method::GET, ["flavors", id, "os-extra_specs"]) => {
-            match st.flavors.iter().find(|f| f["id"] == json!(id)) {
+            match st.flavors.iter().find(|f| f["id"] == *id) {
                 Some(f) => json_response(200, &json!({"extra_specs": f["extra_specs"]})),
                 None => error("compute", 404, &format!("Flavor {id} could not be found.")),
             }
@@ -1425,7 +1528,7 @@ fn create_server(st: &SimState, s: &Value) -> Response {
         return error("compute", 400, "Invalid input for field/attribute server.");
     };
     let flavor = s["flavorRef"].as_str().unwrap_or("");
-    if !st.flavors.iter().any(|f| f["id"] == json!(flavor)) {
+    if !st.flavors.iter().any(|f| f["id"] == flavor) {
         return error(
             "compute",
             400,
@@ -1442,7 +1545,7 @@ fn create_server(st: &SimState, s: &Value) -> Response {
         .and_then(|b| b["uuid"].as_str())
         .or_else(|| s["imageRef"].as_str())
         .unwrap_or("");
-    if !image.is_empty() && !st.images.iter().any(|i| i["id"] == json!(image)) {
+    if !image.is_empty() && !st.image_lists.iter().any(|l| l.contains(image)) {
         return error(
             "compute",
             400,
@@ -1609,17 +1712,14 @@ fn image(st: &SimState, r: &Req, rest: &[&str]) -> Response {
     match (&r.method, rest) {
         (&Method::GET, ["images"]) => {
             let show_hidden = r.query.get("os_hidden").map(String::as_str) == Some("true");
-            let items: Vec<Value> = st
-                .images
-                .iter()
-                .filter(|i| i["os_hidden"] == json!(show_hidden))
-                .cloned()
-                .collect();
-            match page(&items, &r.query, st.page_size("image")) {
+            let list = &st.image_lists[usize::from(show_hidden)];
+            match list.page(&r.query, st.page_size("image")) {
                 Err(m) => error("image", 400, &m),
-                Ok((p, next)) => {
-                    let mut body =
-                        json!({"images": p, "first": "/v2/images", "schema": "/v2/schemas/images"});
+                Ok((range, next)) => {
+                    let mut body = format!(
+                        "{{\"images\":{},\"first\":\"/v2/images\",\"schema\":\"/v2/schemas/images\"",
+                        list.json_array(range)
+                    );
                     if let Some(m) = next {
                         let mut q = format!("marker={m}");
                         if let Some(l) = r.query.get("limit") {
@@ -1628,14 +1728,15 @@ fn image(st: &SimState, r: &Req, rest: &[&str]) -> Response {
                         if let Some(ms) = r.query.get("member_status") {
                             q = format!("member_status={ms}&{q}");
                         }
-                        body["next"] = json!(format!("/v2/images?{q}"));
+                        body.push_str(&format!(",\"next\":{}", json!(format!("/v2/images?{q}"))));
                     }
-                    json_response(200, &body)
+                    body.push('}');
+                    json_text_response(200, body)
                 }
             }
         }
-        (&Method::GET, ["images", id]) => match st.images.iter().find(|i| i["id"] == json!(id)) {
-            Some(i) => json_response(200, i),
+        (&Method::GET, ["images", id]) => match st.image_lists.iter().find_map(|l| l.get(id)) {
+            Some(i) => json_response(200, &i),
             None => error("image", 404, &format!("No image found with ID {id}")),
         },
         _ => error("image", 404, "The resource could not be found."),
