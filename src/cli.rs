@@ -214,18 +214,9 @@ pub struct SelectionArgs {
     pub ignore_unused_assignments: bool,
 }
 
-/// Flags of `run`.
+/// The report files beside the YAML one (`run` and `rerun` both take them).
 #[derive(Debug, Args)]
-pub struct RunArgs {
-    #[command(flatten)]
-    /// What to run.
-    pub selection: SelectionArgs,
-    /// Subject name for the console and the report (default: the cloud name or kube context).
-    #[arg(short = 's', long = "subject", value_name = "NAME")]
-    pub subject: Option<String>,
-    /// Write the YAML report (the format the SCS compliance monitor ingests).
-    #[arg(short = 'o', long = "output", value_name = "FILE")]
-    pub output: Option<PathBuf>,
+pub struct ReportFormatArgs {
     /// Write the report as JSON.
     #[arg(long, value_name = "FILE")]
     pub json: Option<PathBuf>,
@@ -238,6 +229,51 @@ pub struct RunArgs {
     /// Write a self-contained HTML page (no external assets, no script).
     #[arg(long, value_name = "FILE")]
     pub html: Option<PathBuf>,
+}
+
+impl ReportFormatArgs {
+    /// Every report file asked for, the YAML one (`-o`) first, with the flag that names each.
+    fn paths<'a>(&'a self, yaml: Option<&'a Path>) -> Vec<(&'static str, &'a Path)> {
+        [
+            ("-o", yaml),
+            ("--json", self.json.as_deref()),
+            ("--junit", self.junit.as_deref()),
+            ("--markdown", self.markdown.as_deref()),
+            ("--html", self.html.as_deref()),
+        ]
+        .into_iter()
+        .filter_map(|(flag, path)| path.map(|p| (flag, p)))
+        .collect()
+    }
+
+    /// Writes `report` to the YAML file and every format asked for.
+    fn write(&self, report: &report::Report, yaml: Option<&Path>) -> report::Written {
+        report::write_all(
+            report,
+            yaml,
+            self.json.as_deref(),
+            self.junit.as_deref(),
+            self.markdown.as_deref(),
+            self.html.as_deref(),
+        )
+    }
+}
+
+/// Flags of `run`.
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    #[command(flatten)]
+    /// What to run.
+    pub selection: SelectionArgs,
+    /// Subject name for the console and the report (default: the cloud name or kube context).
+    #[arg(short = 's', long = "subject", value_name = "NAME")]
+    pub subject: Option<String>,
+    /// Write the YAML report (the format the SCS compliance monitor ingests).
+    #[arg(short = 'o', long = "output", value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// The other report formats (JSON, JUnit, Markdown, HTML).
+    #[command(flatten)]
+    pub formats: ReportFormatArgs,
     /// Exit non-zero only when the run could not complete, not for FAIL verdicts.
     #[arg(short = 'C', long = "critical-only")]
     pub critical_only: bool,
@@ -605,23 +641,10 @@ fn today() -> NaiveDate {
     Utc::now().date_naive()
 }
 
-/// The report files `run` was asked to write, with the flag that names each.
-fn output_paths(args: &RunArgs) -> Vec<(&'static str, &Path)> {
-    [
-        ("-o", args.output.as_deref()),
-        ("--json", args.json.as_deref()),
-        ("--junit", args.junit.as_deref()),
-        ("--markdown", args.markdown.as_deref()),
-        ("--html", args.html.as_deref()),
-    ]
-    .into_iter()
-    .filter_map(|(flag, path)| path.map(|p| (flag, p)))
-    .collect()
-}
-
 async fn run(args: RunArgs) -> Result<ExitStatus> {
     // A report that cannot be written is found out now, not after a long run.
-    report::check_output_paths(&output_paths(&args)).map_err(|err| anyhow!("{err}"))?;
+    report::check_output_paths(&args.formats.paths(args.output.as_deref()))
+        .map_err(|err| anyhow!("{err}"))?;
     let waivers = match &args.waivers {
         Some(path) => report::load_waivers(path).map_err(|err| anyhow!("{err}"))?,
         None => vec![],
@@ -828,14 +851,7 @@ async fn run(args: RunArgs) -> Result<ExitStatus> {
 /// Writes every report a run asked for (called before and, if the resources' states changed,
 /// after the last cleanup).
 fn write_reports(report: &report::Report, args: &RunArgs) -> report::Written {
-    report::write_all(
-        report,
-        args.output.as_deref(),
-        args.json.as_deref(),
-        args.junit.as_deref(),
-        args.markdown.as_deref(),
-        args.html.as_deref(),
-    )
+    args.formats.write(report, args.output.as_deref())
 }
 
 /// A running simulated cloud and the cloud name its clouds.yaml entry uses.

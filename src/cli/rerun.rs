@@ -24,18 +24,9 @@ pub struct RerunArgs {
     /// Where to write the merged YAML report.
     #[arg(short = 'o', long = "output", value_name = "FILE")]
     pub output: PathBuf,
-    /// Also write the merged report as JSON.
-    #[arg(long, value_name = "FILE")]
-    pub json: Option<PathBuf>,
-    /// Also write the merged report as JUnit XML.
-    #[arg(long, value_name = "FILE")]
-    pub junit: Option<PathBuf>,
-    /// Also write a Markdown summary of the merged report.
-    #[arg(long, value_name = "FILE")]
-    pub markdown: Option<PathBuf>,
-    /// Also write the merged report as an HTML page.
-    #[arg(long, value_name = "FILE")]
-    pub html: Option<PathBuf>,
+    /// The merged report in other formats (JSON, JUnit, Markdown, HTML).
+    #[command(flatten)]
+    pub formats: super::ReportFormatArgs,
     /// Scope file (default: the built-in scope with the report's uuid).
     #[arg(long, value_name = "SCOPE")]
     pub scope: Option<String>,
@@ -183,17 +174,8 @@ fn run_argv(
 
 /// `rerun`: see the module documentation.
 pub async fn rerun(args: RerunArgs) -> Result<ExitStatus> {
-    let outputs: Vec<(&str, &Path)> = [
-        ("-o", Some(args.output.as_path())),
-        ("--json", args.json.as_deref()),
-        ("--junit", args.junit.as_deref()),
-        ("--markdown", args.markdown.as_deref()),
-        ("--html", args.html.as_deref()),
-    ]
-    .into_iter()
-    .filter_map(|(flag, path)| path.map(|p| (flag, p)))
-    .collect();
-    report::check_output_paths(&outputs).map_err(|err| anyhow!("{err}"))?;
+    report::check_output_paths(&args.formats.paths(Some(&args.output)))
+        .map_err(|err| anyhow!("{err}"))?;
     let waivers = match &args.waivers {
         Some(path) => report::load_waivers(path).map_err(|err| anyhow!("{err}"))?,
         None => vec![],
@@ -251,14 +233,7 @@ pub async fn rerun(args: RerunArgs) -> Result<ExitStatus> {
             eprintln!("warning: {warning}");
         }
     }
-    let written = report::write_all(
-        &merged,
-        Some(&args.output),
-        args.json.as_deref(),
-        args.junit.as_deref(),
-        args.markdown.as_deref(),
-        args.html.as_deref(),
-    );
+    let written = args.formats.write(&merged, Some(&args.output));
     if !args.quiet {
         console::print(&report::console_summary(&merged, false));
         if let Some(note) = merged.scs_check.as_ref().and_then(|b| b.rerun.as_ref()) {

@@ -731,22 +731,7 @@ impl Client {
         requested: &str,
         service: &str,
     ) -> Result<String, OpenStackError> {
-        let cfg = &self.inner.config;
-        let Some(raw) = self.inner.token.catalog.endpoint_url(
-            requested,
-            cfg.region_name.as_deref(),
-            &cfg.interface,
-        ) else {
-            return Err(OpenStackError::NoEndpoint {
-                service: requested.to_string(),
-                interface: cfg.interface.clone(),
-                region: cfg.region_name.clone(),
-                available: self.inner.token.catalog.types().join(", "),
-            });
-        };
-        let url = substitute_project(raw, self.inner.token.project_id.as_deref())
-            .trim_end_matches('/')
-            .to_string();
+        let url = self.catalog_url(requested)?;
         let Some(want) = wanted_version(service) else {
             return Ok(url);
         };

@@ -1,6 +1,7 @@
 //! Native probes: the [`Probe`] trait, the context a probe gets, and the registry that maps
 //! testcase ids to probes. Probes never print; they return [`Outcome`]s with evidence.
 
+pub mod external_tool;
 mod fn_probe;
 pub mod iaas;
 pub mod kaas;

@@ -60,23 +60,8 @@ impl std::fmt::Debug for ProgressSink {
 
 /// The `tempest` binary: the configured one, else `tempest` in PATH.
 pub fn find_tempest(configured: Option<&Path>) -> Result<PathBuf, String> {
-    let missing = "install Tempest (Debian: `apt-get install tempest`, 33.0.0 matches Zed; or `pip install tempest`) into PATH, or pass --tempest PATH";
-    if let Some(p) = configured {
-        return if p.is_file() {
-            Ok(p.to_path_buf())
-        } else {
-            Err(format!(
-                "tempest binary {} not found; {missing}",
-                p.display()
-            ))
-        };
-    }
-    std::env::var_os("PATH")
-        .into_iter()
-        .flat_map(|p| std::env::split_paths(&p).collect::<Vec<_>>())
-        .map(|d| d.join("tempest"))
-        .find(|c| c.is_file())
-        .ok_or_else(|| format!("tempest not found in PATH; {missing}"))
+    let hint = "install Tempest (Debian: `apt-get install tempest`, 33.0.0 matches Zed; or `pip install tempest`) into PATH, or pass --tempest PATH";
+    crate::probes::external_tool::find_tool("tempest", configured, &[], hint)
 }
 
 /// One account of `accounts.yaml`.

@@ -342,34 +342,12 @@ pub fn execution_mode_args(mode: &str) -> Result<Vec<String>, String> {
 
 /// The `sonobuoy` binary: the configured one, else `sonobuoy` in PATH, else `~/.local/bin/sonobuoy`.
 pub fn find_sonobuoy(configured: Option<&Path>) -> Result<PathBuf, String> {
-    let missing = "install sonobuoy (https://github.com/vmware-tanzu/sonobuoy/releases, v0.57.3 is what the reference CI uses) into PATH or ~/.local/bin";
-    if let Some(p) = configured {
-        return if p.is_file() {
-            Ok(p.to_path_buf())
-        } else {
-            Err(format!(
-                "sonobuoy binary {} not found; {missing}",
-                p.display()
-            ))
-        };
-    }
-    if let Some(path) = std::env::var_os("PATH") {
-        for dir in std::env::split_paths(&path) {
-            let candidate = dir.join("sonobuoy");
-            if candidate.is_file() {
-                return Ok(candidate);
-            }
-        }
-    }
-    if let Some(home) = std::env::var_os("HOME") {
-        let candidate = PathBuf::from(home).join(".local/bin/sonobuoy");
-        if candidate.is_file() {
-            return Ok(candidate);
-        }
-    }
-    Err(format!(
-        "sonobuoy not found in PATH or ~/.local/bin; {missing}"
-    ))
+    let hint = "install sonobuoy (https://github.com/vmware-tanzu/sonobuoy/releases, v0.57.3 is what the reference CI uses) into PATH or ~/.local/bin";
+    let home_bin: Vec<(&str, PathBuf)> = std::env::var_os("HOME")
+        .map(|home| ("~/.local/bin", PathBuf::from(home).join(".local/bin")))
+        .into_iter()
+        .collect();
+    crate::probes::external_tool::find_tool("sonobuoy", configured, &home_bin, hint)
 }
 
 /// One sonobuoy-driven check.

@@ -1,0 +1,66 @@
+//! Finding the external programs that some probes orchestrate (Tempest, Sonobuoy): the path the
+//! user configured, else the first match in `PATH`, else the extra places a tool's own installer
+//! uses. One lookup, so every such probe reports a missing tool the same way.
+
+use std::path::{Path, PathBuf};
+
+/// The binary `name`: `configured` when given (it must exist), else `name` in a `PATH`
+/// directory, else `name` in one of `extra_dirs`. The error names where it looked and ends
+/// with `install_hint`.
+pub fn find_tool(
+    name: &str,
+    configured: Option<&Path>,
+    extra_dirs: &[(&str, PathBuf)],
+    install_hint: &str,
+) -> Result<PathBuf, String> {
+    if let Some(p) = configured {
+        return if p.is_file() {
+            Ok(p.to_path_buf())
+        } else {
+            Err(format!(
+                "{name} binary {} not found; {install_hint}",
+                p.display()
+            ))
+        };
+    }
+    let path_dirs = std::env::var_os("PATH")
+        .map(|p| std::env::split_paths(&p).collect::<Vec<_>>())
+        .unwrap_or_default();
+    if let Some(found) = path_dirs
+        .iter()
+        .chain(extra_dirs.iter().map(|(_, dir)| dir))
+        .map(|dir| dir.join(name))
+        .find(|candidate| candidate.is_file())
+    {
+        return Ok(found);
+    }
+    let places: Vec<&str> = std::iter::once("PATH")
+        .chain(extra_dirs.iter().map(|(shown, _)| *shown))
+        .collect();
+    Err(format!(
+        "{name} not found in {}; {install_hint}",
+        places.join(" or ")
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn configured_extra_dirs_and_errors() {
+        let dir = tempfile::tempdir().unwrap();
+        let tool = dir.path().join("some-tool-xyz");
+        std::fs::write(&tool, "").unwrap();
+        assert_eq!(find_tool("x", Some(&tool), &[], "hint"), Ok(tool.clone()));
+        let err = find_tool("x", Some(&dir.path().join("nope")), &[], "hint").unwrap_err();
+        assert!(
+            err.starts_with("x binary ") && err.ends_with("not found; hint"),
+            "{err}"
+        );
+        let extra = [("~/extra", dir.path().to_path_buf())];
+        assert_eq!(find_tool("some-tool-xyz", None, &extra, "hint"), Ok(tool));
+        let err = find_tool("no-such-tool-xyz", None, &extra, "hint").unwrap_err();
+        assert_eq!(err, "no-such-tool-xyz not found in PATH or ~/extra; hint");
+    }
+}
