@@ -29,6 +29,7 @@ mod kaas;
 mod rerun;
 mod resources;
 mod tempest;
+mod waivers;
 pub use crate::exit::ExitStatus;
 pub use cert::{BatchArgs, KeygenArgs, ScorecardArgs, SignArgs, UploadArgs, VerifyArgs};
 pub use completions::{CompletionsArgs, ManArgs};
@@ -390,6 +391,10 @@ pub struct ReportArgs {
     /// with the report's uuid).
     #[arg(long, value_name = "SCOPE")]
     pub scope: Option<String>,
+    /// Waiver file applied anew (as `run --waivers`): waived FAILs show as WAIVED and the exit
+    /// status is the one `run --waivers` gives; the verdicts in the report stay as they are.
+    #[arg(long, value_name = "FILE")]
+    pub waivers: Option<PathBuf>,
 }
 
 fn parse_date(text: &str) -> Result<NaiveDate, String> {
@@ -1366,8 +1371,12 @@ async fn validate(args: ValidateArgs) -> Result<ExitStatus> {
 
 async fn report_cmd(args: ReportArgs) -> Result<ExitStatus> {
     let text = report::read_report_text(&args.file).map_err(|err| anyhow!("cannot read {err}"))?;
-    let reports: Vec<Report> =
+    let mut reports: Vec<Report> =
         report::read_reports(&text).map_err(|err| anyhow!("{}: {err}", args.file.display()))?;
+    let mut status = ExitStatus::Pass;
+    if let Some(path) = &args.waivers {
+        status = waivers::apply_waiver_file(&mut reports, path, &args.file, today())?;
+    }
     if matches!(args.format, ReportFormat::Html) && reports.len() > 1 {
         bail!(
             "{}: holds {} reports; an HTML page shows one (split the file, one report each)",
@@ -1402,7 +1411,7 @@ async fn report_cmd(args: ReportArgs) -> Result<ExitStatus> {
         None if matches!(args.format, ReportFormat::Text) => console::print_summary(&out),
         None => console::print(&out),
     }
-    Ok(ExitStatus::Pass)
+    Ok(status)
 }
 
 /// Whether standard error is an interactive terminal and no CI is detected.

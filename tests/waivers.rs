@@ -328,3 +328,149 @@ fn a_malformed_waiver_file_stops_the_run_with_file_and_line() {
     assert!(stderr.starts_with("error: nope.yaml: "), "{stderr}");
     assert_eq!(stderr.lines().count(), 1, "{stderr}");
 }
+
+#[test]
+fn report_applies_a_waiver_file_anew_and_gates_on_it() {
+    let home = tempfile::tempdir().unwrap();
+    let fixture = repo().join("fixtures/clouds/flavors-broken.yaml");
+    let plain = run(home.path(), &fixture, &[]);
+    assert_eq!(plain.code, Some(1), "{}", plain.stderr);
+    let fails = failing(&home.path().join("r.json"));
+    let report = |extra: &[&str]| {
+        let output = isolated(home.path())
+            .args(["report", "r.yaml"])
+            .args(extra)
+            .output()
+            .unwrap();
+        Outcome {
+            code: output.status.code(),
+            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        }
+    };
+    // Without waivers `report` only renders: exit 0 whatever the verdicts, FAILs shown.
+    let shown = report(&["-f", "markdown"]);
+    assert_eq!(shown.code, Some(0), "{}", shown.stderr);
+    assert!(shown.stdout.contains("| FAIL |"), "{}", shown.stdout);
+
+    // One FAIL left unwaived: WAIVED for the others, and the gate fails (exit 1, as `run`).
+    let entries: Vec<(&str, &str, &str)> = fails[1..]
+        .iter()
+        .map(|id| (id.as_str(), "tracked in OPS-1", "2099-12-31"))
+        .collect();
+    let file = waiver_file(home.path(), &entries);
+    let partial = report(&["-f", "junit", "--waivers", file.to_str().unwrap()]);
+    assert_eq!(partial.code, Some(1), "{}", partial.stderr);
+    assert!(
+        partial.stdout.contains("type=\"WAIVED\""),
+        "{}",
+        partial.stdout
+    );
+    assert!(partial.stdout.contains("<failure"), "{}", partial.stdout);
+
+    // Every FAIL waived: exit 0; YAML output records the waivers and keeps the verdicts.
+    let entries: Vec<(&str, &str, &str)> = fails
+        .iter()
+        .map(|id| (id.as_str(), "tracked in OPS-1", "2099-12-31"))
+        .collect();
+    let file = waiver_file(home.path(), &entries);
+    let all = report(&[
+        "-f",
+        "yaml",
+        "--waivers",
+        file.to_str().unwrap(),
+        "-o",
+        "w.yaml",
+    ]);
+    assert_eq!(all.code, Some(0), "{}", all.stderr);
+    assert!(!all.stderr.contains("warning:"), "{}", all.stderr);
+    let before: serde_json::Value =
+        serde_saphyr::from_str(&std::fs::read_to_string(home.path().join("r.yaml")).unwrap())
+            .unwrap();
+    let after: serde_json::Value =
+        serde_saphyr::from_str(&std::fs::read_to_string(home.path().join("w.yaml")).unwrap())
+            .unwrap();
+    assert_eq!(before["run"]["invocations"], after["run"]["invocations"]);
+    assert_eq!(
+        before["scs_check"]["versions"],
+        after["scs_check"]["versions"]
+    );
+    assert_eq!(
+        after["scs_check"]["waivers"].as_array().unwrap().len(),
+        fails.len()
+    );
+
+    // Expired: a warning naming the file and line, and the FAIL counts again.
+    let file = waiver_file(home.path(), &[(fails[0].as_str(), "old", "2001-01-01")]);
+    let expired = report(&["--waivers", file.to_str().unwrap()]);
+    assert_eq!(expired.code, Some(1), "{}", expired.stderr);
+    assert!(
+        expired.stderr.contains("waivers.yaml:2: the waiver for")
+            && expired
+                .stderr
+                .contains("expired on 2001-01-01; the FAIL counts"),
+        "{}",
+        expired.stderr
+    );
+
+    // A malformed waiver file: one line with the file, exit 3.
+    std::fs::write(home.path().join("bad.yaml"), "waivers:\n  - testcase: x\n").unwrap();
+    let bad = report(&["--waivers", "bad.yaml"]);
+    assert_eq!(bad.code, Some(3), "{}", bad.stderr);
+    assert_eq!(bad.stderr.trim().lines().count(), 1, "{}", bad.stderr);
+    assert!(bad.stderr.contains("bad.yaml:2"), "{}", bad.stderr);
+}
+
+#[test]
+fn batch_passes_the_waivers_to_every_run() {
+    let home = tempfile::tempdir().unwrap();
+    let fixture = repo().join("fixtures/clouds/flavors-broken.yaml");
+    let plain = run(home.path(), &fixture, &[]);
+    assert_eq!(plain.code, Some(1), "{}", plain.stderr);
+    let fails = failing(&home.path().join("r.json"));
+    // The waivers cover subject `demo` only; `other` keeps its FAILs.
+    let entries: Vec<(&str, &str, &str)> = fails
+        .iter()
+        .map(|id| (id.as_str(), "tracked in OPS-1", "2099-12-31"))
+        .collect();
+    waiver_file(home.path(), &entries);
+    std::fs::create_dir(home.path().join("cfg")).unwrap();
+    std::fs::write(
+        home.path().join("cfg/config.toml"),
+        "[scopes.iaas]\nspec = \"iaas\"\n\n[presets.default]\nscopes = [\"iaas\"]\nsubjects = [\"demo\", \"other\"]\n",
+    )
+    .unwrap();
+    let batch = |subjects: &str| {
+        isolated(home.path())
+            .args(["batch", "cfg/config.toml", "--subject", subjects])
+            .args(["--scope", "iaas", "--waivers", "waivers.yaml", "-o", "out"])
+            .arg("--simulate")
+            .arg(&fixture)
+            .output()
+            .unwrap()
+    };
+    let only_demo = batch("demo");
+    let stdout = String::from_utf8_lossy(&only_demo.stdout);
+    assert_eq!(
+        only_demo.status.code(),
+        Some(0),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&only_demo.stderr)
+    );
+    assert!(stdout.contains("FAIL (waived: PASS)"), "{stdout}");
+    let kept = std::fs::read_to_string(home.path().join("out/report-iaas-demo.yaml")).unwrap();
+    let doc: serde_json::Value = serde_saphyr::from_str(&kept).unwrap();
+    assert_eq!(
+        doc["scs_check"]["waivers"].as_array().unwrap().len(),
+        fails.len()
+    );
+    assert!(kept.contains("-1"), "the report keeps the FAIL results");
+
+    let both = batch("demo,other");
+    let stdout = String::from_utf8_lossy(&both.stdout);
+    assert_eq!(both.status.code(), Some(1), "{stdout}");
+    assert!(
+        stdout.contains("1 of 2 runs did not pass: other"),
+        "{stdout}"
+    );
+}

@@ -302,6 +302,84 @@ impl BatchConfig {
     }
 }
 
+/// One share of the subjects for one of several machines or pods (`batch --shard I/N`).
+///
+/// The rule: the distinct subject names of the selection, sorted by their bytes, are numbered
+/// from 0; the subject numbered `k` belongs to shard `k mod N`, with every scope selected for
+/// it. The shares are therefore as even as they can be (their sizes differ by at most one
+/// subject), do not depend on the order of the configuration file or of `--subject`, and
+/// together cover every subject exactly once, provided that all shards read the same
+/// configuration with the same selection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Shard {
+    /// This shard's number, `0 <= index < count`.
+    pub index: usize,
+    /// How many shards there are.
+    pub count: usize,
+}
+
+impl std::str::FromStr for Shard {
+    type Err = String;
+
+    /// Parses `I/N`; the errors are one line naming the value.
+    fn from_str(text: &str) -> Result<Self, String> {
+        let bad = |why: &str| format!("'{text}': {why}");
+        let (i, n) = text
+            .split_once('/')
+            .ok_or_else(|| bad("expected I/N, such as 0/4 (shard I of N, counted from 0)"))?;
+        let number = |part: &str, what: &str| {
+            part.trim()
+                .parse::<usize>()
+                .map_err(|_| bad(&format!("{what} is not a whole number")))
+        };
+        let (index, count) = (number(i, "I")?, number(n, "N")?);
+        if count == 0 {
+            return Err(bad("N must be at least 1"));
+        }
+        if index >= count {
+            return Err(bad(&format!(
+                "I must be below N (the shards of {count} are numbered 0 to {})",
+                count - 1
+            )));
+        }
+        Ok(Shard { index, count })
+    }
+}
+
+impl std::fmt::Display for Shard {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}/{}", self.index, self.count)
+    }
+}
+
+impl Shard {
+    /// The subjects of `subjects` (any order, repeats allowed) that belong to this shard, sorted.
+    pub fn subjects<'a>(&self, subjects: impl IntoIterator<Item = &'a str>) -> Vec<&'a str> {
+        let all: std::collections::BTreeSet<&str> = subjects.into_iter().collect();
+        all.into_iter()
+            .enumerate()
+            .filter(|(k, _)| k % self.count == self.index)
+            .map(|(_, s)| s)
+            .collect()
+    }
+}
+
+impl JobList {
+    /// Keeps the jobs of this shard's subjects (see [`Shard`]), numbered anew in their order.
+    pub fn shard(mut self, shard: Shard) -> JobList {
+        let mine: std::collections::BTreeSet<String> = shard
+            .subjects(self.jobs.iter().map(|j| j.subject.as_str()))
+            .into_iter()
+            .map(String::from)
+            .collect();
+        self.jobs.retain(|j| mine.contains(&j.subject));
+        for (index, job) in self.jobs.iter_mut().enumerate() {
+            job.index = index;
+        }
+        self
+    }
+}
+
 /// How to run the jobs.
 #[derive(Debug, Clone)]
 pub struct BatchOptions {
@@ -356,9 +434,19 @@ pub struct JobResult {
 }
 
 impl JobResult {
+    /// The worst `main` result with the FAILs the run waived (`batch --waivers`) counted as
+    /// passed: what the exit status goes by. Without waivers, [`JobResult::main`].
+    pub fn gate(&self) -> Option<Aggregate> {
+        let report = self.report.as_ref()?;
+        let summaries = report::summarize(report, None, None);
+        Some(report::main_outcome(&report::waived_summaries(
+            report, &summaries,
+        )))
+    }
+
     /// The exit status this subject alone would give.
     pub fn status(&self) -> ExitStatus {
-        match self.main {
+        match self.gate() {
             None => ExitStatus::Error,
             Some(main) => ExitStatus::from_run(
                 main,
@@ -562,7 +650,10 @@ pub fn render_summary(results: &[JobResult]) -> String {
         "NOTE".into(),
     ]];
     for r in results {
-        let result = r.main.map_or("ERROR".to_string(), |m| m.to_string());
+        let result = match (r.main, r.gate()) {
+            (Some(main), Some(gate)) if gate != main => format!("{main} (waived: {gate})"),
+            (main, _) => main.map_or("ERROR".to_string(), |m| m.to_string()),
+        };
         let note = match (&r.end, &r.problem) {
             (_, Some(p)) => p.clone(),
             (JobEnd::TimedOut, None) => format!("timed out after {} s", r.job.timeout.as_secs()),
@@ -719,6 +810,82 @@ mapping = { os_cloud = "literal-{subject}" }
         assert!(err.contains("spek"), "{err}");
         let (_d, c) = config("[scopes\n");
         assert!(c.unwrap_err().to_string().contains("config.toml:1:"));
+    }
+
+    #[test]
+    fn shard_values_are_checked() {
+        assert_eq!("2/5".parse::<Shard>(), Ok(Shard { index: 2, count: 5 }));
+        assert_eq!("0/1".parse::<Shard>().unwrap().to_string(), "0/1");
+        for (bad, says) in [
+            ("3", "expected I/N"),
+            ("a/2", "I is not a whole number"),
+            ("1/x", "N is not a whole number"),
+            ("-1/2", "I is not a whole number"),
+            ("0/0", "N must be at least 1"),
+            ("2/2", "numbered 0 to 1"),
+        ] {
+            let err = bad.parse::<Shard>().unwrap_err();
+            assert!(err.starts_with(&format!("'{bad}': ")), "{err}");
+            assert!(err.contains(says), "{bad}: {err}");
+            assert!(!err.contains('\n'), "{err}");
+        }
+    }
+
+    #[test]
+    fn shards_cover_every_subject_once_whatever_the_order() {
+        let subjects: Vec<String> = (0..23)
+            .map(|i| format!("cloud-{:02}", (i * 7) % 23))
+            .collect();
+        let mut reversed = subjects.clone();
+        reversed.reverse();
+        for count in [1, 2, 3, 5, 23, 30] {
+            let mut seen: Vec<&str> = vec![];
+            for index in 0..count {
+                let shard = Shard { index, count };
+                let mine = shard.subjects(subjects.iter().map(String::as_str));
+                assert_eq!(
+                    mine,
+                    shard.subjects(reversed.iter().map(String::as_str)),
+                    "the order of the configuration changed shard {shard}"
+                );
+                // Even shares: sizes differ by at most one.
+                assert!(mine.len() == 23 / count || mine.len() == 23 / count + 1);
+                seen.extend(mine);
+            }
+            seen.sort();
+            let mut all: Vec<&str> = subjects.iter().map(String::as_str).collect();
+            all.sort();
+            assert_eq!(seen, all, "{count} shards");
+        }
+        // The rule itself: sorted names, position mod N.
+        let shard = Shard { index: 1, count: 2 };
+        assert_eq!(shard.subjects(["d", "a", "c", "b", "a"]), vec!["b", "d"]);
+    }
+
+    #[test]
+    fn a_shard_keeps_every_scope_of_its_subjects() {
+        let (_d, c) = config(&format!("{CONFIG}\n[scopes.kaas]\nspec = \"kaas\"\n"));
+        let c = c.unwrap();
+        let sel = JobSelection {
+            preset: None,
+            scopes: vec!["iaas".into(), "kaas".into()],
+            subjects: vec!["z".into(), "a".into(), "m".into()],
+        };
+        let list = c.jobs(&sel).unwrap().shard(Shard { index: 0, count: 2 });
+        let got: Vec<(usize, &str, &str)> = list
+            .jobs
+            .iter()
+            .map(|j| (j.index, j.scope.as_str(), j.subject.as_str()))
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                (0, "iaas", "z"),
+                (1, "iaas", "a"),
+                (2, "kaas", "z"),
+                (3, "kaas", "a")
+            ]
+        );
     }
 
     /// A stand-in for our binary: it logs `start`, waits until `together` runs have started

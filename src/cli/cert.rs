@@ -113,6 +113,10 @@ pub struct BatchArgs {
     /// Parallel subjects (default: the preset's, else `[batch] workers`, else 16).
     #[arg(short = 'w', long, value_name = "N")]
     pub workers: Option<usize>,
+    /// Run only shard I of N (0 <= I < N): the subjects whose position in the sorted list of
+    /// selected subject names is I modulo N, with all their scopes (one pod of an indexed Job).
+    #[arg(long, value_name = "I/N")]
+    pub shard: Option<batch::Shard>,
     /// Directory for the per-subject and combined reports.
     #[arg(
         short = 'o',
@@ -141,6 +145,10 @@ pub struct BatchArgs {
     /// uploaded.
     #[arg(long, value_name = "FIXTURE", conflicts_with_all = ["sign", "upload", "key"])]
     pub simulate: Option<String>,
+    /// Waiver file passed to every run (as `run --waivers`): waived FAILs show as WAIVED and do
+    /// not fail the exit status; the reports (and what is uploaded) keep the real verdicts.
+    #[arg(long, value_name = "FILE")]
+    pub waivers: Option<PathBuf>,
     /// Sign the combined report (key from --key or the configuration's [secrets]).
     #[arg(long)]
     pub sign: bool,
@@ -440,6 +448,15 @@ pub async fn batch_cmd(args: BatchArgs) -> Result<ExitStatus> {
         subjects: args.subject.clone(),
     };
     let mut list = config.jobs(&selection)?;
+    if let Some(shard) = args.shard {
+        list = list.shard(shard);
+        if list.jobs.is_empty() {
+            eprintln!(
+                "batch: shard {shard} has no subjects (fewer subjects than shards); nothing to run"
+            );
+            return Ok(ExitStatus::Pass);
+        }
+    }
     if args.upload {
         // The monitor address and token file are checked before any subject runs.
         upload_options(&args.monitor, config.monitor.as_deref(), &config.tokenfile)?;
@@ -469,6 +486,14 @@ pub async fn batch_cmd(args: BatchArgs) -> Result<ExitStatus> {
     }
     if let Some(fixture) = &args.simulate {
         extra.extend(["--simulate".to_string(), fixture.clone()]);
+    }
+    if let Some(path) = &args.waivers {
+        // Checked once here (one error, not one per subject); the runs start in the
+        // configuration's directory, so they get the absolute path.
+        super::waivers::load(path)?;
+        let path = std::fs::canonicalize(path)
+            .with_context(|| format!("cannot read {}", path.display()))?;
+        extra.extend(["--waivers".to_string(), path.display().to_string()]);
     }
     if let Some(t) = list.script_timeout {
         extra.extend(["--timeout".to_string(), t.to_string()]);
