@@ -24,6 +24,7 @@ mod cert;
 mod cleanup;
 mod completions;
 pub(crate) mod console;
+mod deploy;
 mod flavor_name;
 mod kaas;
 mod rerun;
@@ -85,6 +86,8 @@ pub enum Command {
     Upload(UploadArgs),
     /// Run scopes × subjects from a configuration file, in parallel, and combine the reports.
     Batch(BatchArgs),
+    /// Generate manifests that run a batch configuration on Kubernetes, in shards.
+    Deploy(deploy::DeployArgs),
     /// Compute each subject's status per scope from reports, as the compliance monitor does.
     Scorecard(ScorecardArgs),
     /// Make a test cloud (as admin) hold exactly a fixture's flavors, images and volume types
@@ -492,6 +495,7 @@ async fn dispatch(cli: Cli) -> Result<ExitStatus> {
         Command::Keygen(args) => cert::keygen(args).await,
         Command::Upload(args) => cert::upload_cmd(args).await,
         Command::Batch(args) => cert::batch_cmd(args).await,
+        Command::Deploy(args) => deploy::deploy_cmd(args).await,
         Command::Scorecard(args) => cert::scorecard_cmd(args).await,
         Command::Completions(args) => completions::completions_cmd(args),
         Command::Man(args) => completions::man_cmd(args),

@@ -11,6 +11,7 @@
 //! - [`execute`] runs native probes and external scripts concurrently, with timeouts and cancellation.
 //! - [`report`] turns results into the monitor's YAML report and JSON, JUnit and Markdown.
 //! - [`cert`] signs, verifies and uploads reports, runs batches and computes score cards.
+//! - [`deploy`] generates the Kubernetes manifests that run a batch in shards on a cluster.
 //! - [`probes`] holds the native probes, registered by testcase id.
 //! - [`outcome`] holds the result types probes and the executor produce and the report renders;
 //!   [`exit`] maps a run's result to the exit code.
@@ -21,6 +22,7 @@
 
 pub mod cert;
 pub mod cli;
+pub mod deploy;
 pub mod execute;
 pub mod exit;
 pub mod flavor_name;

@@ -47,6 +47,9 @@ struct RawConfig {
     presets: IndexMap<String, RawPreset>,
     #[serde(default)]
     subjects: IndexMap<String, RawSubject>,
+    /// `[kubernetes]`: read by `scs-check deploy kubernetes` (`crate::deploy`), not by `batch`.
+    #[serde(default, rename = "kubernetes")]
+    _kubernetes: Option<serde::de::IgnoredAny>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -181,7 +184,8 @@ pub fn load_config(path: &Path) -> Result<BatchConfig, CertError> {
     })
 }
 
-fn line_col(text: &str, offset: usize) -> (usize, usize) {
+/// The 1-based line and column of a byte offset in `text` (for configuration errors).
+pub(crate) fn line_col(text: &str, offset: usize) -> (usize, usize) {
     let before = &text[..offset.min(text.len())];
     let line = before.matches('\n').count() + 1;
     let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;

@@ -499,13 +499,13 @@ pub async fn batch_cmd(args: BatchArgs) -> Result<ExitStatus> {
         extra.extend(["--timeout".to_string(), t.to_string()]);
     }
     let cancel = tokio_util::sync::CancellationToken::new();
+    // Ctrl-C or SIGTERM (how Kubernetes stops a pod) stops every subject the same way.
+    crate::execute::cancel_on_ctrl_c(cancel.clone());
     {
         let cancel = cancel.clone();
         tokio::spawn(async move {
-            if tokio::signal::ctrl_c().await.is_ok() {
-                eprintln!("interrupted: stopping every subject (reports are still written)");
-                cancel.cancel();
-            }
+            cancel.cancelled().await;
+            eprintln!("interrupted: stopping every subject (reports are still written)");
         });
     }
     let scopes_used: std::collections::BTreeSet<&str> =
