@@ -4,10 +4,12 @@
 //! batches of three simulated subjects (one failing, one hanging past its time limit), and
 //! score cards.
 
+#[path = "common/monitor.rs"]
+mod monitor;
 use assert_cmd::Command;
-use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
+use monitor::{account, start_monitor};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
@@ -493,113 +495,7 @@ fn keygen_output_is_usable_for_signing() {
 }
 
 // ---------------------------------------------------------------------------------------------
-// A test monitor.
-
-#[derive(Default)]
-struct Monitor {
-    token: String,
-    subject: String,
-    keys: Vec<scs_check::cert::verify::Signer>,
-    fail_next: bool,
-    requests: usize,
-    stored: Vec<String>,
-}
-
-type Shared = Arc<Mutex<Monitor>>;
-
-/// `POST /reports` as the monitor handles it: exact content type, Basic auth, signature
-/// separator, SSHSIG verification with the account's keys, subject permission, 409 on a known
-/// run uuid; plus a 500 when `fail_next` is set.
-async fn post_reports(
-    State(m): State<Shared>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> (StatusCode, String) {
-    let mut m = m.lock().unwrap();
-    m.requests += 1;
-    if std::mem::take(&mut m.fail_next) {
-        return (StatusCode::INTERNAL_SERVER_ERROR, "boom".into());
-    }
-    let ct = headers
-        .get("content-type")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
-    if ct != "application/x-signed-yaml" && ct != "application/x-signed-json" {
-        return (
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            format!("unsupported {ct}"),
-        );
-    }
-    let auth = headers
-        .get("authorization")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
-    if auth != format!("Basic {}", m.token) {
-        return (StatusCode::UNAUTHORIZED, "bad credentials".into());
-    }
-    const SEP: &[u8] = b"-----END SSH SIGNATURE-----\n&";
-    let Some(at) = body.windows(SEP.len()).position(|w| w == SEP) else {
-        return (StatusCode::UNAUTHORIZED, "missing signature".into());
-    };
-    let sig = std::str::from_utf8(&body[..at + SEP.len() - 1]).unwrap();
-    let data = &body[at + SEP.len()..];
-    if scs_check::cert::verify::verify_signature(data, sig, &m.keys, Some("mail@csp.eu"), "upload")
-        .is_err()
-    {
-        return (StatusCode::UNAUTHORIZED, "verification failed".into());
-    }
-    let text = std::str::from_utf8(data).unwrap();
-    let reports = scs_check::report::read_reports(text).unwrap();
-    let mut fresh = Vec::new();
-    for r in &reports {
-        if r.subject != m.subject {
-            return (StatusCode::UNAUTHORIZED, "Permission denied".into());
-        }
-        if m.stored.contains(&r.run.uuid) || fresh.contains(&r.run.uuid) {
-            return (StatusCode::CONFLICT, "report already present".into());
-        }
-        fresh.push(r.run.uuid.clone());
-    }
-    m.stored.extend(fresh);
-    (StatusCode::OK, "null".into())
-}
-
-async fn start_monitor(m: Shared) -> String {
-    let app = axum::Router::new()
-        .route("/reports", axum::routing::post(post_reports))
-        .with_state(m);
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    format!("http://{addr}/")
-}
-
-/// Creates a key (ours) and a token file; returns (key path, token path, monitor state).
-fn account(dir: &Path, subject: &str) -> (PathBuf, PathBuf, Shared) {
-    let secret = dir.join("secret");
-    scs_check()
-        .args(["keygen", subject, "--dir"])
-        .arg(&secret)
-        .env("SCS_MONITOR_PASSWORD", "pw")
-        .assert()
-        .success();
-    let public = std::fs::read_to_string(secret.join("keyfile.pub")).unwrap();
-    let keys =
-        scs_check::cert::verify::parse_signers(&format!("mail@csp.eu {public}"), Path::new("k"))
-            .unwrap();
-    let token = std::fs::read_to_string(secret.join("tokenfile")).unwrap();
-    let m = Monitor {
-        token,
-        subject: subject.into(),
-        keys,
-        ..Default::default()
-    };
-    (
-        secret.join("keyfile"),
-        secret.join("tokenfile"),
-        Arc::new(Mutex::new(m)),
-    )
-}
+// The test monitor is in common/monitor.rs (shared with tests/shard_cluster.rs).
 
 async fn blocking(cmd: Command) -> std::process::Output {
     let mut cmd = cmd;
