@@ -4,7 +4,7 @@
 //! the report, `seed`'s safety switches, and errors that name what to do instead.
 
 mod common;
-use common::{isolated, repo};
+use common::{isolated, repo, serve};
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Stdio};
@@ -330,41 +330,6 @@ fn a_fixture_of_the_wrong_kind_says_so() {
     assert_eq!(output.status.code(), Some(3), "{stderr}");
     assert!(stderr.contains("cloud fixture"), "{stderr}");
     assert!(stderr.contains("run iaas"), "{stderr}");
-}
-
-/// A `scs-check simulate` child serving `fixture`, with its clouds.yaml at `clouds`.
-struct Served {
-    child: Child,
-    printed: String,
-}
-
-impl Drop for Served {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn serve(fixture: &Path, clouds: &Path) -> Served {
-    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("scs-check"))
-        .arg("simulate")
-        .arg(fixture)
-        .arg("--clouds-yaml")
-        .arg(clouds)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut printed = String::new();
-    for line in BufReader::new(child.stdout.take().unwrap()).lines() {
-        let line = line.unwrap();
-        printed.push_str(&line);
-        printed.push('\n');
-        if line.contains("Ctrl-C") {
-            break;
-        }
-    }
-    Served { child, printed }
 }
 
 #[test]

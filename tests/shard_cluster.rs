@@ -9,39 +9,7 @@ mod common;
 #[path = "common/monitor.rs"]
 mod monitor;
 
-use common::{isolated, repo};
-use std::io::{BufRead, BufReader};
-use std::path::Path;
-use std::process::{Child, Stdio};
-
-/// A `scs-check simulate` child serving the compliant cloud, with its clouds.yaml.
-struct Cloud(Child);
-
-impl Drop for Cloud {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn serve_cloud(clouds: &Path) -> Cloud {
-    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("scs-check"))
-        .arg("simulate")
-        .arg(repo().join("fixtures/clouds/compliant.yaml"))
-        .arg("--clouds-yaml")
-        .arg(clouds)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    // It prints its clouds.yaml entry, then a line about Ctrl-C once it serves.
-    for line in BufReader::new(child.stdout.take().unwrap()).lines() {
-        if line.unwrap().contains("Ctrl-C") {
-            break;
-        }
-    }
-    Cloud(child)
-}
+use common::{isolated, repo, serve};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn shards_run_every_subject_once_and_upload_every_report_once() {
@@ -50,7 +18,7 @@ async fn shards_run_every_subject_once_and_upload_every_report_once() {
     let home = tempfile::tempdir().unwrap();
     let dir = home.path();
     let clouds = dir.join("clouds.yaml");
-    let _cloud = serve_cloud(&clouds);
+    let _cloud = serve(&repo().join("fixtures/clouds/compliant.yaml"), &clouds);
 
     // Subjects listed out of order: the shares must not depend on it.
     let subjects: Vec<String> = (0..SUBJECTS)

@@ -77,11 +77,28 @@ fn run(home: &Path, fixture: &Path, extra: &[&str]) -> Outcome {
         .args(extra)
         .output()
         .unwrap();
-    Outcome {
-        code: output.status.code(),
-        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+    Outcome::from(output)
+}
+
+impl From<std::process::Output> for Outcome {
+    fn from(output: std::process::Output) -> Self {
+        Outcome {
+            code: output.status.code(),
+            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        }
     }
+}
+
+/// A run of subject `demo` against the cloud with broken flavors, without waivers: it fails
+/// (exit 1). Returns the fixture and the ids of the failing testcases.
+fn broken_run(home: &Path) -> (std::path::PathBuf, Vec<String>) {
+    let fixture = repo().join("fixtures/clouds/flavors-broken.yaml");
+    let plain = run(home, &fixture, &[]);
+    assert_eq!(plain.code, Some(1), "{}", plain.stderr);
+    let fails = failing(&home.join("r.json"));
+    assert!(fails.len() > 1, "{fails:?}");
+    (fixture, fails)
 }
 
 #[test]
@@ -332,21 +349,15 @@ fn a_malformed_waiver_file_stops_the_run_with_file_and_line() {
 #[test]
 fn report_applies_a_waiver_file_anew_and_gates_on_it() {
     let home = tempfile::tempdir().unwrap();
-    let fixture = repo().join("fixtures/clouds/flavors-broken.yaml");
-    let plain = run(home.path(), &fixture, &[]);
-    assert_eq!(plain.code, Some(1), "{}", plain.stderr);
-    let fails = failing(&home.path().join("r.json"));
+    let (_, fails) = broken_run(home.path());
     let report = |extra: &[&str]| {
-        let output = isolated(home.path())
-            .args(["report", "r.yaml"])
-            .args(extra)
-            .output()
-            .unwrap();
-        Outcome {
-            code: output.status.code(),
-            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-        }
+        Outcome::from(
+            isolated(home.path())
+                .args(["report", "r.yaml"])
+                .args(extra)
+                .output()
+                .unwrap(),
+        )
     };
     // Without waivers `report` only renders: exit 0 whatever the verdicts, FAILs shown.
     let shown = report(&["-f", "markdown"]);
@@ -424,10 +435,7 @@ fn report_applies_a_waiver_file_anew_and_gates_on_it() {
 #[test]
 fn batch_passes_the_waivers_to_every_run() {
     let home = tempfile::tempdir().unwrap();
-    let fixture = repo().join("fixtures/clouds/flavors-broken.yaml");
-    let plain = run(home.path(), &fixture, &[]);
-    assert_eq!(plain.code, Some(1), "{}", plain.stderr);
-    let fails = failing(&home.path().join("r.json"));
+    let (fixture, fails) = broken_run(home.path());
     // The waivers cover subject `demo` only; `other` keeps its FAILs.
     let entries: Vec<(&str, &str, &str)> = fails
         .iter()

@@ -4,7 +4,9 @@
 #![allow(dead_code)] // each test file uses what it needs
 
 use assert_cmd::Command;
+use std::io::{BufRead, BufReader};
 use std::path::Path;
+use std::process::{Child, Stdio};
 
 /// The repository root (fixtures, standards, docs).
 pub fn repo() -> &'static Path {
@@ -21,4 +23,42 @@ pub fn isolated(home: &Path) -> Command {
         .env("CI", "true")
         .current_dir(home);
     cmd
+}
+
+/// A `scs-check simulate` child serving `fixture`, with its clouds.yaml at `clouds`.
+pub struct Served {
+    /// The `scs-check simulate` process.
+    pub child: Child,
+    /// What it printed until it served (its clouds.yaml entry and the command that tests it).
+    pub printed: String,
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Starts `scs-check simulate FIXTURE --clouds-yaml CLOUDS` and waits until it serves.
+pub fn serve(fixture: &Path, clouds: &Path) -> Served {
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("scs-check"))
+        .arg("simulate")
+        .arg(fixture)
+        .arg("--clouds-yaml")
+        .arg(clouds)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut printed = String::new();
+    for line in BufReader::new(child.stdout.take().unwrap()).lines() {
+        let line = line.unwrap();
+        printed.push_str(&line);
+        printed.push('\n');
+        if line.contains("Ctrl-C") {
+            break;
+        }
+    }
+    Served { child, printed }
 }
