@@ -82,6 +82,7 @@ fn fifty_subjects_become_an_indexed_cronjob_of_shards() {
     );
     let run = deploy(dir, &[]);
     assert_eq!(run.code, Some(0), "{}", run.stderr);
+    assert!(!run.stderr.contains("warning"), "{}", run.stderr);
     assert!(
         run.stdout
             .contains("50 subjects in 4 shards (16 at a time per pod)"),
@@ -244,8 +245,20 @@ fn reports_on_a_claim_and_no_upload() {
         dir,
         "[kubernetes]\nname = \"daily\"\nimage = \"scs-check:test\"\nupload = false\nreports_claim = \"scs-reports\"\nshards = 7\nsections = \".auto\"\n",
     );
+    // A kubeconfig not there yet: the manifests are written, with a warning naming it.
+    std::fs::remove_file(dir.join("kube/cloud-03/kubeconfig.yaml")).unwrap();
     let run = deploy(dir, &["--shards", "5", "--namespace", "other"]);
     assert_eq!(run.code, Some(0), "{}", run.stderr);
+    assert_eq!(run.stderr.lines().count(), 1, "{}", run.stderr);
+    assert!(
+        run.stderr
+            .starts_with("warning: kubeconfig kube/cloud-03/kubeconfig.yaml: ")
+            && run
+                .stderr
+                .contains("does not exist; create-secrets.sh stops there"),
+        "{}",
+        run.stderr
+    );
     let cron_text = read(dir, "cronjob.yaml");
     assert_eq!(check_manifest(&cron_text), Vec::<String>::new());
     let cron: CronJob = serde_saphyr::from_str(&cron_text).unwrap();

@@ -71,6 +71,9 @@ fn kubernetes_cmd(args: KubernetesArgs) -> Result<ExitStatus> {
         }
         names.push(file.name.as_str());
     }
+    for warning in &generated.warnings {
+        eprintln!("warning: {warning}");
+    }
     let dir = args.out.display();
     console::println(&format!(
         "wrote {} to {dir}: {} in {} ({} at a time per pod)",

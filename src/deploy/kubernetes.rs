@@ -127,6 +127,8 @@ pub struct Generated {
     pub workers: usize,
     /// The Secrets the pods need, by name.
     pub secrets: Vec<String>,
+    /// Files `create-secrets.sh` reads that do not exist on this machine (yet).
+    pub warnings: Vec<String>,
 }
 
 /// Reads `[kubernetes]` from the configuration file (other tables are `batch`'s business);
@@ -695,6 +697,28 @@ impl<'a> Plan<'a> {
         }
     }
 
+    /// The files `create-secrets.sh` names that are missing here: it would stop at them.
+    fn missing_files(&self) -> Vec<String> {
+        let mut files: Vec<(String, &Path)> = vec![];
+        if self.upload {
+            files.push(("[secrets] keyfile".into(), &self.config.keyfile));
+            files.push(("[secrets] tokenfile".into(), &self.config.tokenfile));
+        }
+        for (rel, local) in self.kubeconfigs.values() {
+            files.push((format!("kubeconfig {rel}"), local));
+        }
+        files
+            .into_iter()
+            .filter(|(_, path)| !path.is_file())
+            .map(|(what, path)| {
+                format!(
+                    "{what}: {} does not exist; create-secrets.sh stops there until it does",
+                    path.display()
+                )
+            })
+            .collect()
+    }
+
     /// `create-secrets.sh`: kubectl commands reading the files on this machine.
     fn secrets_script(&self) -> String {
         let ns = self
@@ -788,6 +812,7 @@ impl<'a> Plan<'a> {
             shards: self.shards,
             workers: self.workers,
             secrets: self.secret_names(),
+            warnings: self.missing_files(),
         })
     }
 }
