@@ -475,3 +475,27 @@ fn the_schema_check_catches_what_it_must() {
         "{problems:?}"
     );
 }
+
+#[test]
+fn the_shipped_example_generates_and_passes_the_check() {
+    let home = tempfile::tempdir().unwrap();
+    let out = isolated(home.path())
+        .args(["deploy", "kubernetes", "--config"])
+        .arg(common::repo().join("deploy/kubernetes/config.toml"))
+        .args(["--out", "k8s"])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(
+        stdout.contains("3 subjects in 1 shard (16 at a time per pod)"),
+        "{stdout}"
+    );
+    // Its key, token and kubeconfigs are not in the repository: one warning each.
+    assert_eq!(stderr.matches("warning: ").count(), 5, "{stderr}");
+    for name in ["configmap.yaml", "cronjob.yaml"] {
+        let text = std::fs::read_to_string(home.path().join("k8s").join(name)).unwrap();
+        assert_eq!(check_manifest(&text), Vec::<String>::new(), "{name}");
+    }
+}
