@@ -158,15 +158,7 @@ pub struct JobList {
 pub fn load_config(path: &Path) -> Result<BatchConfig, CertError> {
     let bytes = super::read_file(path)?;
     let text = String::from_utf8_lossy(&bytes);
-    let raw: RawConfig = toml::from_str(&text).map_err(|e| {
-        let (line, column) = e.span().map(|s| line_col(&text, s.start)).unwrap_or((0, 0));
-        CertError::Config {
-            path: path.to_path_buf(),
-            line,
-            column,
-            message: e.message().trim().replace('\n', " "),
-        }
-    })?;
+    let raw: RawConfig = toml::from_str(&text).map_err(|e| toml_error(path, &text, &e))?;
     let dir = path
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
@@ -184,8 +176,19 @@ pub fn load_config(path: &Path) -> Result<BatchConfig, CertError> {
     })
 }
 
-/// The 1-based line and column of a byte offset in `text` (for configuration errors).
-pub(crate) fn line_col(text: &str, offset: usize) -> (usize, usize) {
+/// A TOML error in the configuration `path` (whose text is `text`), naming line and column.
+pub(crate) fn toml_error(path: &Path, text: &str, e: &toml::de::Error) -> CertError {
+    let (line, column) = e.span().map(|s| line_col(text, s.start)).unwrap_or((0, 0));
+    CertError::Config {
+        path: path.to_path_buf(),
+        line,
+        column,
+        message: e.message().trim().replace('\n', " "),
+    }
+}
+
+/// The 1-based line and column of a byte offset in `text`.
+fn line_col(text: &str, offset: usize) -> (usize, usize) {
     let before = &text[..offset.min(text.len())];
     let line = before.matches('\n').count() + 1;
     let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;

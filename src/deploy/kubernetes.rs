@@ -144,18 +144,7 @@ pub fn read_settings(path: &Path) -> Result<KubernetesSettings, DeployError> {
         source,
     })?;
     let text = String::from_utf8_lossy(&bytes);
-    let file: File = toml::from_str(&text).map_err(|e| {
-        let (line, column) = e
-            .span()
-            .map(|s| batch::line_col(&text, s.start))
-            .unwrap_or((0, 0));
-        crate::cert::CertError::Config {
-            path: path.to_path_buf(),
-            line,
-            column,
-            message: e.message().trim().replace('\n', " "),
-        }
-    })?;
+    let file: File = toml::from_str(&text).map_err(|e| batch::toml_error(path, &text, &e))?;
     Ok(file.kubernetes.unwrap_or_default())
 }
 
