@@ -482,3 +482,30 @@ fn batch_passes_the_waivers_to_every_run() {
         "{stdout}"
     );
 }
+
+#[test]
+fn reports_of_the_reference_tool_cannot_carry_waivers() {
+    let home = tempfile::tempdir().unwrap();
+    let file = waiver_file(
+        home.path(),
+        &[("scs-0100-semantics-check", "r", "2099-01-01")],
+    );
+    let out = Outcome::from(
+        isolated(home.path())
+            .arg("report")
+            .arg(repo().join("fixtures/reports/reference-2026.yaml"))
+            .arg("--waivers")
+            .arg(&file)
+            .output()
+            .unwrap(),
+    );
+    assert_eq!(out.code, Some(3), "{}", out.stderr);
+    assert_eq!(out.stderr.trim().lines().count(), 1, "{}", out.stderr);
+    assert!(
+        out.stderr
+            .contains("reference-2026.yaml: report 1 (subject cloud-a) has no scs_check block"),
+        "{}",
+        out.stderr
+    );
+    assert!(out.stdout.is_empty(), "nothing rendered: {}", out.stdout);
+}
