@@ -104,7 +104,12 @@ pub struct Image {
 impl Image {
     /// A property as a string (`None` when absent or null; numbers and booleans as text).
     pub fn property(&self, key: &str) -> Option<String> {
-        self.properties.get(key).flatten().map(str::to_string)
+        self.property_text(key).map(str::to_string)
+    }
+
+    /// Like [`Image::property`], borrowed: for rules that look at thousands of images.
+    pub fn property_text(&self, key: &str) -> Option<&str> {
+        self.properties.get(key).flatten()
     }
 }
 
