@@ -136,6 +136,46 @@ pub fn error_chain(e: &dyn std::error::Error) -> String {
 mod tests {
     use super::*;
 
+    #[test]
+    fn lazy_roots_tls_keeps_reqwests_alpn_and_loads_no_roots_up_front() {
+        let tls = lazy_roots_tls();
+        assert_eq!(tls.alpn_protocols, [b"h2".to_vec(), b"http/1.1".to_vec()]);
+        assert!(tls.enable_sni);
+        install_crypto();
+        let verifier = LazyRootsVerifier {
+            provider: CryptoProvider::get_default().unwrap().clone(),
+            inner: OnceLock::new(),
+        };
+        // A ClientHello needs the schemes: still no roots read.
+        assert!(!verifier.supported_verify_schemes().is_empty());
+        assert!(verifier.inner.get().is_none());
+        // The first certificate check loads them and judges: a broken certificate is refused.
+        let name = ServerName::try_from("example.org").unwrap();
+        let broken = CertificateDer::from(vec![0x30, 0x03, 0x02, 0x01, 0x00]);
+        let verdict = verifier.verify_server_cert(&broken, &[], &name, &[], UnixTime::now());
+        assert!(verdict.is_err(), "{verdict:?}");
+        assert!(verifier.inner.get().is_some());
+    }
+
+    #[tokio::test]
+    async fn a_client_with_lazy_roots_speaks_plain_http() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        tokio::spawn(async move {
+            use tokio::io::{AsyncReadExt, AsyncWriteExt};
+            let (mut socket, _) = listener.accept().await.unwrap();
+            let mut buf = [0u8; 1024];
+            let _ = socket.read(&mut buf).await;
+            let _ = socket
+                .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\nconnection: close\r\n\r\nok")
+                .await;
+        });
+        let text = get_text(&format!("http://127.0.0.1:{port}/"), Duration::from_secs(5))
+            .await
+            .unwrap();
+        assert_eq!(text, "ok");
+    }
+
     #[tokio::test]
     async fn refused_connection_is_one_line() {
         let port = std::net::TcpListener::bind("127.0.0.1:0")
