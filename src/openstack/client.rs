@@ -525,6 +525,10 @@ impl Client {
             .timeout(options.timeout)
             .connect_timeout(options.timeout.min(Duration::from_secs(10)))
             .user_agent(concat!("scs-check/", env!("CARGO_PKG_VERSION")));
+        if config.verify && config.cacert.is_none() && config.cert.is_none() {
+            // reqwest's TLS defaults, but the root certificates are read only if a URL is https.
+            builder = builder.tls_backend_preconfigured(crate::http::lazy_roots_tls());
+        }
         if !config.verify {
             builder = builder.tls_danger_accept_invalid_certs(true);
         }

@@ -1,10 +1,12 @@
 //! Typed models of the API objects the probes read. Every model keeps the fields it does not
-//! name in `extra` (for images: the arbitrary top-level properties), so nothing is lost.
+//! name in `extra` (for images: the arbitrary top-level properties, as text in the compact
+//! [`ImageProperties`]), so nothing is lost.
 
 use indexmap::IndexMap;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
+use std::sync::{Arc, LazyLock, Mutex, PoisonError};
 
 fn string_map<'de, D: serde::Deserializer<'de>>(
     d: D,
@@ -96,18 +98,138 @@ pub struct Image {
     pub min_ram: Option<u64>,
     /// Every other key, including all custom properties.
     #[serde(flatten)]
-    pub properties: IndexMap<String, Value>,
+    pub properties: ImageProperties,
 }
 
 impl Image {
     /// A property as a string (`None` when absent or null; numbers and booleans as text).
     pub fn property(&self, key: &str) -> Option<String> {
-        match self.properties.get(key)? {
-            Value::Null => None,
-            Value::String(s) => Some(s.clone()),
-            other => Some(other.to_string()),
+        self.property_text(key).map(str::to_string)
+    }
+
+    /// Like [`Image::property`], borrowed: for rules that look at thousands of images.
+    pub fn property_text(&self, key: &str) -> Option<&str> {
+        self.properties.get(key).flatten()
+    }
+}
+
+/// The keys of an image other than its named fields, in the order the API sent them, each with
+/// its value as text: a string as it is, a number, boolean, list or object as its JSON text,
+/// `None` for JSON `null`. Thousands of images repeat the same keys and mostly the same values,
+/// so short texts are shared ([`shared_text`]) and each image keeps one exactly sized slice:
+/// about a quarter of the memory of a JSON map per image.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ImageProperties {
+    entries: Box<[PropertyEntry]>,
+}
+
+/// One key of [`ImageProperties`] with its value as text (`None`: JSON `null`).
+type PropertyEntry = (Arc<str>, Option<Arc<str>>);
+
+impl ImageProperties {
+    /// The value of `key`: `None` when absent, `Some(None)` when null.
+    pub fn get(&self, key: &str) -> Option<Option<&str>> {
+        self.entries
+            .iter()
+            .find(|(k, _)| &**k == key)
+            .map(|(_, v)| v.as_deref())
+    }
+
+    /// Whether the image carries `key` (even as null).
+    pub fn contains_key(&self, key: &str) -> bool {
+        self.get(key).is_some()
+    }
+
+    /// Number of keys.
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// Whether there is no key.
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// Keys and values in the order the API sent them.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, Option<&str>)> {
+        self.entries.iter().map(|(k, v)| (&**k, v.as_deref()))
+    }
+}
+
+impl<K: AsRef<str>> FromIterator<(K, Value)> for ImageProperties {
+    /// Keeps the last value of a repeated key at the place of its first appearance, as a JSON
+    /// map does.
+    fn from_iter<I: IntoIterator<Item = (K, Value)>>(iter: I) -> Self {
+        let mut entries: Vec<PropertyEntry> = Vec::new();
+        for (key, value) in iter {
+            let text = match value {
+                Value::Null => None,
+                Value::String(s) => Some(shared_text(&s)),
+                other => Some(shared_text(&other.to_string())),
+            };
+            let key = key.as_ref();
+            match entries.iter_mut().find(|(k, _)| &**k == key) {
+                Some(entry) => entry.1 = text,
+                None => entries.push((shared_text(key), text)),
+            }
+        }
+        ImageProperties {
+            entries: entries.into_boxed_slice(),
         }
     }
+}
+
+impl Serialize for ImageProperties {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_map(self.iter())
+    }
+}
+
+impl<'de> Deserialize<'de> for ImageProperties {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Entries;
+        impl<'de> serde::de::Visitor<'de> for Entries {
+            type Value = ImageProperties;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a map of image properties")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ImageProperties, A::Error> {
+                let mut entries: Vec<(String, Value)> = Vec::new();
+                while let Some(entry) = map.next_entry::<String, Value>()? {
+                    entries.push(entry);
+                }
+                Ok(entries.into_iter().collect())
+            }
+        }
+        d.deserialize_map(Entries)
+    }
+}
+
+/// Texts no longer than this are shared by [`shared_text`].
+const SHARED_TEXT_MAX_LEN: usize = 64;
+/// At most this many distinct texts are remembered by [`shared_text`] (a bound on its memory
+/// whatever a cloud sends); later new texts are simply not shared.
+const SHARED_TEXT_MAX_COUNT: usize = 4096;
+
+/// `text` as a shared string: the same allocation for every equal short text this process has
+/// seen (property keys such as `os_distro`, values such as `x86_64`), a new one otherwise.
+pub fn shared_text(text: &str) -> Arc<str> {
+    static TEXTS: LazyLock<Mutex<HashSet<Arc<str>>>> = LazyLock::new(Default::default);
+    if text.len() > SHARED_TEXT_MAX_LEN {
+        return Arc::from(text);
+    }
+    let mut texts = TEXTS.lock().unwrap_or_else(PoisonError::into_inner);
+    if let Some(known) = texts.get(text) {
+        return known.clone();
+    }
+    let fresh: Arc<str> = Arc::from(text);
+    if texts.len() < SHARED_TEXT_MAX_COUNT {
+        texts.insert(fresh.clone());
+    }
+    fresh
 }
 
 /// A Cinder volume type.
@@ -167,4 +289,90 @@ pub struct DefaultSecurityGroupRule {
     /// Every other field.
     #[serde(flatten)]
     pub extra: IndexMap<String, Value>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn image(v: Value) -> Image {
+        serde_json::from_value(v).unwrap()
+    }
+
+    #[test]
+    fn image_properties_keep_every_other_key_as_text() {
+        let i = image(json!({
+            "id": "a", "name": "Debian 12", "visibility": "public", "min_disk": 4,
+            "architecture": "x86_64", "hotfix_hours": 72, "hw_qemu_guest_agent": true,
+            "tags": ["x", "y"], "meta": {"b": 1, "a": 2}, "provided_until": null,
+        }));
+        assert_eq!(i.name.as_deref(), Some("Debian 12"));
+        assert_eq!(i.min_disk, Some(4));
+        assert_eq!(i.property("architecture").as_deref(), Some("x86_64"));
+        assert_eq!(i.property("hotfix_hours").as_deref(), Some("72"));
+        assert_eq!(i.property("hw_qemu_guest_agent").as_deref(), Some("true"));
+        assert_eq!(i.property("tags").as_deref(), Some(r#"["x","y"]"#));
+        // Objects keep the API's key order (as serde_json's `preserve_order` map did).
+        assert_eq!(i.property("meta").as_deref(), Some(r#"{"b":1,"a":2}"#));
+        assert_eq!(i.property("provided_until"), None);
+        assert!(i.properties.contains_key("provided_until"));
+        assert!(!i.properties.contains_key("os_distro"));
+        assert!(
+            !i.properties.contains_key("name"),
+            "named fields are not properties"
+        );
+        let keys: Vec<&str> = i.properties.iter().map(|(k, _)| k).collect();
+        assert_eq!(
+            keys,
+            [
+                "architecture",
+                "hotfix_hours",
+                "hw_qemu_guest_agent",
+                "tags",
+                "meta",
+                "provided_until"
+            ]
+        );
+    }
+
+    #[test]
+    fn a_repeated_key_keeps_its_last_value_at_its_first_place() {
+        let props: ImageProperties = [
+            ("os_distro", json!("debian")),
+            ("os_version", json!("12")),
+            ("os_distro", json!("ubuntu")),
+        ]
+        .into_iter()
+        .collect();
+        assert_eq!(props.len(), 2);
+        assert_eq!(
+            props.iter().collect::<Vec<_>>(),
+            [("os_distro", Some("ubuntu")), ("os_version", Some("12"))]
+        );
+    }
+
+    #[test]
+    fn image_properties_round_trip_through_json() {
+        let i = image(json!({"id": "a", "os_distro": "debian", "provided_until": null}));
+        let back = serde_json::to_value(&i).unwrap();
+        assert_eq!(back["os_distro"], "debian");
+        assert!(back["provided_until"].is_null());
+        assert_eq!(image(back), i);
+    }
+
+    #[test]
+    fn short_texts_are_shared_long_ones_are_not() {
+        let a = image(json!({"id": "a", "architecture": "x86_64"}));
+        let b = image(json!({"id": "b", "architecture": "x86_64"}));
+        let value = |i: &Image| i.properties.entries[0].1.clone().unwrap();
+        assert!(Arc::ptr_eq(&value(&a), &value(&b)));
+        assert!(Arc::ptr_eq(
+            &a.properties.entries[0].0,
+            &b.properties.entries[0].0
+        ));
+        let long = "x".repeat(SHARED_TEXT_MAX_LEN + 1);
+        assert!(!Arc::ptr_eq(&shared_text(&long), &shared_text(&long)));
+        assert_eq!(&*shared_text(&long), long);
+    }
 }

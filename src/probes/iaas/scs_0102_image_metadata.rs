@@ -190,18 +190,19 @@ fn non_empty(value: Option<String>) -> Option<String> {
 /// What is wrong with one image for one property testcase (`key` as in [`PROPERTY_KEYS`]);
 /// empty when the image complies.
 pub fn property_problems(key: &str, image: &Image, now: DateTime<Utc>) -> Vec<Finding> {
-    let obj = object(image);
+    // Called for every image and testcase: texts are only made for a problem.
+    let obj = || object(image);
     let in_list = |prop: &str, allowed: &[&str], required: bool| -> Option<Finding> {
-        match image.property(prop) {
+        match image.property_text(prop) {
             None if required => Some(
-                Finding::new(&obj, format!("`{prop}` is missing"))
+                Finding::new(obj(), format!("`{prop}` is missing"))
                     .expected_actual(format!("one of {}", one_of(allowed)), "(missing)"),
             ),
             None => None,
-            Some(v) if allowed.contains(&v.as_str()) => None,
+            Some(v) if allowed.contains(&v) => None,
             Some(v) => Some(
                 Finding::new(
-                    &obj,
+                    obj(),
                     format!("`{prop}` \"{v}\" is not one of {}", one_of(allowed)),
                 )
                 .expected_actual(format!("one of {}", one_of(allowed)), v),
@@ -209,10 +210,10 @@ pub fn property_problems(key: &str, image: &Image, now: DateTime<Utc>) -> Vec<Fi
         }
     };
     let present = |prop: &str| -> Option<Finding> {
-        match non_empty(image.property(prop)) {
+        match image.property_text(prop).filter(|v| !v.is_empty()) {
             Some(_) => None,
             None => Some(
-                Finding::new(&obj, format!("`{prop}` is missing or empty"))
+                Finding::new(obj(), format!("`{prop}` is missing or empty"))
                     .expected_actual("a non-empty value", "(missing)"),
             ),
         }
@@ -231,23 +232,21 @@ pub fn property_problems(key: &str, image: &Image, now: DateTime<Utc>) -> Vec<Fi
         | "image_description"
         | "provided_until" => present(key),
         "min_disk" => min_disk_problem(image.min_disk, image.size)
-            .map(|(msg, exp, act)| Finding::new(&obj, msg).expected_actual(exp, act)),
+            .map(|(msg, exp, act)| Finding::new(obj(), msg).expected_actual(exp, act)),
         "min_ram" => match image.min_ram {
             Some(n) if n > 0 => None,
             other => Some(
-                Finding::new(&obj, "`min_ram` is missing or 0")
+                Finding::new(obj(), "`min_ram` is missing or 0")
                     .expected_actual("RAM in MiB > 0", format!("{}", other.unwrap_or(0))),
             ),
         },
-        "image_source" => {
-            let value = image.property("image_source");
-            match value {
-                Some(v) if valid_image_source(&v) => None,
-                other => {
-                    let actual = other.unwrap_or_else(|| "(missing)".into());
-                    Some(
+        "image_source" => match image.property_text("image_source") {
+            Some(v) if valid_image_source(v) => None,
+            other => {
+                let actual = other.unwrap_or("(missing)");
+                Some(
                         Finding::new(
-                            &obj,
+                            obj(),
                             format!(
                                 "`image_source` \"{actual}\" is neither `private` nor a URL with scheme {}",
                                 one_of(SOURCE_SCHEMES)
@@ -255,21 +254,20 @@ pub fn property_problems(key: &str, image: &Image, now: DateTime<Utc>) -> Vec<Fi
                         )
                         .expected_actual("private or an http(s)/ftp(s) URL", actual),
                     )
-                }
             }
-        }
-        "uuid_validity" => match image.property("uuid_validity") {
+        },
+        "uuid_validity" => match image.property_text("uuid_validity") {
             None => None,
-            Some(v) if valid_uuid_validity(&v) => None,
+            Some(v) if valid_uuid_validity(v) => None,
             Some(v) => Some(
-                Finding::new(&obj, format!("`uuid_validity` \"{v}\" is not valid"))
+                Finding::new(obj(), format!("`uuid_validity` \"{v}\" is not valid"))
                     .expected_actual("none, notice, forever, last-N or a date", v),
             ),
         },
-        "hotfix_hours" => match image.property("hotfix_hours") {
-            Some(v) if !valid_hotfix_hours(&v) => Some(
+        "hotfix_hours" => match image.property_text("hotfix_hours") {
+            Some(v) if !valid_hotfix_hours(v) => Some(
                 Finding::new(
-                    &obj,
+                    obj(),
                     format!("`hotfix_hours` \"{v}\" is not a number of hours"),
                 )
                 .expected_actual("decimal digits", v),
@@ -343,26 +341,26 @@ pub fn valid_hotfix_hours(value: &str) -> bool {
 /// (`created_at`); and (or the registration date when the build date is unusable) not in the
 /// future.
 pub fn build_date_problems(image: &Image, now: DateTime<Utc>) -> Vec<Finding> {
-    let obj = object(image);
+    let obj = || object(image);
     let mut out = Vec::new();
-    let raw = image.property("image_build_date");
-    let built = raw.as_deref().and_then(parse_date);
+    let raw = image.property_text("image_build_date");
+    let built = raw.and_then(parse_date);
     let registered = image.created_at.as_deref().and_then(parse_created_at);
     match (&raw, built) {
         (_, Some(b)) => match registered {
             Some(r) if b > r => out.push(
                 Finding::new(
-                    &obj,
+                    obj(),
                     "`image_build_date` is later than the registration date (`created_at`)",
                 )
                 .expected_actual(
                     format!("not after {}", r.format("%Y-%m-%dT%H:%M:%SZ")),
-                    raw.clone().unwrap_or_default(),
+                    raw.unwrap_or_default(),
                 ),
             ),
             Some(_) => {}
             None => out.push(
-                Finding::new(&obj, "`created_at` is missing or not a date").expected_actual(
+                Finding::new(obj(), "`created_at` is missing or not a date").expected_actual(
                     "YYYY-MM-DDThh:mm:ssZ",
                     image
                         .created_at
@@ -372,9 +370,9 @@ pub fn build_date_problems(image: &Image, now: DateTime<Utc>) -> Vec<Finding> {
             ),
         },
         (value, None) => out.push(
-            Finding::new(&obj, "`image_build_date` is missing or not a date").expected_actual(
+            Finding::new(obj(), "`image_build_date` is missing or not a date").expected_actual(
                 "YYYY-MM-DD or YYYY-MM-DD hh:mm[:ss]",
-                value.clone().unwrap_or_else(|| "(missing)".into()),
+                value.unwrap_or("(missing)"),
             ),
         ),
     }
@@ -382,7 +380,7 @@ pub fn build_date_problems(image: &Image, now: DateTime<Utc>) -> Vec<Finding> {
         && t > now
     {
         out.push(
-            Finding::new(&obj, "the build date lies in the future").expected_actual(
+            Finding::new(obj(), "the build date lies in the future").expected_actual(
                 format!("not after now ({})", now.format("%Y-%m-%dT%H:%M:%SZ")),
                 t.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
             ),
@@ -518,15 +516,14 @@ pub enum Freshness {
 /// `provided_until` promise (`none`/`notice` or a past date excuse an old image; a missing value
 /// counts as a promise without end).
 pub fn freshness(image: &Image, now: DateTime<Utc>) -> Freshness {
-    let reference = image
-        .property("image_build_date")
-        .as_deref()
-        .and_then(parse_date)
-        .or_else(|| image.created_at.as_deref().and_then(parse_created_at));
-    let frequency = image.property("replace_frequency").unwrap_or_default();
-    let Some(allowed) = allowed_age(&frequency) else {
+    let frequency = image.property_text("replace_frequency").unwrap_or_default();
+    let Some(allowed) = allowed_age(frequency) else {
         return Freshness::Fine;
     };
+    let reference = image
+        .property_text("image_build_date")
+        .and_then(parse_date)
+        .or_else(|| image.created_at.as_deref().and_then(parse_created_at));
     let age_text = match reference {
         Some(t) if now - t <= allowed => return Freshness::Fine,
         Some(t) => format!(

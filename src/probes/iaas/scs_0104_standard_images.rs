@@ -355,8 +355,15 @@ fn image_lookup<'a>(images: &[&'a Image]) -> Vec<&'a Image> {
 /// start (trailing text allowed); otherwise the image with exactly that name. Duplicate names
 /// count once (the last one listed).
 pub fn matching_images<'a>(entry: &SpecEntry, images: &[&'a Image]) -> Vec<&'a Image> {
-    image_lookup(images)
-        .into_iter()
+    matching_distinct(entry, &image_lookup(images))
+}
+
+/// [`matching_images`] over images whose names are already distinct (from [`image_lookup`]),
+/// so that a run judging many entries deduplicates the listing once.
+fn matching_distinct<'a>(entry: &SpecEntry, distinct: &[&'a Image]) -> Vec<&'a Image> {
+    distinct
+        .iter()
+        .copied()
         .filter(|i| {
             let name = i.name.as_deref().unwrap_or_default();
             match &entry.name_scheme {
@@ -388,7 +395,10 @@ fn describe(entry: &SpecEntry) -> String {
 
 /// `scs-0104-source-<id>`: every matching image comes from an allowed source.
 pub fn judge_source(id: &str, entry: &SpecEntry, images: &[&Image]) -> Outcome {
-    let matched = matching_images(entry, images);
+    source_outcome(id, entry, &matching_images(entry, images))
+}
+
+fn source_outcome(id: &str, entry: &SpecEntry, matched: &[&Image]) -> Outcome {
     if matched.is_empty() {
         return Outcome::pass(
             id,
@@ -398,8 +408,8 @@ pub fn judge_source(id: &str, entry: &SpecEntry, images: &[&Image]) -> Outcome {
     let evidence: Vec<Finding> = matched
         .iter()
         .filter_map(|image| {
-            let source = image.property("image_source").unwrap_or_default();
-            if source_allowed(&source, &entry.sources) {
+            let source = image.property_text("image_source").unwrap_or_default();
+            if source_allowed(source, &entry.sources) {
                 return None;
             }
             Some(
@@ -441,7 +451,10 @@ pub fn judge_source(id: &str, entry: &SpecEntry, images: &[&Image]) -> Outcome {
 
 /// `scs-0104-image-<id>`: at least one image matches the entry.
 pub fn judge_presence(id: &str, entry: &SpecEntry, images: &[&Image]) -> Outcome {
-    let matched = matching_images(entry, images);
+    presence_outcome(id, entry, &matching_images(entry, images))
+}
+
+fn presence_outcome(id: &str, entry: &SpecEntry, matched: &[&Image]) -> Outcome {
     if matched.is_empty() {
         return Outcome::fail(id, format!("no {} in the image list", describe(entry)))
             .with_evidence(vec![
@@ -461,6 +474,11 @@ pub fn judge_presence(id: &str, entry: &SpecEntry, images: &[&Image]) -> Outcome
 
 /// Judges one testcase id with a loaded spec.
 pub fn judge(id: &str, spec: &ImageSpec, images: &[&Image]) -> Outcome {
+    judge_distinct(id, spec, &image_lookup(images))
+}
+
+/// [`judge`] over images whose names are already distinct (from [`image_lookup`]).
+fn judge_distinct(id: &str, spec: &ImageSpec, distinct: &[&Image]) -> Outcome {
     let (kind, key) = if let Some(k) = id.strip_prefix("scs-0104-source-") {
         ("source", k)
     } else if let Some(k) = id.strip_prefix("scs-0104-image-") {
@@ -477,9 +495,10 @@ pub fn judge(id: &str, spec: &ImageSpec, images: &[&Image]) -> Outcome {
             ),
         );
     };
+    let matched = matching_distinct(entry, distinct);
     match kind {
-        "source" => judge_source(id, entry, images),
-        _ => judge_presence(id, entry, images),
+        "source" => source_outcome(id, entry, &matched),
+        _ => presence_outcome(id, entry, &matched),
     }
 }
 
@@ -492,8 +511,11 @@ async fn run(ctx: &ProbeContext, ids: &[String]) -> Vec<Outcome> {
         Ok(images) => images,
         Err(reason) => return abort_all(ids, &reason),
     };
-    let images = listed_images(&images);
-    ids.iter().map(|id| judge(id, &spec, &images)).collect()
+    // Every testcase looks at the same images: deduplicate their names once.
+    let distinct = image_lookup(&listed_images(&images));
+    ids.iter()
+        .map(|id| judge_distinct(id, &spec, &distinct))
+        .collect()
 }
 
 #[cfg(test)]
