@@ -12,6 +12,7 @@
 use super::OpenStackError;
 use super::catalog::{Catalog, canonical_type};
 use super::config::CloudConfig;
+use crate::retry::RetryPolicy;
 use reqwest::Method;
 use serde_json::Value;
 use std::collections::{BTreeMap, HashMap};
@@ -77,6 +78,19 @@ impl Default for ClientOptions {
 }
 
 impl ClientOptions {
+    /// The retry policy of idempotent requests (and of 429 answers): `max_retries` retries
+    /// after the first attempt, waits from `backoff` doubling, a `Retry-After` honoured up to
+    /// `max_retry_after`; the asking work's [`Budget`] gives the deadline.
+    pub fn retry_policy(&self) -> RetryPolicy {
+        RetryPolicy {
+            max_attempts: Some(self.max_retries.saturating_add(1)),
+            base_delay: self.backoff,
+            max_delay: None,
+            max_retry_after: Some(self.max_retry_after),
+            budget: None,
+        }
+    }
+
     /// The defaults, with the listing and body limits taken from `SCS_CHECK_MAX_PAGES`,
     /// `SCS_CHECK_MAX_ITEMS` and `SCS_CHECK_MAX_BODY_MB` where set; a value that is not a
     /// positive number is an error naming the variable.

@@ -1,11 +1,14 @@
 //! Sending one request: per-attempt timeouts cut at the work's [`Budget`](super::Budget), retries
-//! with backoff and `Retry-After`, bounded bodies, request counting, and turning failures into
+//! with backoff and `Retry-After` under the crate's one [`RetryPolicy`](crate::retry::RetryPolicy)
+//! (see `ClientOptions::retry_policy`; which failures are retried is decided here), bounded
+//! bodies, request counting, and turning failures into
 //! [`OpenStackError`]s (transport, timeout, HTTP status with the API's own message, undecodable
 //! answers).
 
 use super::{Budget, Client, ClientOptions, bump, split_url};
 use crate::openstack::OpenStackError;
 use crate::openstack::secret::Secret;
+use crate::retry::parse_retry_after;
 use reqwest::Method;
 use reqwest::header::{CONTENT_TYPE, HeaderMap, HeaderValue};
 use serde_json::Value;
@@ -147,9 +150,9 @@ async fn send_attempts(
     budget: &Budget,
 ) -> Result<RawResponse, OpenStackError> {
     let path = path.to_string();
-    let mut attempt = 0u32;
+    let mut retries = options.retry_policy().start_until(budget.deadline);
     loop {
-        attempt += 1;
+        let attempt = retries.begin();
         bump(counts, a.service);
         // Each attempt ends by the per-request timeout or the work's deadline, whichever first.
         let timeout = match budget.remaining() {
@@ -172,10 +175,6 @@ async fn send_attempts(
         if let Some(b) = a.body {
             req = req.json(b);
         }
-        let can_retry = attempt <= options.max_retries;
-        let backoff = options.backoff * 2u32.saturating_pow(attempt - 1);
-        // A wait that would outlast the budget is no retry at all.
-        let fits = |wait: Duration| budget.remaining().is_none_or(|left| wait < left);
         let result = async {
             let mut resp = req.send().await?;
             let status = resp.status().as_u16();
@@ -213,8 +212,11 @@ async fn send_attempts(
                 });
             }
             Err(AttemptError::Http(e)) => {
-                if a.idempotent && can_retry && fits(backoff) {
-                    tokio::time::sleep(backoff).await;
+                // The policy says whether a retry is left and its wait ends within the budget.
+                if a.idempotent
+                    && let Some(wait) = retries.next_wait(None)
+                {
+                    tokio::time::sleep(wait).await;
                     continue;
                 }
                 return Err(if e.is_timeout() {
@@ -238,14 +240,15 @@ async fn send_attempts(
             Ok(resp) if resp.status < 400 => return Ok(resp),
             Ok(resp) => {
                 let retryable = resp.status == 429 || resp.status >= 500;
-                let wait = resp
+                let asked = resp
                     .headers
                     .get("retry-after")
                     .and_then(|v| v.to_str().ok())
-                    .and_then(retry_after)
-                    .map(|d| d.min(options.max_retry_after))
-                    .unwrap_or(backoff);
-                if retryable && can_retry && (a.idempotent || resp.status == 429) && fits(wait) {
+                    .and_then(parse_retry_after);
+                if retryable
+                    && (a.idempotent || resp.status == 429)
+                    && let Some(wait) = retries.next_wait(asked)
+                {
                     tokio::time::sleep(wait).await;
                     continue;
                 }
@@ -263,22 +266,6 @@ async fn send_attempts(
             }
         }
     }
-}
-
-/// A `Retry-After` value: seconds, or an HTTP date (a date in the past is no wait).
-fn retry_after(value: &str) -> Option<Duration> {
-    let value = value.trim();
-    if let Ok(secs) = value.parse::<f64>() {
-        return secs
-            .is_finite()
-            .then(|| Duration::from_secs_f64(secs.clamp(0.0, 86_400.0)));
-    }
-    let at = chrono::DateTime::parse_from_rfc2822(value).ok()?;
-    Some(
-        (at.with_timezone(&chrono::Utc) - chrono::Utc::now())
-            .to_std()
-            .unwrap_or(Duration::ZERO),
-    )
 }
 
 /// `64 MiB`, `512 KiB`, `100 bytes`.
@@ -403,21 +390,5 @@ mod tests {
             ),
             "404 Not Found The resource could not be found."
         );
-    }
-
-    #[test]
-    fn retry_after_in_seconds_or_as_a_date() {
-        assert_eq!(retry_after(" 3 "), Some(Duration::from_secs(3)));
-        assert_eq!(retry_after("-1"), Some(Duration::ZERO));
-        assert_eq!(
-            retry_after("Wed, 21 Oct 2015 07:28:00 GMT"),
-            Some(Duration::ZERO)
-        );
-        let later = (chrono::Utc::now() + chrono::Duration::seconds(30))
-            .format("%a, %d %b %Y %H:%M:%S GMT")
-            .to_string();
-        let wait = retry_after(&later).unwrap();
-        assert!(wait > Duration::from_secs(25) && wait <= Duration::from_secs(30));
-        assert_eq!(retry_after("soon"), None);
     }
 }

@@ -8,6 +8,7 @@ use super::lookup::{collection, find_by_name, foreign_project, name_of, service_
 use super::{Disposal, Disposed, Pace, ResourceError, now};
 use crate::openstack::ledger::{Entry, EntryState, Ledger, ResourceKind};
 use crate::openstack::{Client, OpenStackError};
+use crate::retry::{Retries, RetryPolicy};
 use reqwest::Method;
 use serde_json::json;
 use std::collections::HashSet;
@@ -217,8 +218,17 @@ impl<'a> Janitor<'a> {
         }
     }
 
-    async fn backoff(&self, attempt: u32) -> Result<(), ResourceError> {
-        backoff_sleep(attempt, self.pace, self.cancel).await
+    /// Waits before the next try of one deletion (its `retries`), unless the cleanup is
+    /// abandoned first.
+    async fn backoff(&self, retries: &mut Retries) -> Result<(), ResourceError> {
+        retries.begin();
+        // The policy has no attempt limit and no deadline: there is always a next wait (the
+        // deletion's own budget is checked by the caller).
+        let wait = retries.next_wait(None).unwrap_or_default();
+        tokio::select! {
+            _ = self.cancel.cancelled() => Err(ResourceError::Interrupted),
+            _ = tokio::time::sleep(wait) => Ok(()),
+        }
     }
 
     async fn delete_and_wait(&self, t: &Target, prefix: &str) -> Result<Disposal, ResourceError> {
@@ -227,7 +237,7 @@ impl<'a> Janitor<'a> {
         let (_, _, single) = collection(t.kind);
         let started = tokio::time::Instant::now();
         let budget = self.pace.secs(DELETE_BUDGET_SECS);
-        let mut attempt = 0u32;
+        let mut retries = deletion_waits(self.pace).start();
         // Volumes and backups cannot be deleted while they are still being made. When their
         // status cannot be read, the delete call is tried all the same.
         if matches!(t.kind, ResourceKind::Volume | ResourceKind::Backup) {
@@ -241,8 +251,7 @@ impl<'a> Janitor<'a> {
                 if started.elapsed() > budget {
                     return Err(ResourceError::Timeout("still busy, cannot delete".into()));
                 }
-                self.backoff(attempt).await?;
-                attempt += 1;
+                self.backoff(&mut retries).await?;
             }
         }
         if t.kind == ResourceKind::Router {
@@ -282,8 +291,7 @@ impl<'a> Janitor<'a> {
                 Err(e) if matches!(e.status(), Some(400 | 409)) && started.elapsed() <= budget => {}
                 Err(e) => return Err(e.into()),
             }
-            self.backoff(attempt).await?;
-            attempt += 1;
+            self.backoff(&mut retries).await?;
         }
         if t.kind == ResourceKind::RouterInterface {
             return Ok(Disposal::Deleted);
@@ -302,8 +310,7 @@ impl<'a> Janitor<'a> {
                     started.elapsed().as_secs_f64()
                 )));
             }
-            self.backoff(attempt).await?;
-            attempt += 1;
+            self.backoff(&mut retries).await?;
         }
     }
 
@@ -381,16 +388,15 @@ pub(super) struct Target {
     pub(super) parent: Option<String>,
 }
 
-/// Bounded backoff: 1, 2, 4, 8, 15, 15, ... cloud seconds.
-async fn backoff_sleep(
-    attempt: u32,
-    pace: Pace,
-    cancel: &CancellationToken,
-) -> Result<(), ResourceError> {
-    let secs = (1u64 << attempt.min(4)).min(15) as f64;
-    tokio::select! {
-        _ = cancel.cancelled() => Err(ResourceError::Interrupted),
-        _ = tokio::time::sleep(pace.secs(secs)) => Ok(()),
+/// The waits between the tries of one deletion: 1, 2, 4, 8, 15, 15, ... cloud seconds, as many
+/// as the deletion's budget ([`DELETE_BUDGET_SECS`], checked by the caller) allows.
+pub(super) fn deletion_waits(pace: Pace) -> RetryPolicy {
+    RetryPolicy {
+        max_attempts: None,
+        base_delay: pace.secs(1.0),
+        max_delay: Some(pace.secs(15.0)),
+        max_retry_after: None,
+        budget: None,
     }
 }
 
