@@ -16,6 +16,8 @@
 //! - [`outcome`] holds the result types probes and the executor produce and the report renders;
 //!   [`exit`] maps a run's result to the exit code.
 //! - [`openstack`] and [`kube`] are the API clients; [`sim`] the simulated cloud and cluster.
+//! - [`retry`] is the one retry policy (attempts, backoff, `Retry-After`, deadline) of the
+//!   OpenStack client, the report upload and the resource cleanup.
 //!
 //! Which module may import which is fixed in `docs/architecture.md` ("Layers") and enforced by
 //! `tests/layering.rs`.
@@ -33,6 +35,7 @@ pub mod outcome;
 pub mod plan;
 pub mod probes;
 pub mod report;
+pub mod retry;
 pub mod sim;
 pub mod spec;
 pub mod terminal;

@@ -10,6 +10,7 @@
 //! `http://` monitor is refused unless explicitly allowed, since the token travels in the header.
 
 use super::{CertError, read_file};
+use crate::retry::{Exhausted, Failure, RetryPolicy};
 use std::path::Path;
 use std::time::Duration;
 
@@ -49,6 +50,12 @@ impl UploadOptions {
             request_timeout: Duration::from_secs(120),
             allow_http: false,
         }
+    }
+
+    /// The retry policy of the upload: [`Self::attempts`] attempts in all, waits from
+    /// [`Self::backoff`] doubling; a `Retry-After` is not honoured.
+    pub fn retry_policy(&self) -> RetryPolicy {
+        RetryPolicy::exponential(self.attempts, self.backoff)
     }
 
     /// The upload endpoint.
@@ -155,12 +162,15 @@ pub async fn upload(
         .map_err(|e| fail(format!("cannot build HTTP client: {e}")))?;
     let body = signed_body(signature, report);
     let content_type = content_type_for(report);
-    let attempts = options.attempts.max(1);
-    let mut delay = options.backoff;
-    for attempt in 1..=attempts {
-        let last = attempt == attempts;
+    let policy = options.retry_policy();
+    let attempts = policy.max_attempts.unwrap_or(1);
+    let (client, url, body) = (&client, &url, &body);
+    let fail = &fail;
+    // Each attempt ends in an outcome or a refusal (`Ok`, not retried), or in the reason a
+    // retry may help (connection errors, 5xx).
+    let attempt = move |_| async move {
         let sent = client
-            .post(&url)
+            .post(url.as_str())
             .header(reqwest::header::CONTENT_TYPE, content_type)
             .header(
                 reqwest::header::AUTHORIZATION,
@@ -181,53 +191,59 @@ pub async fn upload(
                 let full = response.text().await.unwrap_or_default();
                 let text = snippet(&full);
                 match status.as_u16() {
-                    200 if full.trim() == "null" => return Ok(UploadOutcome::Accepted),
+                    200 if full.trim() == "null" => return Ok(Ok(UploadOutcome::Accepted)),
                     200..=299 => {
                         if text.contains("empty reports") {
-                            return Err(fail("the monitor found no report in the body".into()));
+                            return Ok(Err(fail("the monitor found no report in the body".into())));
                         }
-                        return Err(fail(format!(
+                        return Ok(Err(fail(format!(
                             "HTTP {status} without the monitor's success answer (`null`), so the \
                              report is not known to be stored: {}",
                             if text.is_empty() { "empty body" } else { &text }
-                        )));
+                        ))));
                     }
                     300..=399 => {
-                        return Err(fail(format!(
+                        return Ok(Err(fail(format!(
                             "HTTP {status}: the monitor redirects{}; not followed (a redirect \
                              drops or re-sends the signed POST); give the final address with --monitor",
                             location.map(|l| format!(" to {l}")).unwrap_or_default()
-                        )));
+                        ))));
                     }
-                    409 => return Ok(UploadOutcome::AlreadyUploaded { message: text }),
+                    409 => return Ok(Ok(UploadOutcome::AlreadyUploaded { message: text })),
                     500..=599 => format!("HTTP {status}: {text}"),
                     401 => {
-                        return Err(fail(format!(
+                        return Ok(Err(fail(format!(
                             "HTTP 401 (token wrong, signature not made with a key of the uploading account, or subject not permitted): {text}"
-                        )));
+                        ))));
                     }
                     415 => {
-                        return Err(fail(format!(
+                        return Ok(Err(fail(format!(
                             "HTTP 415 (content type {content_type} refused): {text}"
-                        )));
+                        ))));
                     }
-                    _ => return Err(fail(format!("HTTP {status}: {text}"))),
+                    _ => return Ok(Err(fail(format!("HTTP {status}: {text}")))),
                 }
             }
         };
-        if last {
-            return Err(fail(format!(
-                "{retry_reason}; gave up after {attempts} attempts"
-            )));
-        }
-        log(&format!(
-            "upload attempt {attempt} of {attempts} failed: {retry_reason}; retrying in {:.1} s",
-            delay.as_secs_f64()
-        ));
-        tokio::time::sleep(delay).await;
-        delay = delay.saturating_mul(2);
+        Err(Failure::retryable(retry_reason))
+    };
+    let retried = policy
+        .run(None, attempt, |retry_reason: &String, attempt, delay| {
+            log(&format!(
+                "upload attempt {attempt} of {attempts} failed: {retry_reason}; retrying in {:.1} s",
+                delay.as_secs_f64()
+            ))
+        })
+        .await;
+    match retried {
+        Ok(done) => done,
+        Err(Exhausted {
+            error: retry_reason,
+            attempts,
+        }) => Err(fail(format!(
+            "{retry_reason}; gave up after {attempts} attempts"
+        ))),
     }
-    unreachable!("the loop returns on its last attempt")
 }
 
 /// Signs the report file's bytes with `key` and uploads them (used by `run --upload` and
