@@ -228,8 +228,9 @@ fn flavor_listing(st: &SimState, r: &Req, mv: (u32, u32), detail: bool) -> Respo
                 if let Some(ip) = r.query.get("is_public") {
                     q = format!("is_public={ip}&{q}");
                 }
+                let path = if detail { "flavors/detail" } else { "flavors" };
                 let links = json!([{"rel": "next",
-                    "href": format!("{}/compute/v2.1/{}?{q}", st.base, if detail { "flavors/detail" } else { "flavors" })}]);
+                    "href": format!("{}/compute/v2.1/{path}?{q}", st.base)}]);
                 body.push_str(&format!(",\"flavors_links\":{links}"));
             }
             body.push('}');

@@ -36,7 +36,6 @@ pub(super) fn documents_only(st: &Arc<SimState>) -> Router<Arc<SimState>> {
 }
 
 /// `/{version}`: the version document, for any method.
-/// The version `id` (`v2.1`, or `v2` for `v2.x`).
 fn version_single_route() -> MethodRouter<Arc<SimState>> {
     any(
         |State(st): State<Arc<SimState>>, Extension(r): Extension<Arc<Req>>| async move {
