@@ -134,11 +134,7 @@ impl Simulator {
         })?;
         let base = format!("http://{addr}");
         let state = Arc::new(SimState::new(fixture, base));
-        let st = state.clone();
-        let app = axum::Router::new().fallback(move |req: axum::extract::Request| {
-            let st = st.clone();
-            async move { server::handle(st, req).await }
-        });
+        let app = server::app(state.clone());
         let task = tokio::spawn(async move {
             let _ = axum::serve(listener, app).await;
         });

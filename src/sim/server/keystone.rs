@@ -9,7 +9,10 @@
 //! `member` instead when `manager_role: false`), and roles `admin`, `member`, `reader`,
 //! `load-balancer_member` and `manager`.
 
-use super::{Req, SimState, catalog, empty, error, json_response};
+use super::SimState;
+use super::identity::catalog;
+use super::pipeline::Req;
+use super::respond::{empty, error, json_response};
 use crate::sim::fixture::{DmPolicy, DomainManagerDef};
 use axum::http::Method;
 use axum::response::Response;

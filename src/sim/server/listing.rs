@@ -1,6 +1,7 @@
 //! The simulator's fixed listings (flavors, images) prepared once per fixture: every item is
 //! serialized when the simulator starts and each id's position is indexed, so serving a page
 //! costs a hash lookup for the marker and copying the page's bytes, whatever the cloud's size.
+//! Also the marker/limit paging of the listings built per request ([`page`]).
 
 use serde_json::Value;
 use std::collections::HashMap;
@@ -98,6 +99,45 @@ impl PagedList {
         self.ids.len()
     }
 }
+
+/// One page of `items` after `marker`, at most min(limit, max) long; the marker of the next
+/// page when more items follow.
+pub(super) fn page(
+    items: &[Value],
+    q: &HashMap<String, String>,
+    max: usize,
+) -> Result<(Vec<Value>, Option<String>), String> {
+    let limit = q
+        .get("limit")
+        .and_then(|l| l.parse::<usize>().ok())
+        .unwrap_or(max)
+        .clamp(1, max);
+    let start = match q.get("marker") {
+        None => 0,
+        Some(m) => {
+            items
+                .iter()
+                .position(|v| v.get("id").and_then(Value::as_str) == Some(m))
+                .ok_or_else(|| format!("Marker {m} could not be found."))?
+                + 1
+        }
+    };
+    let slice: Vec<Value> = items.iter().skip(start).take(limit).cloned().collect();
+    // A full page gets a next link even when nothing follows, as Nova, Neutron, Glance and
+    // Cinder do (recorded from Zed); the client then reads one empty page.
+    let next = (slice.len() == limit)
+        .then(|| {
+            slice
+                .last()
+                .and_then(|v| v.get("id"))
+                .and_then(Value::as_str)
+        })
+        .flatten()
+        .map(str::to_string);
+    Ok((slice, next))
+}
+
+// ---------------------------------------------------------------------------------------------
 
 #[cfg(test)]
 mod tests {
