@@ -6,6 +6,7 @@
 //! targets (they end up MISSING or ABORT) and get [`WorkKind::NotRun`] items; `-t`/`-S` filters
 //! remove testcases from [`PlannedVersion::targets`] but not from [`PlannedVersion::all_targets`].
 
+mod describe;
 mod resolve;
 mod subst;
 #[cfg(test)]
@@ -13,6 +14,7 @@ mod tests;
 #[cfg(test)]
 pub(crate) mod testutil;
 
+pub use describe::describe_plan;
 pub use resolve::{
     NotRunTarget, PlanError, REASON_HTTP, REASON_MANUAL, REASON_NO_PROBE, UNASSIGNED, VariableUse,
     annotate_validity, applicable_entry, not_run_targets, resolve, resolve_for_display,
