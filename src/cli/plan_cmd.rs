@@ -1,7 +1,7 @@
 //! `scs-check plan`: resolves a plan without contacting anything and prints it (the rendering
 //! is the plan's own, [`crate::plan::describe_plan`]).
 
-use super::selection::{load_scope, selection_from, settle_assignment_keys, today};
+use super::selection::{load_selection, today};
 use super::{ExitStatus, SelectionArgs, console};
 use crate::plan;
 use crate::probes::Registry;
@@ -24,13 +24,7 @@ pub struct PlanArgs {
 /// unassigned instead of stopping it; `--os-cloud` and `OS_CLOUD` assign `os_cloud`.
 pub(super) async fn plan_cmd(args: PlanArgs) -> Result<ExitStatus> {
     let registry = Registry::builtin();
-    let scope = load_scope(&args.selection.scope).await?;
-    let mut selection = selection_from(&args.selection)?;
-    settle_assignment_keys(
-        &scope,
-        &mut selection,
-        args.selection.ignore_unused_assignments,
-    )?;
+    let (scope, mut selection) = load_selection(&args.selection).await?;
     if scope.variables.iter().any(|v| v == "os_cloud") {
         let env = std::env::var("OS_CLOUD").ok().filter(|v| !v.is_empty());
         match (&args.os_cloud, selection.assignments.get("os_cloud")) {

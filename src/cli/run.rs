@@ -2,7 +2,7 @@
 //! (`--os-cloud`, `-a os_cloud=`, `OS_CLOUD`, the simulator), the login, execution with the
 //! progress display, the reports, the last cleanup and the exit status.
 
-use super::selection::{load_scope, selection_from, settle_assignment_keys, today};
+use super::selection::{load_selection, today};
 use super::simulate::{RunningSimulator, check_simulate_arg, start_simulator};
 use super::{ExitStatus, SelectionArgs, cert, console, did_you_mean, kaas, one_line, resources};
 use crate::execute::{self, Event, RunOptions};
@@ -196,13 +196,7 @@ pub(super) async fn run(args: RunArgs) -> Result<ExitStatus> {
     cert::check_upload_target(&args)?;
     let registry = Registry::builtin();
     check_probe_timeout_names(&registry, &args.resources.probe_timeout)?;
-    let scope = load_scope(&args.selection.scope).await?;
-    let mut selection = selection_from(&args.selection)?;
-    settle_assignment_keys(
-        &scope,
-        &mut selection,
-        args.selection.ignore_unused_assignments,
-    )?;
+    let (scope, mut selection) = load_selection(&args.selection).await?;
     if let Some(bin) = &args.tempest {
         // The scs-0128 probe reads the variable `tempest`.
         selection

@@ -77,7 +77,7 @@ fn parse_assignments(items: &[String]) -> Result<IndexMap<String, String>> {
 /// `kubeconfig`, ...) to every scope, as the reference's do. The flag lets the child decide
 /// with the very selection it runs (`-d`, `-V`, the modules `-t` pulls in), so `batch` need
 /// not load the scope and repeat the version choice itself.
-pub(super) fn settle_assignment_keys(
+fn settle_assignment_keys(
     scope: &Scope,
     selection: &mut Selection,
     ignore_unused: bool,
@@ -127,7 +127,7 @@ pub(super) fn settle_assignment_keys(
 }
 
 /// The [`Selection`] the flags ask for (`-a` parsed, `$VIRTUAL_ENV` found).
-pub(super) fn selection_from(args: &SelectionArgs) -> Result<Selection> {
+fn selection_from(args: &SelectionArgs) -> Result<Selection> {
     let python = args.python.clone().or_else(|| {
         std::env::var_os("VIRTUAL_ENV")
             .map(|venv| Path::new(&venv).join("bin/python").display().to_string())
@@ -146,6 +146,15 @@ pub(super) fn selection_from(args: &SelectionArgs) -> Result<Selection> {
         prefer_scripts: args.prefer_scripts,
         python,
     })
+}
+
+/// The scope and the [`Selection`] of `run` and `plan`: the scope loaded, the flags turned into a
+/// selection and its `-a` keys settled ([`settle_assignment_keys`]).
+pub(super) async fn load_selection(args: &SelectionArgs) -> Result<(Arc<Scope>, Selection)> {
+    let scope = load_scope(&args.scope).await?;
+    let mut selection = selection_from(args)?;
+    settle_assignment_keys(&scope, &mut selection, args.ignore_unused_assignments)?;
+    Ok((scope, selection))
 }
 
 /// Loads the scope a `SCOPE` argument names (built-in name, file or URL).
