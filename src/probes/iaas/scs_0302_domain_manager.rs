@@ -7,11 +7,13 @@
 //! the answer. Every object is created fresh (prefixed, in the ledger, cleaned up by the
 //! manager of its domain); no negative check uses an object an earlier step deleted.
 //!
-//! The checks are one table ([`cases`]: actor, call, expected answer, dependent steps) that
-//! [`runner`] walks; this file logs the managers in and turns the findings into the verdict.
+//! The checks are one table ([`cases`] of [`steps`]: actor, call, expected answer, dependent
+//! steps) that [`runner`] walks; this file logs the managers in and turns the findings into
+//! the verdict.
 
 mod cases;
 mod runner;
+mod steps;
 
 use super::common::FnProbe;
 use super::creating::leftover_findings;

@@ -1,9 +1,9 @@
-//! Runs the table of [`super::cases`]: the [`Book`] of findings (a check holds, breaks or could
+//! Runs the table of [`super::cases`] (steps as [`super::steps`] defines them): the [`Book`] of findings (a check holds, breaks or could
 //! not be made; an observation; a failed setup step), Keystone requests as the managers, and
 //! the walk over the steps with the ids they make.
 
 use super::Manager;
-use super::cases::{Actor, Expect, Judge, Observe, Step};
+use super::steps::{Actor, Expect, Judge, Observe, Step};
 use crate::openstack::ledger::ResourceKind;
 use crate::openstack::resources::{ErrorClass, ResourceError, Session};
 use crate::openstack::{Client, OpenStackError};
