@@ -4,6 +4,7 @@
 
 use super::{ProgressSink, accounts_yaml, tempest_conf};
 use crate::openstack::config::CloudConfig;
+use crate::probes::external_tool::{kill_child_group, kill_group};
 use crate::probes::iaas::tempest_judge::{self, ListedTest};
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
@@ -37,21 +38,6 @@ pub struct TempestJob {
     pub concurrency: usize,
 }
 
-fn kill_group(child: &tokio::process::Child) {
-    #[cfg(unix)]
-    if let Some(pid) = child.id() {
-        kill_pgid(pid);
-    }
-}
-
-fn kill_pgid(pid: u32) {
-    #[cfg(unix)]
-    // SAFETY: killpg only sends a signal to the process group we created for the child.
-    unsafe {
-        libc::killpg(pid as libc::pid_t, libc::SIGKILL);
-    }
-}
-
 /// Kills the child's process group when the run is dropped before the child ended (the
 /// executor gave up on the probe): `kill_on_drop` alone would leave Tempest's workers running.
 struct GroupGuard(Option<u32>);
@@ -59,7 +45,7 @@ struct GroupGuard(Option<u32>);
 impl Drop for GroupGuard {
     fn drop(&mut self) {
         if let Some(pid) = self.0.take() {
-            kill_pgid(pid);
+            kill_group(pid);
         }
     }
 }
@@ -191,12 +177,12 @@ async fn tempest_cmd(
             s.map_err(|e| format!("waiting for tempest: {e}"))?
         }
         _ = cancel.cancelled() => {
-            kill_group(&child);
+            kill_child_group(&child);
             let _ = child.wait().await;
             return Err(format!("interrupted; `tempest {what}` stopped"));
         }
         _ = tokio::time::sleep_until(deadline) => {
-            kill_group(&child);
+            kill_child_group(&child);
             let _ = child.wait().await;
             return Err(format!("`tempest {what}` did not finish within the probe's time budget; stopped"));
         }

@@ -4,6 +4,7 @@
 
 use super::results::{RESULTS_FILE, ResultItem, read_tree};
 use crate::kube::Cluster;
+use crate::probes::external_tool::kill_child_group;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::Duration;
@@ -96,16 +97,6 @@ pub fn status_line(json: &str) -> Option<String> {
     Some(format!("sonobuoy: {}", parts.join(", ")))
 }
 
-fn kill_group(child: &tokio::process::Child) {
-    #[cfg(unix)]
-    if let Some(pid) = child.id() {
-        // SAFETY: killpg only sends a signal to the process group we created for the child.
-        unsafe {
-            libc::killpg(pid as libc::pid_t, libc::SIGKILL);
-        }
-    }
-}
-
 /// Runs the whole sequence once and reads the results tree. `Err` = ABORT reason.
 pub async fn orchestrate(
     cluster: &Cluster,
@@ -179,12 +170,12 @@ async fn run_and_retrieve(
         tokio::select! {
             s = child.wait() => break s.map_err(|e| format!("waiting for sonobuoy: {e}"))?,
             _ = cancel.cancelled() => {
-                kill_group(&child);
+                kill_child_group(&child);
                 let _ = child.wait().await;
                 return Err("interrupted; sonobuoy run stopped".into());
             }
             _ = tokio::time::sleep_until(deadline) => {
-                kill_group(&child);
+                kill_child_group(&child);
                 let _ = child.wait().await;
                 return Err(format!("sonobuoy run did not finish within {}s", timeout.as_secs()));
             }
