@@ -2,7 +2,9 @@
 //! Timing is the benchmark's business; these tests check that every subject runs and is
 //! reported, that the reports say they are simulated, and that such a batch is never signed.
 
+mod common;
 use assert_cmd::Command;
+use common::stdout_of;
 
 fn config(dir: &std::path::Path, subjects: usize) -> std::path::PathBuf {
     let names: Vec<String> = (0..subjects).map(|i| format!("\"s{i:02}\"")).collect();
@@ -39,13 +41,7 @@ fn a_simulated_batch_runs_every_subject_and_marks_the_reports() {
         .arg(dir.path().join("reports"))
         .output()
         .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{stdout}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let stdout = stdout_of(&out, 0);
     assert!(stdout.contains("all 6 runs passed"), "{stdout}");
     for i in 0..6 {
         let text = std::fs::read_to_string(

@@ -4,36 +4,16 @@
 //! resource-creating run whose cleanup still deletes everything.
 
 mod common;
-use common::{isolated, repo};
+use common::{derived_cloud, isolated, json_results};
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-/// A fixture derived from the shipped compliant cloud, written into `dir`.
-fn derived(dir: &Path, overlay: &str) -> std::path::PathBuf {
-    let base = repo().join("fixtures/clouds/compliant.yaml");
-    let path = dir.join("fixture.yaml");
-    std::fs::write(
-        &path,
-        format!("base: {}\nname: faulty\n{overlay}", base.display()),
-    )
-    .unwrap();
-    path
-}
-
 /// testcase → result of a JSON report.
 fn results(path: &Path) -> Vec<(String, String)> {
-    let report: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
-    let mut out = vec![];
-    for version in report["scs_check"]["versions"].as_array().unwrap() {
-        for (id, tc) in version["testcases"].as_object().unwrap() {
-            out.push((
-                id.clone(),
-                tc["result"].as_str().unwrap_or("MISSING").to_string(),
-            ));
-        }
-    }
-    out
+    json_results(path)
+        .into_iter()
+        .map(|(_, id, result)| (id, result))
+        .collect()
 }
 
 /// Today a hung flavor listing kept scs-0100 for 32 s × 4 attempts (and the executor waited up
@@ -41,7 +21,7 @@ fn results(path: &Path) -> Vec<(String, String)> {
 #[test]
 fn a_hung_listing_ends_with_the_probe_timeout() {
     let home = tempfile::tempdir().unwrap();
-    let fixture = derived(
+    let fixture = derived_cloud(
         home.path(),
         "faults: [{service: compute, path: /flavors/detail, kind: timeout}]\n",
     );
@@ -76,7 +56,7 @@ fn a_hung_listing_ends_with_the_probe_timeout() {
 fn a_refused_login_is_one_line_and_exit_3() {
     let home = tempfile::tempdir().unwrap();
     // Keystone refuses the credentials, as for a wrong password.
-    let fixture = derived(
+    let fixture = derived_cloud(
         home.path(),
         "faults: [{service: identity, method: POST, path: /auth/tokens, kind: status, status: 401}]\n",
     );
@@ -143,7 +123,7 @@ fn a_missing_clouds_yaml_mentions_os_client_config_file() {
 #[test]
 fn a_short_lived_token_is_renewed_through_a_creating_run() {
     let home = tempfile::tempdir().unwrap();
-    let fixture = derived(home.path(), "user: {token_ttl_s: 20}\n");
+    let fixture = derived_cloud(home.path(), "user: {token_ttl_s: 20}\n");
     let output = isolated(home.path())
         .args(["run", "iaas", "-q", "-t", "scs-01(17|01)"])
         .arg("--simulate")
@@ -176,7 +156,7 @@ fn a_short_lived_token_is_renewed_through_a_creating_run() {
 #[test]
 fn a_hung_keystone_ends_with_the_timeout_and_a_report() {
     let home = tempfile::tempdir().unwrap();
-    let fixture = derived(
+    let fixture = derived_cloud(
         home.path(),
         "faults: [{service: identity, method: POST, path: /auth/tokens, kind: timeout}]\n",
     );
@@ -214,7 +194,7 @@ fn a_hung_keystone_ends_with_the_timeout_and_a_report() {
 #[test]
 fn a_failing_keystone_is_abort_with_a_report() {
     let home = tempfile::tempdir().unwrap();
-    let fixture = derived(
+    let fixture = derived_cloud(
         home.path(),
         "faults: [{service: identity, method: POST, path: /auth/tokens, kind: status, status: 503, retry_after: '0'}]\n",
     );
@@ -242,7 +222,7 @@ fn a_failing_keystone_is_abort_with_a_report() {
 #[test]
 fn ctrl_c_cuts_a_hung_request() {
     let home = tempfile::tempdir().unwrap();
-    let fixture = derived(
+    let fixture = derived_cloud(
         home.path(),
         "faults: [{service: compute, path: /flavors/detail, kind: timeout}]\n",
     );

@@ -1,16 +1,13 @@
 //! End-to-end tests of the KaaS command line: `run kaas --simulate` against the simulated
 //! cluster (with the fake sonobuoy) and `sonobuoy-judge` on saved results.
 
+mod common;
 use assert_cmd::Command;
-use std::path::PathBuf;
-
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
+use common::{repo, stdout_of};
 
 fn scs_check() -> Command {
     let mut cmd = Command::cargo_bin("scs-check").expect("binary is built");
-    cmd.current_dir(root())
+    cmd.current_dir(repo())
         .env_remove("KUBECONFIG")
         .env("CI", "1");
     cmd
@@ -33,13 +30,7 @@ fn run_kaas_v1_simulated_compliant_passes() {
         .arg(&report)
         .output()
         .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{stdout}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let stdout = stdout_of(&out, 0);
     assert!(stdout.contains("main: PASS (3 passed)"), "{stdout}");
     let doc: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
@@ -61,8 +52,7 @@ fn run_kaas_simulated_outdated_fails_and_light_section_skips_sonobuoy() {
         ])
         .output()
         .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    let stdout = stdout_of(&out, 1);
     assert!(stdout.contains("version-policy-check"), "{stdout}");
     assert!(
         !stdout.contains("cncf-k8s-conformance: sonobuoy"),
@@ -184,8 +174,7 @@ fn sonobuoy_judge_files_dirs_and_tarballs() {
         ])
         .output()
         .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    let stdout = stdout_of(&out, 0);
     assert!(
         stdout.contains("failed_ok: 2") && stdout.contains("verdict: PASS"),
         "{stdout}"
@@ -196,7 +185,7 @@ fn sonobuoy_judge_files_dirs_and_tarballs() {
     let tree = dir.path().join("res/plugins/e2e");
     std::fs::create_dir_all(&tree).unwrap();
     std::fs::copy(
-        root().join("fixtures/sonobuoy/results-fail.yaml"),
+        repo().join("fixtures/sonobuoy/results-fail.yaml"),
         tree.join("sonobuoy_results.yaml"),
     )
     .unwrap();
@@ -205,8 +194,7 @@ fn sonobuoy_judge_files_dirs_and_tarballs() {
         .arg(dir.path().join("res"))
         .output()
         .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    let stdout = stdout_of(&out, 1);
     assert!(
         stdout.contains("FAILED: [sig-network] Services should serve a basic endpoint"),
         "{stdout}"

@@ -4,17 +4,14 @@
 //! files, directories and stestr repositories; `run` with the fake `tempest` and the simulator;
 //! `scripts/derive-tempest-list` on a sample guideline.
 
+mod common;
 use assert_cmd::Command;
-use std::path::PathBuf;
-
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
+use common::repo;
 
 fn judge(args: &[&str]) -> (Option<i32>, String) {
     let out = Command::cargo_bin("scs-check")
         .expect("binary is built")
-        .current_dir(root())
+        .current_dir(repo())
         .arg("tempest-judge")
         .args(args)
         .output()
@@ -91,11 +88,19 @@ fn junit_xml_and_stestr_repositories() {
 
     // A workspace: the newest numbered run in .stestr/ counts.
     let ws = tempfile::tempdir().unwrap();
-    let repo = ws.path().join(".stestr");
-    std::fs::create_dir_all(&repo).unwrap();
-    std::fs::copy(root().join("fixtures/tempest/fail.subunit"), repo.join("0")).unwrap();
-    std::fs::copy(root().join("fixtures/tempest/pass.subunit"), repo.join("1")).unwrap();
-    std::fs::write(repo.join("next-stream"), "2\n").unwrap();
+    let stestr = ws.path().join(".stestr");
+    std::fs::create_dir_all(&stestr).unwrap();
+    std::fs::copy(
+        repo().join("fixtures/tempest/fail.subunit"),
+        stestr.join("0"),
+    )
+    .unwrap();
+    std::fs::copy(
+        repo().join("fixtures/tempest/pass.subunit"),
+        stestr.join("1"),
+    )
+    .unwrap();
+    std::fs::write(stestr.join("next-stream"), "2\n").unwrap();
     let (code, out) = judge(&[ws.path().to_str().unwrap(), "--list", LIST]);
     assert_eq!(code, Some(0), "{out}");
     assert!(out.contains(".stestr/1"), "{out}");
@@ -116,17 +121,17 @@ fn run_selects_the_tempest_probe_with_t() {
     let bin = dir.path().join("bin");
     std::fs::create_dir_all(&bin).unwrap();
     std::fs::copy(
-        root().join("fixtures/tempest/fake-tempest.sh"),
+        repo().join("fixtures/tempest/fake-tempest.sh"),
         bin.join("tempest"),
     )
     .unwrap();
     std::fs::copy(
-        root().join("fixtures/tempest/fail.subunit"),
+        repo().join("fixtures/tempest/fail.subunit"),
         bin.join("results.subunit"),
     )
     .unwrap();
     std::fs::copy(
-        root().join("fixtures/tempest/listing.txt"),
+        repo().join("fixtures/tempest/listing.txt"),
         bin.join("listing"),
     )
     .unwrap();
@@ -141,7 +146,7 @@ fn run_selects_the_tempest_probe_with_t() {
     std::fs::write(&clouds, format!("clouds:\n{}", entry("alt", "bob"))).unwrap();
     let out = Command::cargo_bin("scs-check")
         .unwrap()
-        .current_dir(root())
+        .current_dir(repo())
         .env("CI", "1")
         .args([
             "run",
@@ -156,7 +161,7 @@ fn run_selects_the_tempest_probe_with_t() {
         .args(["-a", "tempest_alt=alt", "-a"])
         .arg(format!("tempest_clouds_file={}", clouds.display()))
         .arg("-a")
-        .arg(format!("tempest_test_list={}", root().join(LIST).display()))
+        .arg(format!("tempest_test_list={}", repo().join(LIST).display()))
         .arg("-a")
         .arg(format!(
             "tempest_workdir={}",
@@ -252,7 +257,7 @@ fn domain_manager_tls_and_tempest_run_together() {
         ("pass.subunit", "results.subunit"),
         ("listing.txt", "listing"),
     ] {
-        std::fs::copy(root().join("fixtures/tempest").join(from), bin.join(to)).unwrap();
+        std::fs::copy(repo().join("fixtures/tempest").join(from), bin.join(to)).unwrap();
     }
     let clouds = dir.path().join("clouds.yaml");
     std::fs::write(
@@ -263,7 +268,7 @@ fn domain_manager_tls_and_tempest_run_together() {
     let selection = "domain-manager|scs-0125|scs-0128";
     let out = Command::cargo_bin("scs-check")
         .unwrap()
-        .current_dir(root())
+        .current_dir(repo())
         .env("CI", "1")
         .args([
             "run",
@@ -278,7 +283,7 @@ fn domain_manager_tls_and_tempest_run_together() {
         .args(["-a", "tempest_alt=alt", "-a"])
         .arg(format!("tempest_clouds_file={}", clouds.display()))
         .arg("-a")
-        .arg(format!("tempest_test_list={}", root().join(LIST).display()))
+        .arg(format!("tempest_test_list={}", repo().join(LIST).display()))
         .arg("-a")
         .arg(format!(
             "tempest_workdir={}",
@@ -312,7 +317,7 @@ fn domain_manager_tls_and_tempest_run_together() {
 
     let plan = Command::cargo_bin("scs-check")
         .unwrap()
-        .current_dir(root())
+        .current_dir(repo())
         .args(["plan", "iaas", "-t", selection])
         .output()
         .unwrap();
@@ -330,7 +335,7 @@ fn domain_manager_tls_and_tempest_run_together() {
     );
     Command::cargo_bin("scs-check")
         .unwrap()
-        .current_dir(root())
+        .current_dir(repo())
         .args(["validate", "iaas"])
         .assert()
         .success();
@@ -342,7 +347,7 @@ fn domain_manager_tls_and_tempest_run_together() {
 #[test]
 fn derive_tempest_list_from_a_guideline() {
     let out = std::process::Command::new("python3")
-        .current_dir(root())
+        .current_dir(repo())
         .args([
             "scripts/derive-tempest-list",
             "--guideline",

@@ -4,41 +4,12 @@
 //! not waivable, and a malformed file is one line with file and line (exit 3).
 
 mod common;
-use common::{isolated, repo};
+use common::{derived_cloud, isolated, json_results, repo};
 use std::path::Path;
-
-/// A fixture derived from the shipped compliant cloud, written into `dir`.
-fn derived(dir: &Path, overlay: &str) -> std::path::PathBuf {
-    let base = repo().join("fixtures/clouds/compliant.yaml");
-    let path = dir.join("fixture.yaml");
-    std::fs::write(
-        &path,
-        format!("base: {}\nname: faulty\n{overlay}", base.display()),
-    )
-    .unwrap();
-    path
-}
-
-/// The run's (version, testcase, result) from a JSON report.
-fn results(path: &Path) -> Vec<(String, String, String)> {
-    let json: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
-    let mut out = vec![];
-    for version in json["scs_check"]["versions"].as_array().unwrap() {
-        for (id, tc) in version["testcases"].as_object().unwrap() {
-            out.push((
-                version["name"].as_str().unwrap().to_string(),
-                id.clone(),
-                tc["result"].as_str().unwrap_or("MISSING").to_string(),
-            ));
-        }
-    }
-    out
-}
 
 /// Testcase ids with a FAIL in some version.
 fn failing(path: &Path) -> Vec<String> {
-    let mut ids: Vec<String> = results(path)
+    let mut ids: Vec<String> = json_results(path)
         .into_iter()
         .filter(|(_, _, r)| r == "FAIL")
         .map(|(_, id, _)| id)
@@ -109,7 +80,7 @@ fn waived_fails_pass_the_gate_but_the_report_keeps_them() {
     assert_eq!(plain.code, Some(1), "{}", plain.stderr);
     let fails = failing(&home.path().join("r.json"));
     assert!(fails.len() > 1, "{fails:?}");
-    let before = results(&home.path().join("r.json"));
+    let before = json_results(&home.path().join("r.json"));
 
     // Every FAIL waived: exit 0.
     let entries: Vec<(&str, &str, &str)> = fails
@@ -126,7 +97,7 @@ fn waived_fails_pass_the_gate_but_the_report_keeps_them() {
     assert!(!waived.stderr.contains("warning:"), "{}", waived.stderr);
 
     // The YAML and JSON reports keep every real verdict; the waivers are recorded aside.
-    assert_eq!(results(&home.path().join("r.json")), before);
+    assert_eq!(json_results(&home.path().join("r.json")), before);
     let yaml = std::fs::read_to_string(home.path().join("r.yaml")).unwrap();
     let report: serde_json::Value = serde_saphyr::from_str(&yaml).unwrap();
     let mut monitor_fails = vec![];
@@ -282,7 +253,7 @@ fn expired_partial_and_unused_waivers_warn_and_the_rest_fails() {
 #[test]
 fn an_abort_is_not_waivable() {
     let home = tempfile::tempdir().unwrap();
-    let fixture = derived(
+    let fixture = derived_cloud(
         home.path(),
         "faults: [{service: compute, path: /flavors/detail, kind: status, status: 503, retry_after: '0'}]\n",
     );

@@ -298,7 +298,7 @@ async fn run_partial(argv: Vec<String>, partial: &Path) -> Result<Report> {
     let Command::Run(run_args) = cli.command else {
         bail!("cannot build the rerun command line");
     };
-    let status = Box::pin(super::run(*run_args)).await?;
+    let status = Box::pin(super::run::run(*run_args)).await?;
     if status == ExitStatus::Error && !partial.exists() {
         bail!("the rerun could not complete");
     }

@@ -6,19 +6,25 @@
 //! targets (they end up MISSING or ABORT) and get [`WorkKind::NotRun`] items; `-t`/`-S` filters
 //! remove testcases from [`PlannedVersion::targets`] but not from [`PlannedVersion::all_targets`].
 
+mod describe;
 mod resolve;
 mod subst;
+mod targets;
 #[cfg(test)]
 mod tests;
 #[cfg(test)]
 pub(crate) mod testutil;
+mod versions;
+mod work;
 
+pub use describe::describe_plan;
 pub use resolve::{
-    NotRunTarget, PlanError, REASON_HTTP, REASON_MANUAL, REASON_NO_PROBE, UNASSIGNED, VariableUse,
-    annotate_validity, applicable_entry, not_run_targets, resolve, resolve_for_display,
-    used_variables,
+    PlanError, UNASSIGNED, VariableUse, resolve, resolve_for_display, used_variables,
 };
 pub use subst::{SubstError, placeholders, substitute};
+pub use targets::{NotRunTarget, not_run_targets};
+pub use versions::{annotate_validity, applicable_entry};
+pub use work::{REASON_HTTP, REASON_MANUAL, REASON_NO_PROBE};
 
 use crate::spec::{Scope, Validity};
 use chrono::NaiveDate;

@@ -1,6 +1,7 @@
-//! Finding the external programs that some probes orchestrate (Tempest, Sonobuoy): the path the
-//! user configured, else the first match in `PATH`, else the extra places a tool's own installer
-//! uses. One lookup, so every such probe reports a missing tool the same way.
+//! The external programs that some probes orchestrate (Tempest, Sonobuoy): finding them (the
+//! path the user configured, else the first match in `PATH`, else the extra places a tool's own
+//! installer uses; one lookup, so every such probe reports a missing tool the same way), and
+//! stopping a run of one with everything it spawned (its process group).
 
 use std::path::{Path, PathBuf};
 
@@ -41,6 +42,25 @@ pub fn find_tool(
         "{name} not found in {}; {install_hint}",
         places.join(" or ")
     ))
+}
+
+/// Kills the process group `pgid` with SIGKILL: a tool started as the leader of its own group
+/// (`process_group(0)`) goes with everything it spawned. Nothing happens off Unix.
+pub fn kill_group(pgid: u32) {
+    #[cfg(unix)]
+    // SAFETY: killpg only sends a signal to the process group we created for the child.
+    unsafe {
+        libc::killpg(pgid as libc::pid_t, libc::SIGKILL);
+    }
+    #[cfg(not(unix))]
+    let _ = pgid;
+}
+
+/// Kills the process group that `child` leads (see [`kill_group`]); nothing when it has ended.
+pub fn kill_child_group(child: &tokio::process::Child) {
+    if let Some(pid) = child.id() {
+        kill_group(pid);
+    }
 }
 
 #[cfg(test)]

@@ -5,8 +5,8 @@
 
 use assert_cmd::Command;
 use std::io::{BufRead, BufReader};
-use std::path::Path;
-use std::process::{Child, Stdio};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Output, Stdio};
 
 /// The repository root (fixtures, standards, docs).
 pub fn repo() -> &'static Path {
@@ -61,4 +61,48 @@ pub fn serve(fixture: &Path, clouds: &Path) -> Served {
         }
     }
     Served { child, printed }
+}
+
+/// A cloud fixture written into `dir` (`fixture.yaml`): the shipped compliant cloud as `base`,
+/// named `faulty`, with `overlay` (faults, changed content) on top.
+pub fn derived_cloud(dir: &Path, overlay: &str) -> PathBuf {
+    let base = repo().join("fixtures/clouds/compliant.yaml");
+    let path = dir.join("fixture.yaml");
+    std::fs::write(
+        &path,
+        format!("base: {}\nname: faulty\n{overlay}", base.display()),
+    )
+    .unwrap();
+    path
+}
+
+/// Every (version, testcase, result) of a JSON report's `scs_check` block, in report order
+/// (`MISSING` where a testcase has no result).
+pub fn json_results(path: &Path) -> Vec<(String, String, String)> {
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let mut out = vec![];
+    for version in json["scs_check"]["versions"].as_array().unwrap() {
+        for (id, tc) in version["testcases"].as_object().unwrap() {
+            out.push((
+                version["name"].as_str().unwrap().to_string(),
+                id.clone(),
+                tc["result"].as_str().unwrap_or("MISSING").to_string(),
+            ));
+        }
+    }
+    out
+}
+
+/// The standard output of a finished command, after asserting that it exited with `code`
+/// (standard output and error in the failure message).
+pub fn stdout_of(out: &Output, code: i32) -> String {
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert_eq!(
+        out.status.code(),
+        Some(code),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    stdout
 }

@@ -3,11 +3,14 @@
 //! catalog. The live tests need the `openssl` executable: without it they are skipped, except under
 //! `CI=true`, where they fail.
 
+use super::scanner::find_on_path;
 use super::*;
 use crate::openstack::{Client, ClientOptions, Snapshot};
 use crate::probes::iaas::testing::{TestCloud, outcome};
 use crate::verdict::Verdict;
+use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
+use std::time::Duration;
 
 const SAMPLE: &str = "CONNECTED(00000003)
 ---

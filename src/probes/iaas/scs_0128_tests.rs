@@ -3,9 +3,11 @@
 //! whole process group is killed), the generated configuration and the probe's variables.
 
 use super::*;
+use crate::probes::iaas::tempest_judge::ListedTest;
 use crate::probes::iaas::testing::TestCloud;
 use crate::verdict::Verdict;
 use std::sync::Mutex;
+use tokio_util::sync::CancellationToken;
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
