@@ -136,7 +136,11 @@ pub(super) async fn send_with_retries(
     let method = a.method.to_string();
     budget
         .guard(a.service, &method, &path, async {
-            send_attempts(http, options, counts, &a, &path, &budget).await
+            // On the heap: a request's attempts (the HTTP exchange, the body, the retry waits)
+            // are a large future that every caller's future would otherwise hold inline; a
+            // probe's whole future then comes close to the 2 MiB stack of a test thread in
+            // debug builds.
+            Box::pin(send_attempts(http, options, counts, &a, &path, &budget)).await
         })
         .await
 }

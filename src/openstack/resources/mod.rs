@@ -406,6 +406,7 @@ impl std::fmt::Display for Disposed {
 
 #[cfg(test)]
 mod tests {
+    use super::janitor::deletion_waits;
     use super::lookup::foreign_project;
     use super::*;
     use serde_json::json;
@@ -515,6 +516,26 @@ mod tests {
         ] {
             assert_eq!(e.class(), ErrorClass::Inconclusive, "{e}");
         }
+    }
+
+    #[test]
+    fn deletion_waits_grow_to_fifteen_cloud_seconds_in_the_pace_of_the_run() {
+        let waits = |pace: f64| {
+            let mut retries = deletion_waits(Pace(pace)).start();
+            (0..7)
+                .map(|_| {
+                    retries.begin();
+                    retries.next_wait(None).unwrap()
+                })
+                .collect::<Vec<_>>()
+        };
+        let secs = |s: &[f64]| {
+            s.iter()
+                .map(|s| Duration::from_secs_f64(*s))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(waits(1.0), secs(&[1.0, 2.0, 4.0, 8.0, 15.0, 15.0, 15.0]));
+        assert_eq!(waits(0.5), secs(&[0.5, 1.0, 2.0, 4.0, 7.5, 7.5, 7.5]));
     }
 
     #[test]
