@@ -139,7 +139,7 @@ pub fn read_settings(path: &Path) -> Result<KubernetesSettings, DeployError> {
 }
 
 /// Generates the manifests for the batch configuration at `path`; each manifest passes
-/// [`check::check_manifest`] before it is returned.
+/// [`check::check_manifest`](super::check::check_manifest) before it is returned.
 pub fn generate(path: &Path, overrides: &Overrides) -> Result<Generated, DeployError> {
     let config = batch::load_config(path)?;
     let mut settings = read_settings(path)?;

@@ -5,6 +5,7 @@ use crate::probes::iaas::testing::TestCloud;
 use crate::verdict::Verdict;
 use chrono::TimeZone;
 use serde_json::{Value, json};
+use std::collections::BTreeMap;
 
 fn image(v: Value) -> Image {
     let mut v = v;
