@@ -1,0 +1,213 @@
+//! `scs-check batch`: scopes × subjects from a configuration file, run as child processes,
+//! with the summary, the combined report and its optional upload.
+
+use super::upload::{MonitorArgs, do_upload, upload_options};
+use crate::cert::{self, batch};
+use crate::cli::{ExitStatus, console, parse_date};
+use anyhow::{Context, Result};
+use chrono::{Datelike, NaiveDate, Utc, Weekday};
+use clap::Args;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// Flags of `batch`.
+#[derive(Debug, Args)]
+pub struct BatchArgs {
+    /// The batch configuration (TOML, like the reference runner's config.toml).
+    #[arg(value_name = "CONFIG")]
+    pub config: PathBuf,
+    /// Preset (overrides --scope/--subject; default: `default` when neither is given).
+    #[arg(long, value_name = "NAME")]
+    pub preset: Option<String>,
+    /// Scopes (names under [scopes]), comma-separated.
+    #[arg(long, value_name = "LIST", value_delimiter = ',')]
+    pub scope: Vec<String>,
+    /// Subjects, comma-separated.
+    #[arg(long, value_name = "LIST", value_delimiter = ',')]
+    pub subject: Vec<String>,
+    /// Parallel subjects (default: the preset's, else `[batch] workers`, else 16).
+    #[arg(short = 'w', long, value_name = "N")]
+    pub workers: Option<usize>,
+    /// Run only shard I of N (0 <= I < N): the subjects whose position in the sorted list of
+    /// selected subject names is I modulo N, with all their scopes (one pod of an indexed Job).
+    #[arg(long, value_name = "I/N")]
+    pub shard: Option<batch::Shard>,
+    /// Directory for the per-subject and combined reports.
+    #[arg(
+        short = 'o',
+        long = "output-dir",
+        value_name = "DIR",
+        default_value = "reports"
+    )]
+    pub output_dir: PathBuf,
+    /// Time limit per subject in seconds (overrides the configuration).
+    #[arg(long, value_name = "SECONDS")]
+    pub timeout: Option<u64>,
+    /// Seconds between SIGINT and SIGKILL for a subject past its time limit.
+    #[arg(long, value_name = "SECONDS", default_value_t = 30)]
+    pub grace: u64,
+    /// Reference date passed to every run.
+    #[arg(short = 'd', long = "date", value_name = "YYYY-MM-DD", value_parser = parse_date)]
+    pub date: Option<NaiveDate>,
+    /// Sections passed to every run; `.auto` = light,medium (plus heavy on Saturdays, UTC).
+    #[arg(short = 'S', long = "sections", value_name = "LIST")]
+    pub sections: Option<String>,
+    /// Testcase filter passed to every run (`-t REGEX`: ids matching at the start).
+    #[arg(short = 't', long = "tests", value_name = "REGEX")]
+    pub tests: Option<String>,
+    /// Test every subject against a simulated cloud or cluster from FIXTURE (passed to each
+    /// run as `--simulate`); for trying a configuration and for benchmarks. Never signed or
+    /// uploaded.
+    #[arg(long, value_name = "FIXTURE", conflicts_with_all = ["sign", "upload", "key"])]
+    pub simulate: Option<String>,
+    /// Waiver file passed to every run (as `run --waivers`): waived FAILs show as WAIVED and do
+    /// not fail the exit status; the reports (and what is uploaded) keep the real verdicts.
+    #[arg(long, value_name = "FILE")]
+    pub waivers: Option<PathBuf>,
+    /// Sign the combined report (key from --key or the configuration's [secrets]).
+    #[arg(long)]
+    pub sign: bool,
+    /// Signing key (overrides the configuration).
+    #[arg(long, value_name = "KEY")]
+    pub key: Option<PathBuf>,
+    /// Sign and upload the combined report.
+    #[arg(long)]
+    pub upload: bool,
+    #[command(flatten)]
+    /// Where to upload.
+    pub monitor: MonitorArgs,
+}
+
+/// The sections for `.auto`: light and medium, plus heavy on Saturdays (UTC).
+pub(super) fn auto_sections(today: NaiveDate) -> &'static str {
+    if today.weekday() == Weekday::Sat {
+        "light,medium,heavy"
+    } else {
+        "light,medium"
+    }
+}
+
+/// `batch`.
+pub async fn batch_cmd(args: BatchArgs) -> Result<ExitStatus> {
+    let config = batch::load_config(&args.config)?;
+    let selection = batch::JobSelection {
+        preset: args.preset.clone(),
+        scopes: args.scope.clone(),
+        subjects: args.subject.clone(),
+    };
+    let mut list = config.jobs(&selection)?;
+    if let Some(shard) = args.shard {
+        list = list.shard(shard);
+        if list.jobs.is_empty() {
+            eprintln!(
+                "batch: shard {shard} has no subjects (fewer subjects than shards); nothing to run"
+            );
+            return Ok(ExitStatus::Pass);
+        }
+    }
+    if args.upload {
+        // The monitor address and token file are checked before any subject runs.
+        upload_options(&args.monitor, config.monitor.as_deref(), &config.tokenfile)?;
+    }
+    if let Some(t) = args.timeout {
+        for job in &mut list.jobs {
+            job.timeout = Duration::from_secs(t.max(1));
+        }
+    }
+    std::fs::create_dir_all(&args.output_dir)
+        .with_context(|| format!("cannot create {}", args.output_dir.display()))?;
+    let out_dir = std::fs::canonicalize(&args.output_dir)?;
+    let mut extra = Vec::new();
+    if let Some(d) = args.date {
+        extra.extend(["-d".to_string(), d.to_string()]);
+    }
+    if let Some(s) = &args.sections {
+        let s = if s == ".auto" {
+            auto_sections(Utc::now().date_naive()).to_string()
+        } else {
+            s.clone()
+        };
+        extra.extend(["-S".to_string(), s]);
+    }
+    if let Some(t) = &args.tests {
+        extra.extend(["-t".to_string(), t.clone()]);
+    }
+    if let Some(fixture) = &args.simulate {
+        extra.extend(["--simulate".to_string(), fixture.clone()]);
+    }
+    if let Some(path) = &args.waivers {
+        // Checked once here (one error, not one per subject); the runs start in the
+        // configuration's directory, so they get the absolute path.
+        crate::cli::waivers::load(path)?;
+        let path = std::fs::canonicalize(path)
+            .with_context(|| format!("cannot read {}", path.display()))?;
+        extra.extend(["--waivers".to_string(), path.display().to_string()]);
+    }
+    if let Some(t) = list.script_timeout {
+        extra.extend(["--timeout".to_string(), t.to_string()]);
+    }
+    let cancel = tokio_util::sync::CancellationToken::new();
+    // Ctrl-C or SIGTERM (how Kubernetes stops a pod) stops every subject the same way.
+    crate::execute::cancel_on_ctrl_c(cancel.clone());
+    {
+        let cancel = cancel.clone();
+        tokio::spawn(async move {
+            cancel.cancelled().await;
+            eprintln!("interrupted: stopping every subject (reports are still written)");
+        });
+    }
+    let scopes_used: std::collections::BTreeSet<&str> =
+        list.jobs.iter().map(|j| j.scope.as_str()).collect();
+    let options = batch::BatchOptions {
+        exe: std::env::current_exe().context("cannot find our own executable")?,
+        cwd: config.dir.clone(),
+        out_dir: out_dir.clone(),
+        workers: args
+            .workers
+            .or(list.workers)
+            .unwrap_or(batch::DEFAULT_WORKERS)
+            .max(1),
+        extra_args: extra,
+        grace: Duration::from_secs(args.grace),
+        cancel,
+        prefix_scope: scopes_used.len() > 1,
+    };
+    eprintln!(
+        "batch: {} ({} at a time), reports in {}",
+        console::count(list.jobs.len(), "run"),
+        options.workers,
+        out_dir.display()
+    );
+    let results = batch::run_jobs(list.jobs, &options).await;
+    print!("{}", batch::render_summary(&results));
+    let mut status = batch::overall_status(&results);
+    let Some(combined) = batch::combined_report(&results) else {
+        eprintln!("no subject produced a report; nothing to combine");
+        return Ok(ExitStatus::Error);
+    };
+    let combined_path = out_dir.join("report.yaml");
+    std::fs::write(&combined_path, &combined)
+        .with_context(|| format!("cannot write {}", combined_path.display()))?;
+    println!("combined report: {}", combined_path.display());
+    if args.sign || args.upload || args.key.is_some() {
+        let key_path = args.key.clone().unwrap_or_else(|| config.keyfile.clone());
+        let key = cert::sign::load_private_key(&key_path)?;
+        let sig = cert::sign::sign_file(&key, &combined_path)?;
+        println!("signature: {}", sig.display());
+        if args.upload {
+            let options =
+                upload_options(&args.monitor, config.monitor.as_deref(), &config.tokenfile)?;
+            let signature = std::fs::read_to_string(&sig)?;
+            if let Err(e) =
+                do_upload(&options, &signature, combined.as_bytes(), &combined_path).await
+            {
+                eprintln!(
+                    "error: upload failed: {e:#} (the reports are kept in {})",
+                    out_dir.display()
+                );
+                status = ExitStatus::Error;
+            }
+        }
+    }
+    Ok(status)
+}
