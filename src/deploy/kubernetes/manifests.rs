@@ -8,6 +8,7 @@ use super::{
 };
 use crate::deploy::DeployError;
 use crate::deploy::check;
+use crate::terminal::count;
 use k8s_openapi::api::batch::v1::{
     CronJob, CronJobSpec, JobSpec, JobTemplateSpec, PodFailurePolicy,
     PodFailurePolicyOnPodConditionsPattern, PodFailurePolicyRule,
@@ -369,9 +370,9 @@ impl Plan<'_> {
                 text: format!(
                     "{}{cron_job}",
                     header(&format!(
-                        "{} subjects in {} shards",
-                        self.subjects.len(),
-                        self.shards
+                        "{} in {}",
+                        count(self.subjects.len(), "subject"),
+                        count(self.shards, "shard")
                     ))
                 ),
             },
