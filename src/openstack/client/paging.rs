@@ -1,12 +1,17 @@
 //! Listing collections page by page: the page size each service allows, following `next`
 //! links (`<key>_links` or a top-level `next`) while keeping our own query filters, and the
 //! listing limits of [`ClientOptions`](super::ClientOptions) (pages, items, a link back to an
-//! earlier page).
+//! earlier page). The next page is asked for as soon as a quick pass over a page's body has
+//! found its item count and `next` link, before the page's items are decoded.
 
+use super::transport::{RawResponse, decode_json, non_json_content_type};
 use super::{Client, split_url};
 use crate::openstack::OpenStackError;
 use crate::openstack::catalog::canonical_type;
+use reqwest::Method;
+use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_json::Value;
+use std::fmt;
 
 /// Page sizes asked for: the largest each service allows by default.
 fn page_limit(service: &str) -> u32 {
@@ -32,6 +37,150 @@ fn set_query_param(path: &str, key: &str, value: &str) -> String {
     format!("{base}?{}", parts.join("&"))
 }
 
+/// The query of a page's `next` link: the first `<key>_links` entry with `rel` `next`, else a
+/// top-level `next` (Glance).
+fn next_query(links: Option<&Value>, next: Option<&Value>) -> Option<String> {
+    links
+        .and_then(Value::as_array)
+        .and_then(|links| {
+            links
+                .iter()
+                .find(|l| l.get("rel").and_then(Value::as_str) == Some("next"))
+        })
+        .and_then(|l| l.get("href"))
+        .or(next)
+        .and_then(Value::as_str)
+        .and_then(query_of)
+}
+
+/// What paging needs from a page before its items are decoded: how many items the list holds
+/// and the query of its `next` link.
+#[derive(Debug, PartialEq)]
+struct PageOutline {
+    items: usize,
+    next: Option<String>,
+}
+
+/// The outline of a JSON answer whose top level is an object holding the list under `key` as
+/// an array; `None` for any other answer (not JSON, not an object, no such list, a content type
+/// other than JSON), which [`decode_json`] and the "answer has no list" check then report as
+/// before. One pass over the body: the items are skipped ([`IgnoredAny`]), only the small
+/// `<key>_links` and `next` values are kept. Duplicate keys count as in `serde_json::Value`
+/// (the last one wins).
+fn page_outline(resp: &RawResponse, key: &str) -> Option<PageOutline> {
+    if non_json_content_type(resp).is_some() {
+        return None;
+    }
+    let links_key = format!("{key}_links");
+    let mut de = serde_json::Deserializer::from_slice(&resp.body);
+    let outline = OutlineSeed {
+        key,
+        links_key: &links_key,
+    }
+    .deserialize(&mut de)
+    .ok()?;
+    de.end().ok()?;
+    outline
+}
+
+/// Reads a page's top-level object into a [`PageOutline`] (`None` when the list is missing).
+struct OutlineSeed<'k> {
+    key: &'k str,
+    links_key: &'k str,
+}
+
+/// Which top-level field of a page a key names.
+enum PageField {
+    Items,
+    Links,
+    Next,
+    Other,
+}
+
+impl<'de> DeserializeSeed<'de> for OutlineSeed<'_> {
+    type Value = Option<PageOutline>;
+    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_map(self)
+    }
+}
+
+impl<'de> Visitor<'de> for OutlineSeed<'_> {
+    type Value = Option<PageOutline>;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        write!(f, "an object with a list \"{}\"", self.key)
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let (mut items, mut links, mut next) = (None, None, None);
+        while let Some(field) = map.next_key_seed(FieldSeed(&self))? {
+            match field {
+                // Anything but an array fails the pass; decoding the page then says why.
+                PageField::Items => items = Some(map.next_value_seed(ItemCount)?),
+                PageField::Links => links = Some(map.next_value::<Value>()?),
+                PageField::Next => next = Some(map.next_value::<Value>()?),
+                PageField::Other => {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+        }
+        Ok(items.map(|items| PageOutline {
+            items,
+            next: next_query(links.as_ref(), next.as_ref()),
+        }))
+    }
+}
+
+/// Names a top-level key without keeping it.
+struct FieldSeed<'a, 'k>(&'a OutlineSeed<'k>);
+
+impl<'de> DeserializeSeed<'de> for FieldSeed<'_, '_> {
+    type Value = PageField;
+    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_str(self)
+    }
+}
+
+impl<'de> Visitor<'de> for FieldSeed<'_, '_> {
+    type Value = PageField;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a key")
+    }
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+        Ok(if v == self.0.key {
+            PageField::Items
+        } else if v == self.0.links_key {
+            PageField::Links
+        } else if v == "next" {
+            PageField::Next
+        } else {
+            PageField::Other
+        })
+    }
+}
+
+/// Counts an array's elements without decoding them.
+struct ItemCount;
+
+impl<'de> DeserializeSeed<'de> for ItemCount {
+    type Value = usize;
+    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_seq(self)
+    }
+}
+
+impl<'de> Visitor<'de> for ItemCount {
+    type Value = usize;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("an array")
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        let mut n = 0;
+        while seq.next_element::<IgnoredAny>()?.is_some() {
+            n += 1;
+        }
+        Ok(n)
+    }
+}
+
 impl Client {
     /// Lists a collection, following `next` links (`<key>_links`, or a top-level `next`) and
     /// asking for the largest page the service allows. `path` may carry a query.
@@ -52,9 +201,10 @@ impl Client {
 
     /// Like [`Client::list`], but hands each page's items to `on_page` (moved out of the page,
     /// never copied), so a caller that keeps a smaller form of each item never holds the whole
-    /// listing as JSON. A page's items are handed over while the next page is being fetched,
-    /// so that work hides in the network latency of marker paging. An error from `on_page`
-    /// ends the listing.
+    /// listing as JSON. The next page is asked for as soon as a quick pass over the page's body
+    /// has found its `next` link and item count; the page's items are decoded and handed over
+    /// while the next page is on its way, so that work hides in the network latency of marker
+    /// paging. An error from `on_page` (or a page that cannot be decoded) ends the listing.
     pub async fn list_pages(
         &self,
         service_type: &str,
@@ -69,8 +219,6 @@ impl Client {
             set_query_param(path, "limit", &page_limit(service).to_string())
         };
         let mut read = 0usize;
-        // The items of the page before, handed to `on_page` while the next page is on its way.
-        let mut backlog: Vec<Value> = vec![];
         let mut seen = std::collections::HashSet::new();
         let first = current.clone();
         let limits = &self.inner.options;
@@ -82,35 +230,44 @@ impl Client {
                 message,
             }
         };
-        loop {
-            seen.insert(current.clone());
-            if seen.len() > limits.max_pages {
-                return Err(incomplete(format!(
-                    "more than {} pages (the limit); {} items read so far",
-                    limits.max_pages, read
-                ))
-                .await);
-            }
-            let previous = std::mem::take(&mut backlog);
-            let (page, handled) = tokio::join!(self.get_json(service_type, &current), async {
-                if previous.is_empty() {
-                    Ok(())
-                } else {
-                    on_page(previous)
-                }
-            });
-            handled?;
-            let mut page = page?;
+        // The page's items as JSON, with the same errors as `get_json` and the list check.
+        let decode_items = |page_path: &str, resp: &RawResponse| {
+            let (base, _) = self.api_base(service_type)?;
+            let page_url = split_url(&format!("{base}{page_path}"));
+            let mut page = decode_json(service, "GET", &page_url, resp)?;
             let Some(arr) = page.get_mut(key).and_then(Value::as_array_mut) else {
-                let base = self.api_base(service_type).unwrap_or_default().0;
                 return Err(OpenStackError::Decode {
                     service: service.to_string(),
                     method: "GET".into(),
-                    path: split_url(&format!("{base}{current}")),
+                    path: page_url,
                     message: format!("answer has no list \"{key}\""),
                 });
             };
-            let n = arr.len();
+            let items = std::mem::take(arr);
+            let next = next_query(page.get(format!("{key}_links")), page.get("next"));
+            Ok((items, next))
+        };
+        seen.insert(current.clone());
+        if seen.len() > limits.max_pages {
+            return Err(incomplete(format!(
+                "more than {} pages (the limit); 0 items read so far",
+                limits.max_pages
+            ))
+            .await);
+        }
+        let mut response = self
+            .request(service_type, Method::GET, &current, None)
+            .await?;
+        loop {
+            // `response` answers `current`. Its item count and next link, from the quick pass
+            // or, when that pass finds no list, from decoding the page (which reports why).
+            let (n, next, mut decoded) = match page_outline(&response, key) {
+                Some(outline) => (outline.items, outline.next, None),
+                None => {
+                    let (items, next) = decode_items(&current, &response)?;
+                    (items.len(), next, Some(items))
+                }
+            };
             if read + n > limits.max_items {
                 return Err(incomplete(format!(
                     "more than {} items (the limit) after {} pages",
@@ -120,20 +277,7 @@ impl Client {
                 .await);
             }
             read += n;
-            backlog = std::mem::take(arr);
-            let next = page
-                .get(format!("{key}_links"))
-                .and_then(Value::as_array)
-                .and_then(|links| {
-                    links
-                        .iter()
-                        .find(|l| l.get("rel").and_then(Value::as_str) == Some("next"))
-                })
-                .and_then(|l| l.get("href"))
-                .or_else(|| page.get("next"))
-                .and_then(Value::as_str)
-                .and_then(query_of);
-            match next {
+            let next_path = match next {
                 Some(q) if n > 0 => {
                     // Keep our own filters; the link's parameters (marker, offset, ...) win.
                     let mut candidate = current.clone();
@@ -148,15 +292,45 @@ impl Client {
                         ))
                         .await);
                     }
-                    current = candidate;
+                    seen.insert(candidate.clone());
+                    if seen.len() > limits.max_pages {
+                        return Err(incomplete(format!(
+                            "more than {} pages (the limit); {} items read so far",
+                            limits.max_pages, read
+                        ))
+                        .await);
+                    }
+                    Some(candidate)
                 }
-                _ => break,
-            }
+                _ => None,
+            };
+            let hand_over = async {
+                let items = match decoded.take() {
+                    Some(items) => items,
+                    None => {
+                        // Let the next page's request go out before this CPU-bound work.
+                        tokio::task::yield_now().await;
+                        decode_items(&current, &response)?.0
+                    }
+                };
+                if items.is_empty() {
+                    Ok(())
+                } else {
+                    on_page(items)
+                }
+            };
+            let Some(next_path) = next_path else {
+                return hand_over.await;
+            };
+            let (fetched, handled) = tokio::join!(
+                self.request(service_type, Method::GET, &next_path, None),
+                hand_over
+            );
+            // This page's error comes first: it was read before the next one.
+            handled?;
+            response = fetched?;
+            current = next_path;
         }
-        if !backlog.is_empty() {
-            on_page(backlog)?;
-        }
-        Ok(())
     }
 }
 
@@ -174,5 +348,88 @@ mod tests {
             query_of("/v2/images?marker=a&limit=2").as_deref(),
             Some("marker=a&limit=2")
         );
+    }
+
+    fn answer(body: &str, content_type: Option<&str>) -> RawResponse {
+        let mut headers = reqwest::header::HeaderMap::new();
+        if let Some(ct) = content_type {
+            headers.insert(
+                reqwest::header::CONTENT_TYPE,
+                reqwest::header::HeaderValue::from_str(ct).unwrap(),
+            );
+        }
+        RawResponse {
+            status: 200,
+            headers,
+            body: body.as_bytes().to_vec(),
+        }
+    }
+
+    /// The outline the full decode gives: item count and next link, `None` without a list.
+    fn outline_from_value(body: &str, key: &str) -> Option<PageOutline> {
+        let page: Value = serde_json::from_str(body).ok()?;
+        let items = page.get(key)?.as_array()?.len();
+        let next = next_query(page.get(format!("{key}_links")), page.get("next"));
+        Some(PageOutline { items, next })
+    }
+
+    #[test]
+    fn the_quick_pass_finds_what_decoding_finds() {
+        let pages = [
+            // Glance: a top-level next
+            r#"{"images": [{"id": "a", "tags": [1, {"x": []}]}, {"id": "b"}], "first": "/v2/images", "next": "/v2/images?marker=b&limit=2", "schema": "/v2/schemas/images"}"#,
+            // Nova/Neutron/Cinder: <key>_links with rel next, among other links
+            r#"{"flavors_links": [{"rel": "self", "href": "http://x/f?marker=q"}, {"rel": "next", "href": "http://x/flavors/detail?limit=2&marker=2"}], "flavors": [{"id": "1"}, {"id": "2"}]}"#,
+            // links without a next: the top-level next is used
+            r#"{"flavors": [{}], "flavors_links": [{"rel": "prev", "href": "/f?marker=0"}], "next": "/f?marker=9"}"#,
+            // a next link whose href is not a string: no next, no fallback
+            r#"{"flavors": [{}], "flavors_links": [{"rel": "next", "href": 5}], "next": "/f?marker=9"}"#,
+            // links that are not an array, entries that are not objects
+            r#"{"flavors": [], "flavors_links": {"rel": "next"}, "next": "/f?marker=9"}"#,
+            r#"{"flavors": [1, "two", null], "flavors_links": ["next", {"rel": 1}]}"#,
+            // a next without a query
+            r#"{"images": [{}], "next": "/v2/images"}"#,
+            // the last page
+            r#"{"images": []}"#,
+            // duplicate keys: the last one counts
+            r#"{"images": [1, 2, 3], "next": "/i?marker=1", "images": [1], "next": "/i?marker=2"}"#,
+            // an escaped key and strings with escapes
+            r#"{"ima\u0067es": [{"name": "a\"b\\c\u00e9"}], "n\u0065xt": "/i?marker=%22"}"#,
+            " {\"images\" : [ ] , \"next\" : null } \n",
+        ];
+        for body in pages {
+            let key = if body.contains("flavors") {
+                "flavors"
+            } else {
+                "images"
+            };
+            let quick = page_outline(&answer(body, Some("application/json")), key);
+            assert!(quick.is_some(), "{body}");
+            assert_eq!(quick, outline_from_value(body, key), "{body}");
+        }
+        let first = page_outline(&answer(pages[0], None), "images").unwrap();
+        assert_eq!(first.items, 2);
+        assert_eq!(first.next.as_deref(), Some("marker=b&limit=2"));
+        let second = page_outline(&answer(pages[1], None), "flavors").unwrap();
+        assert_eq!(second.next.as_deref(), Some("limit=2&marker=2"));
+    }
+
+    #[test]
+    fn the_quick_pass_leaves_every_other_answer_to_decoding() {
+        for (body, ct) in [
+            (r#"{"images": [}"#, Some("application/json")),
+            (r#"{"images": [{"id": "a"}]"#, Some("application/json")),
+            (r#"{"images": []} trailing"#, Some("application/json")),
+            (r#"{"images": [{"id": "a"}]}"#, Some("text/html")),
+            (r#"{"servers": []}"#, Some("application/json")),
+            (r#"{"images": {"a": 1}}"#, Some("application/json")),
+            (r#"{"images": null}"#, Some("application/json")),
+            (r#"[{"images": []}]"#, Some("application/json")),
+            ("", Some("application/json")),
+            ("  ", None),
+            ("<html>500</html>", None),
+        ] {
+            assert_eq!(page_outline(&answer(body, ct), "images"), None, "{body}");
+        }
     }
 }

@@ -283,6 +283,15 @@ fn human_size(n: usize) -> String {
     }
 }
 
+/// The answer's content type when it names something other than JSON ([`decode_json`] refuses
+/// such an answer whatever its body).
+pub(super) fn non_json_content_type(resp: &RawResponse) -> Option<&str> {
+    resp.headers
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .filter(|ct| !ct.to_ascii_lowercase().contains("json"))
+}
+
 pub(super) fn decode_json(
     service: &str,
     method: &str,
@@ -298,9 +307,7 @@ pub(super) fn decode_json(
         path: path.into(),
         message,
     };
-    if let Some(ct) = resp.headers.get(CONTENT_TYPE).and_then(|v| v.to_str().ok())
-        && !ct.to_ascii_lowercase().contains("json")
-    {
+    if let Some(ct) = non_json_content_type(resp) {
         return Err(err(format!(
             "expected a JSON answer, got content type \"{ct}\" (HTTP {})",
             resp.status
