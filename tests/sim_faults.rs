@@ -1,8 +1,12 @@
 //! The simulator's fault kinds seen on the wire (plain reqwest, no scs-check client): each kind
 //! does what `docs/fixtures.md` says, for any service and path selector.
 
+#[path = "common/sim_wire.rs"]
+mod sim_wire;
+
 use scs_check::sim::{Fixture, SimHandle, Simulator};
-use serde_json::{Value, json};
+use serde_json::Value;
+use sim_wire::{http, token};
 use std::time::Duration;
 
 async fn start(extra: &str) -> SimHandle {
@@ -10,30 +14,6 @@ async fn start(extra: &str) -> SimHandle {
     Simulator::start(Fixture::from_yaml(&text, "<test>").unwrap(), None)
         .await
         .unwrap()
-}
-
-fn http() -> reqwest::Client {
-    scs_check::http::install_crypto();
-    reqwest::Client::builder()
-        .timeout(Duration::from_secs(10))
-        .build()
-        .unwrap()
-}
-
-/// A project-scoped token.
-async fn token(sim: &SimHandle) -> String {
-    let u = &sim.fixture().user;
-    let body = json!({"auth": {"identity": {"methods": ["password"], "password": {"user": {
-        "name": u.username, "domain": {"name": u.domain_name}, "password": u.password}}},
-        "scope": {"project": {"name": u.project_name, "domain": {"name": u.domain_name}}}}});
-    let r = http()
-        .post(format!("{}/auth/tokens", sim.auth_url()))
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 201);
-    r.headers()["x-subject-token"].to_str().unwrap().to_string()
 }
 
 async fn get(sim: &SimHandle, tok: &str, path: &str) -> reqwest::Result<reqwest::Response> {

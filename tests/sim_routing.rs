@@ -4,9 +4,12 @@
 //! in the path is optional, version lists need no token while everything else does, and Nova
 //! and Cinder treat `detail` as an id where no listing is meant.
 
+#[path = "common/sim_wire.rs"]
+mod sim_wire;
+
 use scs_check::sim::{Fixture, SimHandle, Simulator};
-use serde_json::{Value, json};
-use std::time::Duration;
+use serde_json::Value;
+use sim_wire::{http, token};
 
 async fn start() -> SimHandle {
     Simulator::start(
@@ -15,30 +18,6 @@ async fn start() -> SimHandle {
     )
     .await
     .unwrap()
-}
-
-fn http() -> reqwest::Client {
-    scs_check::http::install_crypto();
-    reqwest::Client::builder()
-        .timeout(Duration::from_secs(10))
-        .build()
-        .unwrap()
-}
-
-/// A project-scoped token.
-async fn token(sim: &SimHandle) -> String {
-    let u = &sim.fixture().user;
-    let body = json!({"auth": {"identity": {"methods": ["password"], "password": {"user": {
-        "name": u.username, "domain": {"name": u.domain_name}, "password": u.password}}},
-        "scope": {"project": {"name": u.project_name, "domain": {"name": u.domain_name}}}}});
-    let r = http()
-        .post(format!("{}/auth/tokens", sim.auth_url()))
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 201);
-    r.headers()["x-subject-token"].to_str().unwrap().to_string()
 }
 
 /// Status, headers and body of `method path` (with `token` when given).
