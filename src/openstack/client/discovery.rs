@@ -198,23 +198,7 @@ impl Client {
         }
         // Version discovery; on any failure fall back to the conventional suffix.
         let fallback = format!("{url}/{want}");
-        let resp = match self
-            .send(
-                service,
-                Method::GET,
-                &format!("{url}/"),
-                None,
-                &[],
-                true,
-                true,
-            )
-            .await
-        {
-            Ok(resp) => resp,
-            Err(e) if e.is_stopped() => return Err(e),
-            Err(_) => return Ok(fallback),
-        };
-        let Ok(doc) = serde_json::from_slice::<Value>(&resp.body) else {
+        let Some(doc) = self.version_document(service, &url).await? else {
             return Ok(fallback);
         };
         let versions = versions_of(&doc);
@@ -253,6 +237,31 @@ impl Client {
         }
     }
 
+    /// The version document a service serves at `url/`, or `None` when it cannot be had or
+    /// read (the caller then falls back); only a stopped run (Ctrl-C, budget) is an error.
+    async fn version_document(
+        &self,
+        service: &str,
+        url: &str,
+    ) -> Result<Option<Value>, OpenStackError> {
+        match self
+            .send(
+                service,
+                Method::GET,
+                &format!("{url}/"),
+                None,
+                &[],
+                true,
+                true,
+            )
+            .await
+        {
+            Ok(resp) => Ok(serde_json::from_slice::<Value>(&resp.body).ok()),
+            Err(e) if e.is_stopped() => Err(e),
+            Err(_) => Ok(None),
+        }
+    }
+
     /// The negotiated compute microversion (`None` when the server has none).
     pub async fn compute_microversion(&self) -> Result<Option<String>, OpenStackError> {
         let base = self.endpoint("compute").await?;
@@ -261,24 +270,8 @@ impl Client {
                 self.inner
                     .compute_version
                     .get_or_try_init(|| async {
-                        let resp = match self
-                            .send(
-                                "compute",
-                                Method::GET,
-                                &format!("{base}/"),
-                                None,
-                                &[],
-                                true,
-                                true,
-                            )
-                            .await
-                        {
-                            Ok(resp) => resp,
-                            // Not remembered: the next request asks again.
-                            Err(e) if e.is_stopped() => return Err(e),
-                            Err(_) => return Ok(None),
-                        };
-                        let Ok(doc) = serde_json::from_slice::<Value>(&resp.body) else {
+                        // A stop is not remembered: the next request asks again.
+                        let Some(doc) = self.version_document("compute", &base).await? else {
                             return Ok(None);
                         };
                         let Some(v) = versions_of(&doc).into_iter().next() else {
