@@ -44,6 +44,20 @@ pub fn find_tool(
     ))
 }
 
+/// Starts `cmd` (the tool at `bin`, its arguments and output pipes already set) with no
+/// standard input, killed when dropped, as the leader of its own process group, so that
+/// [`kill_group`] stops everything it spawns. The error names the binary.
+pub fn spawn_in_own_group(
+    cmd: &mut tokio::process::Command,
+    bin: &Path,
+) -> Result<tokio::process::Child, String> {
+    cmd.stdin(std::process::Stdio::null()).kill_on_drop(true);
+    #[cfg(unix)]
+    cmd.process_group(0);
+    cmd.spawn()
+        .map_err(|e| format!("cannot run {}: {e}", bin.display()))
+}
+
 /// Kills the process group `pgid` with SIGKILL: a tool started as the leader of its own group
 /// (`process_group(0)`) goes with everything it spawned. Nothing happens off Unix.
 pub fn kill_group(pgid: u32) {

@@ -4,7 +4,7 @@
 
 use super::{ProgressSink, accounts_yaml, tempest_conf};
 use crate::openstack::config::CloudConfig;
-use crate::probes::external_tool::{kill_child_group, kill_group};
+use crate::probes::external_tool::{kill_child_group, kill_group, spawn_in_own_group};
 use crate::probes::iaas::tempest_judge::{self, ListedTest};
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
@@ -127,15 +127,9 @@ async fn tempest_cmd(
     let mut cmd = tokio::process::Command::new(&job.bin);
     cmd.args(args)
         .current_dir(&job.workspace)
-        .stdin(Stdio::null())
         .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true);
-    #[cfg(unix)]
-    cmd.process_group(0);
-    let mut child = cmd
-        .spawn()
-        .map_err(|e| format!("cannot run {}: {e}", job.bin.display()))?;
+        .stderr(Stdio::piped());
+    let mut child = spawn_in_own_group(&mut cmd, &job.bin)?;
     let mut guard = GroupGuard(child.id());
     let stdout = child.stdout.take();
     let mut stderr = child.stderr.take();

@@ -4,7 +4,7 @@
 
 use super::results::{RESULTS_FILE, ResultItem, read_tree};
 use crate::kube::Cluster;
-use crate::probes::external_tool::kill_child_group;
+use crate::probes::external_tool::{kill_child_group, spawn_in_own_group};
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::Duration;
@@ -146,15 +146,9 @@ async fn run_and_retrieve(
         .arg("run")
         .arg("--wait")
         .args(&job.run_args)
-        .stdin(Stdio::null())
         .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true);
-    #[cfg(unix)]
-    cmd.process_group(0);
-    let mut child = cmd
-        .spawn()
-        .map_err(|e| format!("cannot run {}: {e}", bin.display()))?;
+        .stderr(Stdio::piped());
+    let mut child = spawn_in_own_group(&mut cmd, bin)?;
     let mut stderr = child.stderr.take();
     let err_task = tokio::spawn(async move {
         use tokio::io::AsyncReadExt;
