@@ -113,37 +113,30 @@ fn unreadable_results_are_an_error() {
     assert!(out.contains("not a valid subunit v2 stream"), "{out}");
 }
 
-/// `run iaas -t scs-0128` end to end: the simulated cloud's catalog, our fake tempest, two
-/// clouds.yaml entries; the progress line and the verdict in the output.
-#[test]
-fn run_selects_the_tempest_probe_with_t() {
+/// `run iaas --simulate compliant -t SELECTION` with the fake Tempest (in `DIR/bin`, answering
+/// with `fixtures/tempest/RESULTS`) and an alt account in a clouds.yaml; the primary account is
+/// the simulated cloud itself (`os_cloud`), whose configuration exists only in the run. Returns
+/// the directory, the output and standard output followed by standard error.
+fn run_with_fake_tempest(
+    results: &str,
+    selection: &str,
+) -> (tempfile::TempDir, std::process::Output, String) {
     let dir = tempfile::tempdir().unwrap();
     let bin = dir.path().join("bin");
     std::fs::create_dir_all(&bin).unwrap();
-    std::fs::copy(
-        repo().join("fixtures/tempest/fake-tempest.sh"),
-        bin.join("tempest"),
-    )
-    .unwrap();
-    std::fs::copy(
-        repo().join("fixtures/tempest/fail.subunit"),
-        bin.join("results.subunit"),
-    )
-    .unwrap();
-    std::fs::copy(
-        repo().join("fixtures/tempest/listing.txt"),
-        bin.join("listing"),
-    )
-    .unwrap();
+    for (from, to) in [
+        ("fake-tempest.sh", "tempest"),
+        (results, "results.subunit"),
+        ("listing.txt", "listing"),
+    ] {
+        std::fs::copy(repo().join("fixtures/tempest").join(from), bin.join(to)).unwrap();
+    }
     let clouds = dir.path().join("clouds.yaml");
-    let entry = |name: &str, user: &str| {
-        format!(
-            "  {name}:\n    auth:\n      auth_url: http://127.0.0.1:5000/v3\n      username: {user}\n      password: pw-{user}\n      project_name: p-{user}\n      user_domain_name: Default\n      project_domain_name: Default\n"
-        )
-    };
-    // Only the alt account is in a clouds.yaml: the primary is the simulated cloud itself
-    // (`os_cloud`), whose configuration exists only in the run.
-    std::fs::write(&clouds, format!("clouds:\n{}", entry("alt", "bob"))).unwrap();
+    std::fs::write(
+        &clouds,
+        "clouds:\n  alt:\n    auth:\n      auth_url: http://127.0.0.1:9/v3\n      username: bob\n      password: pw-bob\n      project_name: p-bob\n      user_domain_name: Default\n      project_domain_name: Default\n",
+    )
+    .unwrap();
     let out = Command::cargo_bin("scs-check")
         .unwrap()
         .current_dir(repo())
@@ -154,7 +147,7 @@ fn run_selects_the_tempest_probe_with_t() {
             "--simulate",
             "compliant",
             "-t",
-            "scs-0128",
+            selection,
             "--tempest",
         ])
         .arg(bin.join("tempest"))
@@ -174,9 +167,18 @@ fn run_selects_the_tempest_probe_with_t() {
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
+    (dir, out, text)
+}
+
+/// `run iaas -t scs-0128` end to end: the simulated cloud's catalog, our fake tempest, two
+/// clouds.yaml entries; the progress line and the verdict in the output.
+#[test]
+fn run_selects_the_tempest_probe_with_t() {
+    let (dir, out, text) = run_with_fake_tempest("fail.subunit", "scs-0128");
+    let bin = dir.path().join("bin");
     assert!(text.contains("scs-0128-tempest-e2e FAIL"), "{text}");
     assert!(text.contains("4 listed: 3 passed, 1 failed"), "{text}");
-    assert!(!text.contains("pw-alice"), "no password in the output");
+    assert!(!text.contains("pw-bob"), "no password in the output");
     assert!(
         text.contains("tempest 4/4: VolumesGetTest.test_volume_create_get ok"),
         "{text}"
@@ -249,53 +251,8 @@ fn real_compute_run_fails_with_setupclass() {
 /// `validate` accepts the scope.
 #[test]
 fn domain_manager_tls_and_tempest_run_together() {
-    let dir = tempfile::tempdir().unwrap();
-    let bin = dir.path().join("bin");
-    std::fs::create_dir_all(&bin).unwrap();
-    for (from, to) in [
-        ("fake-tempest.sh", "tempest"),
-        ("pass.subunit", "results.subunit"),
-        ("listing.txt", "listing"),
-    ] {
-        std::fs::copy(repo().join("fixtures/tempest").join(from), bin.join(to)).unwrap();
-    }
-    let clouds = dir.path().join("clouds.yaml");
-    std::fs::write(
-        &clouds,
-        "clouds:\n  alt:\n    auth:\n      auth_url: http://127.0.0.1:9/v3\n      username: bob\n      password: pw-bob\n      project_name: p-bob\n      user_domain_name: Default\n      project_domain_name: Default\n",
-    )
-    .unwrap();
     let selection = "domain-manager|scs-0125|scs-0128";
-    let out = Command::cargo_bin("scs-check")
-        .unwrap()
-        .current_dir(repo())
-        .env("CI", "1")
-        .args([
-            "run",
-            "iaas",
-            "--simulate",
-            "compliant",
-            "-t",
-            selection,
-            "--tempest",
-        ])
-        .arg(bin.join("tempest"))
-        .args(["-a", "tempest_alt=alt", "-a"])
-        .arg(format!("tempest_clouds_file={}", clouds.display()))
-        .arg("-a")
-        .arg(format!("tempest_test_list={}", repo().join(LIST).display()))
-        .arg("-a")
-        .arg(format!(
-            "tempest_workdir={}",
-            dir.path().join("ws").display()
-        ))
-        .output()
-        .unwrap();
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let (_dir, _out, text) = run_with_fake_tempest("pass.subunit", selection);
     assert!(!text.contains("panicked"), "{text}");
     assert!(text.contains("[3/3]"), "{text}");
     for (id, verdict) in [
