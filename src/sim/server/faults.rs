@@ -59,7 +59,7 @@ pub(super) async fn before(
         }
         if f.delay_ms > 0 {
             let sleeping = Instant::now();
-            tokio::time::sleep(Duration::from_millis(f.delay_ms)).await;
+            sleep_precisely(Duration::from_millis(f.delay_ms)).await;
             delayed += sleeping.elapsed();
         }
         match f.kind {
@@ -193,6 +193,26 @@ const ENDLESS_MARKER: &str = "sim-endless-";
 
 /// An answer whose body fails at once: the server drops the connection without sending
 /// anything (hyper has not written the head yet when the first body frame fails).
+/// The part of a delay slept on a blocking thread at its end: tokio's timer rounds a deadline up
+/// to its next millisecond tick and wakes the task late, so a 20 ms delay took about 21.5 ms and a
+/// fixture's latency was served ~7% slow; the operating system's sleep ends within tens of
+/// microseconds. Only this short tail holds a thread, so a stopping simulator waits for no more.
+const PRECISE_TAIL: Duration = Duration::from_millis(2);
+
+/// Sleeps `delay` within a few tens of microseconds: the timer for all but the last
+/// [`PRECISE_TAIL`], then the operating system's sleep on a blocking thread until the deadline.
+async fn sleep_precisely(delay: Duration) {
+    let deadline = Instant::now() + delay;
+    if let Some(coarse) = delay.checked_sub(PRECISE_TAIL) {
+        tokio::time::sleep(coarse).await;
+    }
+    let rest = deadline.saturating_duration_since(Instant::now());
+    if !rest.is_zero() {
+        // A missing blocking pool (a shut-down runtime) only costs the precision.
+        let _ = tokio::task::spawn_blocking(move || std::thread::sleep(rest)).await;
+    }
+}
+
 fn reset() -> Response {
     let stream = futures::stream::once(async {
         Err::<axum::body::Bytes, std::io::Error>(std::io::Error::new(
@@ -297,4 +317,19 @@ async fn rewrite_next(
     let mut resp = Response::from_parts(parts, Body::from(Value::Object(doc).to_string()));
     resp.headers_mut().remove(header::CONTENT_LENGTH);
     resp
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_precise_sleep_never_ends_early() {
+        for ms in [0, 1, 3, 7] {
+            let delay = Duration::from_millis(ms);
+            let started = Instant::now();
+            sleep_precisely(delay).await;
+            assert!(started.elapsed() >= delay, "{ms} ms ended early");
+        }
+    }
 }

@@ -790,3 +790,84 @@ async fn no_cloud_aborts_with_the_reason() {
             .all(|o| o.verdict == Verdict::Abort && o.reason.contains("401"))
     );
 }
+
+/// The regex-free path of `strptime` gives what the regex gives on every fixed-width text it
+/// takes: all formats, fields just inside and outside their ranges, letters in either case.
+#[test]
+fn the_fixed_width_dates_agree_with_the_regex() {
+    use super::dates::{DATE_FORMATS, NAME_DATE_FORMATS, fixed_width, strptime_by_regex};
+    let two = |n: u32| format!("{n:02}");
+    let months: Vec<String> = [0, 1, 2, 9, 10, 12, 13, 19, 20].map(two).to_vec();
+    let days: Vec<String> = [0, 1, 9, 10, 28, 29, 30, 31, 32, 40].map(two).to_vec();
+    let hours: Vec<String> = [0, 9, 19, 23, 24, 29, 30].map(two).to_vec();
+    let minutes: Vec<String> = [0, 9, 59, 60, 61, 62, 70].map(two).to_vec();
+    let mut checked = 0;
+    for format in DATE_FORMATS.iter().chain(NAME_DATE_FORMATS) {
+        for year in ["2024", "2023", "0000"] {
+            for month in &months {
+                for day in &days {
+                    for (h, mi, sec) in hours
+                        .iter()
+                        .flat_map(|h| minutes.iter().map(move |m| (h, m, m)))
+                    {
+                        let text = format
+                            .replace("%Y", year)
+                            .replace("%m", month)
+                            .replace("%d", day)
+                            .replace("%H", h)
+                            .replace("%M", mi)
+                            .replace("%S", sec);
+                        for text in [text.clone(), text.to_lowercase()] {
+                            let fast = fixed_width(&text, format)
+                                .unwrap_or_else(|| panic!("{text:?} ({format}) is fixed width"));
+                            assert_eq!(fast, strptime_by_regex(&text, format), "{text:?} {format}");
+                            checked += 1;
+                        }
+                    }
+                }
+            }
+        }
+    }
+    assert!(checked > 10_000, "{checked}");
+    // Other shapes are left to the regex.
+    for (text, format) in [
+        ("2024-5-1", "%Y-%m-%d"),
+        ("2024-01-01  10:00", "%Y-%m-%d %H:%M"),
+        ("2024-01- 5", "%Y-%m-%d"),
+        ("2024-01-01T10:00:00.5Z", "%Y-%m-%dT%H:%M:%SZ"),
+        ("2024111", "%Y%m%d"),
+        ("2024-01-01 ", "%Y-%m-%d"),
+    ] {
+        assert_eq!(fixed_width(text, format), None, "{text:?}");
+    }
+}
+
+/// The separator pre-check refuses only what the regex refuses too.
+#[test]
+fn the_separator_check_refuses_only_what_the_regex_refuses() {
+    use super::dates::{DATE_FORMATS, NAME_DATE_FORMATS, strptime_by_regex};
+    let texts = [
+        "2024-05-01",
+        "2024-5-1",
+        "2024-01-01 10:00",
+        "2024-01-01   10:00",
+        "2024-01-01\t10:00:07",
+        "2024-01-01T10:00:00Z",
+        "2024-01-01t10:00:00z",
+        "2024-01- 5",
+        "20240101",
+        "2024111",
+        "2024/01/01",
+        "",
+        "none",
+    ];
+    for format in DATE_FORMATS.iter().chain(NAME_DATE_FORMATS) {
+        for text in texts {
+            assert_eq!(
+                strptime(text, format),
+                strptime_by_regex(text, format),
+                "{text:?} {format}"
+            );
+        }
+    }
+}
