@@ -114,7 +114,7 @@ pub(crate) fn write_file(path: &std::path::Path, bytes: &[u8]) -> Result<(), Cer
 
 /// Whether a parsed report says it was made against a simulated cloud (`scs_check.simulated:
 /// true`). Read through the serialized block, so it works whether the field is a typed member
-/// of [`crate::report::model::ScsCheckBlock`] or still one of its unknown keys.
+/// of [`crate::report::ScsCheckBlock`] or still one of its unknown keys.
 pub fn report_is_simulated(report: &crate::report::Report) -> bool {
     report
         .scs_check

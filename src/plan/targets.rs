@@ -203,7 +203,7 @@ pub struct NotRunTarget {
 /// The informative targets of the selected versions that have testcases but none selected:
 /// targets that `-t`/`-S` filtered out, and (without `-t`) the targets of modules that no
 /// version includes, which only `-t` selects (main becomes `recommended`, see
-/// [`resolve`]).
+/// [`resolve`](super::resolve)).
 pub fn not_run_targets(plan: &Plan) -> Vec<NotRunTarget> {
     let scope = &plan.scope;
     let mut out = Vec::new();

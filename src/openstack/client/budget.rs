@@ -9,7 +9,7 @@ use tokio_util::sync::CancellationToken;
 /// The time budget and cancellation of the work that sends requests (one native probe): each
 /// request attempt and retry wait is cut at the deadline, and a cancelled token drops the
 /// request in flight. The executor sets it around each probe ([`Budget::scope`]); requests
-/// outside any scope are bounded only by [`ClientOptions`].
+/// outside any scope are bounded only by [`ClientOptions`](super::ClientOptions).
 #[derive(Debug, Clone, Default)]
 pub struct Budget {
     /// When the work must have ended.

@@ -18,8 +18,8 @@
 //! - Without `openssl` the checks that need it are ABORT, with the reason; the scheme check and
 //!   the SSL 3.0 check still run.
 //!
-//! This file finds the targets and decides the verdict; [`scanner`] runs the handshakes and
-//! [`handshake`] reads `openssl s_client`'s report and judges the certificate.
+//! This file finds the targets and decides the verdict; `scanner` runs the handshakes and
+//! `handshake` reads `openssl s_client`'s report and judges the certificate.
 
 mod handshake;
 mod scanner;

@@ -22,7 +22,7 @@
 //! resolved to this Tempest's id by its idempotent id ([`tempest_judge::resolve_ids`]); the
 //! results are read from the newest stestr run, subunit v1 (stestr 3.x) or v2.
 //!
-//! [`config`] writes Tempest's configuration, [`run`] runs it; this file turns the scope's
+//! `config` writes Tempest's configuration, `run` runs it; this file turns the scope's
 //! variables into the job and the probe's outcome.
 
 mod config;

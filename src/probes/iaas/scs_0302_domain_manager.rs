@@ -7,8 +7,8 @@
 //! the answer. Every object is created fresh (prefixed, in the ledger, cleaned up by the
 //! manager of its domain); no negative check uses an object an earlier step deleted.
 //!
-//! The checks are one table ([`cases`] of [`steps`]: actor, call, expected answer, dependent
-//! steps) that [`runner`] walks; this file logs the managers in and turns the findings into
+//! The checks are one table (`cases` of `steps`: actor, call, expected answer, dependent
+//! steps) that `runner` walks; this file logs the managers in and turns the findings into
 //! the verdict.
 
 mod cases;

@@ -10,7 +10,7 @@
 //! tests its own focus selects ([`SonobuoyCheck::selects`]); alone, a testcase runs just its own
 //! focus and is judged on the whole tree, as in the reference.
 //!
-//! [`run`] drives the `sonobuoy` binary, [`results`] judges what it retrieved; this file holds
+//! `run` drives the `sonobuoy` binary, `results` judges what it retrieved; this file holds
 //! the two checks and the probe that runs them.
 
 mod results;

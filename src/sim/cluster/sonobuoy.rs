@@ -18,7 +18,7 @@ const RESULTS_CONFORMANCE_FAIL: &str =
     include_str!("../../../fixtures/sonobuoy/results-conformance-fail.yaml");
 
 /// Installs the fake `sonobuoy` into `dir` with the results named by `behaviour` (see
-/// [`ClusterFixture::sonobuoy`]) and returns the executable's path.
+/// [`ClusterFixture::sonobuoy`](super::ClusterFixture::sonobuoy)) and returns the executable's path.
 pub fn install_fake_sonobuoy(dir: &Path, behaviour: &str) -> std::io::Result<PathBuf> {
     let (mode, results) = match behaviour {
         "pass" => ("pass", RESULTS_PASS),
