@@ -871,3 +871,38 @@ fn the_separator_check_refuses_only_what_the_regex_refuses() {
         }
     }
 }
+
+/// Many images are judged on threads; the outcomes are those of judging one testcase after
+/// the other, in the order of the ids, failures and their evidence included.
+#[tokio::test]
+async fn judging_on_threads_gives_the_sequential_outcomes() {
+    let images: Vec<Image> = (0..JUDGE_APART_FROM + 100)
+        .map(|i| {
+            image(json!({
+                "id": format!("id-{i}"),
+                "name": format!("Image {i}"),
+                "created_at": "2024-01-01T00:00:00Z",
+                "min_disk": 1 + i % 3,
+                "min_ram": 512,
+                "architecture": if i % 97 == 0 { "sparc" } else { "x86_64" },
+                "os_hash_algo": "sha512",
+                "image_build_date": if i % 89 == 0 { "yesterday" } else { "2023-12-31" },
+                "visibility": if i % 5 == 0 { "private" } else { "public" },
+            }))
+        })
+        .collect();
+    let ids = testcases();
+    let now = Utc.with_ymd_and_hms(2024, 6, 1, 0, 0, 0).unwrap();
+    let listed = listed_images(&images);
+    let sequential: Vec<Outcome> = ids.iter().map(|id| judge(id, &listed, now)).collect();
+    let threaded = judge_on_threads(Arc::new(images.clone()), &ids, now).await;
+    assert_eq!(threaded, sequential);
+    let failed = |id: &str| {
+        threaded
+            .iter()
+            .find(|o| o.testcase == id)
+            .is_some_and(|o| o.verdict == Verdict::Fail)
+    };
+    assert!(failed("scs-0102-prop-architecture"));
+    assert!(failed("scs-0102-prop-image_build_date"));
+}
