@@ -59,9 +59,19 @@ static DATE_REGEXES: LazyLock<HashMap<&'static str, Regex>> = LazyLock::new(|| {
 pub fn strptime(text: &str, format: &str) -> Option<DateTime<Utc>> {
     match fixed_width(text, format) {
         Some(fixed) => fixed,
-        None if !separators_in_order(text, format) => None,
+        None if !starts_like(text, format) || !separators_in_order(text, format) => None,
         None => strptime_by_regex(text, format),
     }
+}
+
+/// Whether a format that begins with `%Y` meets four digits: the regex cannot match otherwise, so
+/// the last word of most image names (`Ubuntu 24.04`) is refused by `%Y%m%d` without running it.
+fn starts_like(text: &str, format: &str) -> bool {
+    !format.starts_with("%Y")
+        || text
+            .as_bytes()
+            .get(..4)
+            .is_some_and(|year| year.iter().all(u8::is_ascii_digit))
 }
 
 /// Whether `text` holds the separators of `format` (its ASCII punctuation, and whitespace for

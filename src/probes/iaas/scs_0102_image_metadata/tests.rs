@@ -860,6 +860,11 @@ fn the_separator_check_refuses_only_what_the_regex_refuses() {
         "2024/01/01",
         "",
         "none",
+        "24.04",
+        "202",
+        "2024",
+        "2O24-01-01",
+        "Ubuntu",
     ];
     for format in DATE_FORMATS.iter().chain(NAME_DATE_FORMATS) {
         for text in texts {
