@@ -2,13 +2,15 @@
 //! runner's `config.toml` (`[secrets]`, `[scopes.NAME]`, `[presets.NAME]`,
 //! `[subjects._.mapping]` with `{subject}` interpolation, `[subjects.NAME.mapping]` overrides),
 //! plus our own keys: `[monitor] url`, `timeout` (per subject, seconds) and `script_timeout`
-//! in `[batch]`, a preset or a subject.
+//! in `[batch]`, a preset or a subject, and `isolate` in `[batch]`.
 //!
-//! Each (scope, subject) job runs our own binary as a child process (`scs-check run SPEC -s
-//! SUBJECT -a k=v … -o FILE`), in its own process group, with the configuration's directory as
-//! working directory, so a crash or hang of one subject cannot take the others down. Output is
-//! prefixed with the subject. At the per-subject timeout the child gets SIGINT (it then reports
-//! unfinished testcases as ABORT and writes its report), and SIGKILL after a grace period.
+//! Each (scope, subject) job is one `scs-check run SPEC -s SUBJECT -a k=v … -o FILE`, with the
+//! configuration's directory as working directory and its output prefixed with the subject. By
+//! default the runs are tasks inside the batch's own process (the runner comes from `cli`); at
+//! the per-subject timeout a run is stopped as Ctrl-C stops it (unfinished testcases ABORT, its
+//! report is written) and abandoned after a grace period. With `isolate` (`batch --isolate`)
+//! each run is a child process in its own process group, so a crash or hang of one subject
+//! cannot take the others down: SIGINT at the timeout, SIGKILL after the grace period.
 //!
 //! This file reads the configuration and turns it into jobs; `shard` picks one shard's subjects,
 //! `run` runs the jobs, `summary` gives the exit status, the combined report and the table.
@@ -17,7 +19,10 @@ mod run;
 mod shard;
 mod summary;
 
-pub use run::{BatchOptions, JobEnd, JobResult, report_path, run_jobs};
+pub use run::{
+    BatchOptions, JobEnd, JobResult, JobRunner, SubjectEnd, SubjectRunner, report_path,
+    run_arguments, run_jobs,
+};
 pub use shard::Shard;
 pub use summary::{combined_report, overall_status, render_summary};
 
@@ -29,8 +34,8 @@ use std::time::Duration;
 
 /// Subjects checked at once when neither `-w`, the preset nor `[batch]` says: a subject's run
 /// waits on its cloud, not on the CPU, so this is about how many clouds are checked together
-/// (the reference runner's busiest preset uses 16); memory grows with it (one scs-check process
-/// per running subject).
+/// (the reference runner's busiest preset uses 16); memory grows with it (one run, or with
+/// `--isolate` one scs-check process, per running subject).
 pub const DEFAULT_WORKERS: usize = 16;
 
 /// Default per-subject time limit (seconds) when the configuration sets none.
@@ -75,6 +80,7 @@ struct RawLimits {
     timeout: Option<u64>,
     script_timeout: Option<u64>,
     workers: Option<usize>,
+    isolate: Option<bool>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -107,7 +113,7 @@ struct RawSubject {
 pub struct BatchConfig {
     /// The configuration file.
     pub path: PathBuf,
-    /// Its directory: the working directory of the child runs.
+    /// Its directory: the working directory of the runs.
     pub dir: PathBuf,
     /// The signing key (`[secrets] keyfile`, default `.secret/keyfile`).
     pub keyfile: PathBuf,
@@ -156,6 +162,8 @@ pub struct JobList {
     pub workers: Option<usize>,
     /// Per-script limit from the configuration, if set.
     pub script_timeout: Option<u64>,
+    /// `[batch] isolate`: every run in a child process of its own.
+    pub isolate: bool,
 }
 
 /// Reads and checks a batch configuration; errors name the file, line and column.
@@ -309,6 +317,7 @@ impl BatchConfig {
             jobs,
             workers: preset.and_then(|p| p.workers).or(limits.workers),
             script_timeout: limits.script_timeout,
+            isolate: limits.isolate.unwrap_or(false),
         })
     }
 }
@@ -528,7 +537,7 @@ mapping = { os_cloud = "literal-{subject}" }
             })
             .collect();
         let options = BatchOptions {
-            exe,
+            runner: JobRunner::Process(exe),
             cwd: dir.path().to_path_buf(),
             out_dir: dir.path().to_path_buf(),
             workers,
