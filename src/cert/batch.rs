@@ -325,6 +325,8 @@ impl BatchConfig {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::exit::ExitStatus;
+    use std::sync::Arc;
     use tokio_util::sync::CancellationToken;
 
     fn config(text: &str) -> (tempfile::TempDir, Result<BatchConfig, CertError>) {
@@ -561,5 +563,134 @@ mapping = { os_cloud = "literal-{subject}" }
         assert_eq!(text.lines().filter(|l| *l == "start").count(), 10);
         // The first `workers` runs wait for each other, so they all ran at once; no more did.
         assert_eq!(most, workers as i32, "log:\n{text}");
+    }
+
+    /// A stand-in for the in-process runner: what it does depends on the subject's name.
+    /// `ok-*` ends with exit 0 and no report; `panic` panics; `stops` waits for its token and
+    /// ends; `stuck` ignores its token.
+    struct FakeRuns {
+        seen: std::sync::Mutex<Vec<Vec<String>>>,
+    }
+
+    impl SubjectRunner for FakeRuns {
+        fn run(
+            &self,
+            args: Vec<String>,
+            prefix: String,
+            cancel: CancellationToken,
+        ) -> futures::future::BoxFuture<'static, SubjectEnd> {
+            self.seen.lock().unwrap().push(args.clone());
+            Box::pin(async move {
+                assert_eq!(prefix, format!("[{}] ", args[3]));
+                match args[3].as_str() {
+                    "panic" => panic!("probe bug"),
+                    "stops" => {
+                        cancel.cancelled().await;
+                        SubjectEnd {
+                            code: 2,
+                            report: None,
+                        }
+                    }
+                    "stuck" => std::future::pending().await,
+                    _ => SubjectEnd {
+                        code: 0,
+                        report: None,
+                    },
+                }
+            })
+        }
+    }
+
+    #[tokio::test]
+    async fn in_process_jobs_end_by_themselves_by_their_token_or_abandoned() {
+        let dir = tempfile::tempdir().unwrap();
+        let job = |index: usize, subject: &str| Job {
+            index,
+            scope: "iaas".into(),
+            spec: "iaas".into(),
+            subject: subject.into(),
+            assignments: IndexMap::from([("os_cloud".to_string(), subject.to_string())]),
+            timeout: Duration::from_millis(if subject.starts_with("ok") {
+                60_000
+            } else {
+                300
+            }),
+        };
+        let jobs = vec![
+            job(0, "stuck"),
+            job(1, "ok-1"),
+            job(2, "panic"),
+            job(3, "stops"),
+            job(4, "ok-2"),
+        ];
+        let runner = Arc::new(FakeRuns {
+            seen: std::sync::Mutex::new(vec![]),
+        });
+        let options = BatchOptions {
+            runner: JobRunner::InProcess(runner.clone()),
+            cwd: dir.path().to_path_buf(),
+            out_dir: dir.path().to_path_buf(),
+            workers: 2,
+            extra_args: vec!["-t".into(), "scs-0123-".into()],
+            grace: Duration::from_millis(200),
+            cancel: CancellationToken::new(),
+            prefix_scope: false,
+        };
+        let results = run_jobs(jobs, &options).await;
+        let ends: Vec<(&str, &JobEnd, Option<&str>)> = results
+            .iter()
+            .map(|r| (r.job.subject.as_str(), &r.end, r.problem.as_deref()))
+            .collect();
+        assert_eq!(
+            ends,
+            vec![
+                (
+                    "stuck",
+                    &JobEnd::TimedOut,
+                    Some("no report (stopped after the time limit)")
+                ),
+                (
+                    "ok-1",
+                    &JobEnd::Exited(Some(0)),
+                    Some("no report (the run exited with code 0)")
+                ),
+                (
+                    "panic",
+                    &JobEnd::Crashed("internal error: probe bug".into()),
+                    Some("internal error: probe bug")
+                ),
+                (
+                    "stops",
+                    &JobEnd::TimedOut,
+                    Some("no report (stopped after the time limit)")
+                ),
+                (
+                    "ok-2",
+                    &JobEnd::Exited(Some(0)),
+                    Some("no report (the run exited with code 0)")
+                ),
+            ]
+        );
+        assert!(results.iter().all(|r| r.status() == ExitStatus::Error));
+        // Each run got the arguments a child process gets.
+        let seen = runner.seen.lock().unwrap();
+        let ok = seen.iter().find(|a| a[3] == "ok-1").unwrap();
+        let out = dir.path().join("report-iaas-ok-1.yaml");
+        assert_eq!(
+            ok,
+            &[
+                "run",
+                "iaas",
+                "-s",
+                "ok-1",
+                "--ignore-unused-assignments",
+                "-a",
+                "os_cloud=ok-1",
+                "-o",
+                &out.display().to_string(),
+                "-t",
+                "scs-0123-"
+            ]
+        );
     }
 }
