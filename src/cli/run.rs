@@ -2,7 +2,7 @@
 //! (`--os-cloud`, `-a os_cloud=`, `OS_CLOUD`, the simulator), the login, execution with the
 //! progress display, the reports, the last cleanup and the exit status.
 
-use super::selection::{load_selection, today};
+use super::selection::{ScopeCache, load_selection_with, today};
 use super::simulate::{RunningSimulator, check_simulate_arg, start_simulator};
 use super::{ExitStatus, SelectionArgs, cert, console, did_you_mean, kaas, one_line, resources};
 use crate::execute::{self, Event, RunOptions};
@@ -14,6 +14,7 @@ use anyhow::{Result, anyhow, bail};
 use chrono::Utc;
 use clap::Args;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
@@ -175,6 +176,8 @@ pub(crate) struct RunContext {
     pub output_prefix: Option<String>,
     /// The arguments the report records as the run's command line (after the program name).
     pub argv: Vec<String>,
+    /// Scopes shared with other runs of the same batch (`None`: the run loads its own).
+    pub scopes: Option<Arc<ScopeCache>>,
 }
 
 impl RunContext {
@@ -184,6 +187,7 @@ impl RunContext {
             cancel: None,
             output_prefix: None,
             argv: std::env::args().skip(1).collect(),
+            scopes: None,
         }
     }
 }
@@ -245,7 +249,8 @@ async fn run_in(args: RunArgs, context: RunContext) -> Result<RunEnd> {
     cert::check_upload_target(&args)?;
     let registry = Registry::builtin();
     check_probe_timeout_names(&registry, &args.resources.probe_timeout)?;
-    let (scope, mut selection) = load_selection(&args.selection).await?;
+    let (scope, mut selection) =
+        load_selection_with(&args.selection, context.scopes.as_deref()).await?;
     if let Some(bin) = &args.tempest {
         // The scs-0128 probe reads the variable `tempest`.
         selection

@@ -11,6 +11,7 @@
 use super::upload::{MonitorArgs, do_upload, upload_options};
 use crate::cert::{self, batch};
 use crate::cli::run::{RunContext, run_with};
+use crate::cli::selection::ScopeCache;
 use crate::cli::{Cli, Command, ExitStatus, console, one_line, parse_date};
 use anyhow::{Context, Result};
 use chrono::{Datelike, NaiveDate, Utc, Weekday};
@@ -107,8 +108,13 @@ pub(super) fn auto_sections(today: NaiveDate) -> &'static str {
 
 /// Runs each subject's `run` inside this process: the arguments a child would get are parsed
 /// with the command line's own definition and run by [`run_with`], with the job's cancellation
-/// token, its output prefix and those arguments as the report's command line.
-struct InProcessRuns;
+/// token, its output prefix and those arguments as the report's command line. The runs share
+/// the scopes they load (the same for every subject); nothing that depends on the subject is
+/// shared.
+#[derive(Default)]
+struct InProcessRuns {
+    scopes: Arc<ScopeCache>,
+}
 
 impl batch::SubjectRunner for InProcessRuns {
     fn run(
@@ -117,6 +123,7 @@ impl batch::SubjectRunner for InProcessRuns {
         prefix: String,
         cancel: CancellationToken,
     ) -> BoxFuture<'static, batch::SubjectEnd> {
+        let scopes = self.scopes.clone();
         Box::pin(async move {
             let failed = batch::SubjectEnd {
                 code: ExitStatus::Error as i32,
@@ -145,6 +152,7 @@ impl batch::SubjectRunner for InProcessRuns {
                 cancel: Some(cancel),
                 output_prefix: Some(prefix.clone()),
                 argv: args,
+                scopes: Some(scopes),
             };
             match run_with(run_args, context).await {
                 Ok(end) => batch::SubjectEnd {
@@ -240,7 +248,7 @@ pub async fn batch_cmd(mut args: BatchArgs) -> Result<ExitStatus> {
         }
         std::env::set_current_dir(&config.dir)
             .with_context(|| format!("cannot change to {}", config.dir.display()))?;
-        batch::JobRunner::InProcess(Arc::new(InProcessRuns))
+        batch::JobRunner::InProcess(Arc::new(InProcessRuns::default()))
     };
     let cancel = CancellationToken::new();
     // Ctrl-C or SIGTERM (how Kubernetes stops a pod) stops every subject the same way.
