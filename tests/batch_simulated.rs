@@ -227,9 +227,20 @@ fn in_process_subjects_write_the_report_a_separate_run_writes_and_prefix_whole_l
         comparable(&text, &path.display().to_string()),
         comparable(&alone, &single.display().to_string())
     );
-    // The combined report holds the very documents of the subjects' files.
-    let combined = std::fs::read_to_string(reports.join("report.yaml")).unwrap();
-    let combined = scs_check::report::read_reports(&combined).unwrap();
+    // The combined report holds the very documents of the subjects' files, in job order, as
+    // the reports render again when read back.
+    let combined_text = std::fs::read_to_string(reports.join("report.yaml")).unwrap();
+    let rendered: String = (0..5)
+        .map(|i| {
+            let file = reports.join(format!("report-iaas-s{i:02}.yaml"));
+            let report = scs_check::report::read_reports(&std::fs::read_to_string(file).unwrap())
+                .unwrap()
+                .remove(0);
+            scs_check::report::to_yaml(&report)
+        })
+        .collect();
+    assert_eq!(combined_text, rendered);
+    let combined = scs_check::report::read_reports(&combined_text).unwrap();
     let own = scs_check::report::read_reports(&text).unwrap();
     assert_eq!(combined.len(), 5);
     assert_eq!(
