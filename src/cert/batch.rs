@@ -387,6 +387,10 @@ mapping = { os_cloud = "literal-{subject}" }
         );
         assert_eq!(list.jobs[1].timeout, Duration::from_secs(7));
         assert!(list.jobs[0].spec.ends_with("/scope.yaml"));
+        // Subjects run inside the batch's process unless `[batch] isolate` says otherwise.
+        assert!(!list.isolate);
+        let (_d, c) = config(&format!("{CONFIG}\n[batch]\nisolate = true\n"));
+        assert!(c.unwrap().jobs(&JobSelection::default()).unwrap().isolate);
     }
 
     #[test]
