@@ -1,8 +1,10 @@
 //! How text for people looks: verdict words coloured on a terminal (`--color`) and counted
-//! nouns in the right number ("1 version", "2 versions"). A foundation module: the console, the
-//! progress lines and the summaries of every layer use it, and it imports nothing of ours.
+//! nouns in the right number ("1 version", "2 versions"), and the output prefix of a run that
+//! `scs-check batch` runs inside its own process (every line such a run prints starts with
+//! `[subject] `; see [`with_output_prefix`] and [`err_line`]). A foundation module: the console,
+//! the progress lines and the summaries of every layer use it, and it imports nothing of ours.
 
-use std::io::IsTerminal;
+use std::io::{IsTerminal, Write};
 use std::sync::atomic::{AtomicU8, Ordering};
 
 /// When verdict words (PASS, FAIL, ABORT, MISSING) are coloured: the global `--color` flag.
@@ -37,8 +39,12 @@ pub fn set_color_choice(choice: ColorChoice) {
 }
 
 /// Whether text for `stream` gets colours, from `--color`, whether the stream is a terminal,
-/// and the environment.
+/// and the environment. Lines of a run under an output prefix (a subject of a batch) are
+/// plain, as a batch's child processes were (they ran with `CI=true`).
 pub fn colors_on(stream: Stream) -> bool {
+    if output_prefix().is_some() {
+        return false;
+    }
     let choice = CHOICES[usize::from(COLOR_CHOICE.load(Ordering::Relaxed)).min(2)];
     let terminal = match stream {
         Stream::Stdout => std::io::stdout().is_terminal(),
@@ -118,6 +124,108 @@ pub fn noun(n: usize, singular: &str) -> String {
     }
 }
 
+tokio::task_local! {
+    /// The prefix of every line the current run prints (`[subject] `), set by
+    /// [`with_output_prefix`] for the runs `scs-check batch` runs in its own process.
+    static OUTPUT_PREFIX: String;
+}
+
+/// Runs `work` with every line it prints through this module (and [`prefix_lines`]) starting
+/// with `prefix`. Task-locals are not inherited by `tokio::spawn`: a task the work spawns that
+/// prints must be wrapped again (with [`output_prefix`]).
+pub async fn with_output_prefix<F: std::future::Future>(prefix: String, work: F) -> F::Output {
+    OUTPUT_PREFIX.scope(prefix, work).await
+}
+
+/// The output prefix of the current task, if it runs under one.
+pub fn output_prefix() -> Option<String> {
+    OUTPUT_PREFIX.try_with(Clone::clone).ok()
+}
+
+/// `text` with the current output prefix in front of every line (unchanged without a prefix).
+pub fn prefix_lines(text: &str) -> String {
+    match output_prefix() {
+        Some(prefix) => with_prefix(&prefix, text),
+        None => text.to_string(),
+    }
+}
+
+/// `text` with `prefix` in front of every line (a last line without a line end included).
+fn with_prefix(prefix: &str, text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + prefix.len() * 4);
+    for line in text.split_inclusive('\n') {
+        out.push_str(prefix);
+        out.push_str(line);
+    }
+    out
+}
+
+/// Writes `text` and a line end to standard error, every line behind the current output
+/// prefix, in one write under the stream's lock, so that the lines of runs printing at once
+/// never mix within a line. What `eprintln!` is for the code a batch runs in its process.
+pub fn err_line(text: &str) {
+    let mut line = prefix_lines(text);
+    line.push('\n');
+    let _ = std::io::stderr().lock().write_all(line.as_bytes());
+}
+
+/// A writer to standard error that writes whole lines only, each behind the output prefix that
+/// was current when it was made (for the progress display, which runs in a task of its own).
+pub struct PrefixedStderr {
+    prefix: String,
+    pending: Vec<u8>,
+}
+
+impl PrefixedStderr {
+    /// A writer with the current output prefix (none: lines go out as they are).
+    pub fn new() -> Self {
+        PrefixedStderr {
+            prefix: output_prefix().unwrap_or_default(),
+            pending: Vec::new(),
+        }
+    }
+
+    /// Writes the complete lines gathered so far (and with `all`, the rest too).
+    fn write_lines(&mut self, all: bool) -> std::io::Result<()> {
+        let end = match self.pending.iter().rposition(|b| *b == b'\n') {
+            Some(i) => i + 1,
+            None if all && !self.pending.is_empty() => self.pending.len(),
+            None => return Ok(()),
+        };
+        let text = String::from_utf8_lossy(&self.pending[..end]).into_owned();
+        let mut lines = with_prefix(&self.prefix, &text);
+        if !lines.ends_with('\n') {
+            lines.push('\n');
+        }
+        self.pending.drain(..end);
+        std::io::stderr().lock().write_all(lines.as_bytes())
+    }
+}
+
+impl Default for PrefixedStderr {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Write for PrefixedStderr {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.pending.extend_from_slice(buf);
+        self.write_lines(false)?;
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.write_lines(false)
+    }
+}
+
+impl Drop for PrefixedStderr {
+    fn drop(&mut self) {
+        let _ = self.write_lines(true);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -165,6 +273,18 @@ mod tests {
         );
         // Nothing to paint: the text comes back as it was (multi-byte text included).
         assert_eq!(paint_verdicts("größe — PASSt"), "größe — PASSt");
+    }
+
+    #[tokio::test]
+    async fn lines_get_the_prefix_of_their_task() {
+        assert_eq!(prefix_lines("a\nb\n"), "a\nb\n");
+        let inside = with_output_prefix("[s1] ".into(), async {
+            assert!(!colors_on(Stream::Stderr), "prefixed lines are plain");
+            (prefix_lines("a\nb\n"), prefix_lines("last"))
+        })
+        .await;
+        assert_eq!(inside, ("[s1] a\n[s1] b\n".into(), "[s1] last".into()));
+        assert_eq!(output_prefix(), None);
     }
 
     #[test]

@@ -979,9 +979,16 @@ fn batch_of_three_subjects_with_a_failure_and_a_hang() {
 
 #[test]
 fn batch_keeps_other_reports_when_a_subject_crashes() {
+    // In this process (the default) and with a child process per subject.
+    for isolate in [false, true] {
+        batch_keeps_other_reports_when_a_subject_crashes_in(isolate);
+    }
+}
+
+fn batch_keeps_other_reports_when_a_subject_crashes_in(isolate: bool) {
     let dir = tempfile::tempdir().unwrap();
-    let out = scs_check()
-        .arg("batch")
+    let mut cmd = scs_check();
+    cmd.arg("batch")
         .arg(fixture("fixtures/batch/config.toml"))
         .args([
             "--scope",
@@ -992,9 +999,11 @@ fn batch_keeps_other_reports_when_a_subject_crashes() {
             "2025-07-01",
             "-o",
         ])
-        .arg(dir.path())
-        .output()
-        .unwrap();
+        .arg(dir.path());
+    if isolate {
+        cmd.arg("--isolate");
+    }
+    let out = cmd.output().unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(3), "{stdout}\n{stderr}");

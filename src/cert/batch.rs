@@ -2,13 +2,15 @@
 //! runner's `config.toml` (`[secrets]`, `[scopes.NAME]`, `[presets.NAME]`,
 //! `[subjects._.mapping]` with `{subject}` interpolation, `[subjects.NAME.mapping]` overrides),
 //! plus our own keys: `[monitor] url`, `timeout` (per subject, seconds) and `script_timeout`
-//! in `[batch]`, a preset or a subject.
+//! in `[batch]`, a preset or a subject, and `isolate` in `[batch]`.
 //!
-//! Each (scope, subject) job runs our own binary as a child process (`scs-check run SPEC -s
-//! SUBJECT -a k=v … -o FILE`), in its own process group, with the configuration's directory as
-//! working directory, so a crash or hang of one subject cannot take the others down. Output is
-//! prefixed with the subject. At the per-subject timeout the child gets SIGINT (it then reports
-//! unfinished testcases as ABORT and writes its report), and SIGKILL after a grace period.
+//! Each (scope, subject) job is one `scs-check run SPEC -s SUBJECT -a k=v … -o FILE`, with the
+//! configuration's directory as working directory and its output prefixed with the subject. By
+//! default the runs are tasks inside the batch's own process (the runner comes from `cli`); at
+//! the per-subject timeout a run is stopped as Ctrl-C stops it (unfinished testcases ABORT, its
+//! report is written) and abandoned after a grace period. With `isolate` (`batch --isolate`)
+//! each run is a child process in its own process group, so a crash or hang of one subject
+//! cannot take the others down: SIGINT at the timeout, SIGKILL after the grace period.
 //!
 //! This file reads the configuration and turns it into jobs; `shard` picks one shard's subjects,
 //! `run` runs the jobs, `summary` gives the exit status, the combined report and the table.
@@ -17,7 +19,10 @@ mod run;
 mod shard;
 mod summary;
 
-pub use run::{BatchOptions, JobEnd, JobResult, report_path, run_jobs};
+pub use run::{
+    BatchOptions, JobEnd, JobResult, JobRunner, SubjectEnd, SubjectRunner, report_path,
+    run_arguments, run_jobs,
+};
 pub use shard::Shard;
 pub use summary::{combined_report, overall_status, render_summary};
 
@@ -29,8 +34,8 @@ use std::time::Duration;
 
 /// Subjects checked at once when neither `-w`, the preset nor `[batch]` says: a subject's run
 /// waits on its cloud, not on the CPU, so this is about how many clouds are checked together
-/// (the reference runner's busiest preset uses 16); memory grows with it (one scs-check process
-/// per running subject).
+/// (the reference runner's busiest preset uses 16); memory grows with it (one run, or with
+/// `--isolate` one scs-check process, per running subject).
 pub const DEFAULT_WORKERS: usize = 16;
 
 /// Default per-subject time limit (seconds) when the configuration sets none.
@@ -75,6 +80,7 @@ struct RawLimits {
     timeout: Option<u64>,
     script_timeout: Option<u64>,
     workers: Option<usize>,
+    isolate: Option<bool>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -107,7 +113,7 @@ struct RawSubject {
 pub struct BatchConfig {
     /// The configuration file.
     pub path: PathBuf,
-    /// Its directory: the working directory of the child runs.
+    /// Its directory: the working directory of the runs.
     pub dir: PathBuf,
     /// The signing key (`[secrets] keyfile`, default `.secret/keyfile`).
     pub keyfile: PathBuf,
@@ -156,6 +162,8 @@ pub struct JobList {
     pub workers: Option<usize>,
     /// Per-script limit from the configuration, if set.
     pub script_timeout: Option<u64>,
+    /// `[batch] isolate`: every run in a child process of its own.
+    pub isolate: bool,
 }
 
 /// Reads and checks a batch configuration; errors name the file, line and column.
@@ -309,6 +317,7 @@ impl BatchConfig {
             jobs,
             workers: preset.and_then(|p| p.workers).or(limits.workers),
             script_timeout: limits.script_timeout,
+            isolate: limits.isolate.unwrap_or(false),
         })
     }
 }
@@ -316,6 +325,8 @@ impl BatchConfig {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::exit::ExitStatus;
+    use std::sync::Arc;
     use tokio_util::sync::CancellationToken;
 
     fn config(text: &str) -> (tempfile::TempDir, Result<BatchConfig, CertError>) {
@@ -376,6 +387,10 @@ mapping = { os_cloud = "literal-{subject}" }
         );
         assert_eq!(list.jobs[1].timeout, Duration::from_secs(7));
         assert!(list.jobs[0].spec.ends_with("/scope.yaml"));
+        // Subjects run inside the batch's process unless `[batch] isolate` says otherwise.
+        assert!(!list.isolate);
+        let (_d, c) = config(&format!("{CONFIG}\n[batch]\nisolate = true\n"));
+        assert!(c.unwrap().jobs(&JobSelection::default()).unwrap().isolate);
     }
 
     #[test]
@@ -528,7 +543,7 @@ mapping = { os_cloud = "literal-{subject}" }
             })
             .collect();
         let options = BatchOptions {
-            exe,
+            runner: JobRunner::Process(exe),
             cwd: dir.path().to_path_buf(),
             out_dir: dir.path().to_path_buf(),
             workers,
@@ -552,5 +567,134 @@ mapping = { os_cloud = "literal-{subject}" }
         assert_eq!(text.lines().filter(|l| *l == "start").count(), 10);
         // The first `workers` runs wait for each other, so they all ran at once; no more did.
         assert_eq!(most, workers as i32, "log:\n{text}");
+    }
+
+    /// A stand-in for the in-process runner: what it does depends on the subject's name.
+    /// `ok-*` ends with exit 0 and no report; `panic` panics; `stops` waits for its token and
+    /// ends; `stuck` ignores its token.
+    struct FakeRuns {
+        seen: std::sync::Mutex<Vec<Vec<String>>>,
+    }
+
+    impl SubjectRunner for FakeRuns {
+        fn run(
+            &self,
+            args: Vec<String>,
+            prefix: String,
+            cancel: CancellationToken,
+        ) -> futures::future::BoxFuture<'static, SubjectEnd> {
+            self.seen.lock().unwrap().push(args.clone());
+            Box::pin(async move {
+                assert_eq!(prefix, format!("[{}] ", args[3]));
+                match args[3].as_str() {
+                    "panic" => panic!("probe bug"),
+                    "stops" => {
+                        cancel.cancelled().await;
+                        SubjectEnd {
+                            code: 2,
+                            report: None,
+                        }
+                    }
+                    "stuck" => std::future::pending().await,
+                    _ => SubjectEnd {
+                        code: 0,
+                        report: None,
+                    },
+                }
+            })
+        }
+    }
+
+    #[tokio::test]
+    async fn in_process_jobs_end_by_themselves_by_their_token_or_abandoned() {
+        let dir = tempfile::tempdir().unwrap();
+        let job = |index: usize, subject: &str| Job {
+            index,
+            scope: "iaas".into(),
+            spec: "iaas".into(),
+            subject: subject.into(),
+            assignments: IndexMap::from([("os_cloud".to_string(), subject.to_string())]),
+            timeout: Duration::from_millis(if subject.starts_with("ok") {
+                60_000
+            } else {
+                300
+            }),
+        };
+        let jobs = vec![
+            job(0, "stuck"),
+            job(1, "ok-1"),
+            job(2, "panic"),
+            job(3, "stops"),
+            job(4, "ok-2"),
+        ];
+        let runner = Arc::new(FakeRuns {
+            seen: std::sync::Mutex::new(vec![]),
+        });
+        let options = BatchOptions {
+            runner: JobRunner::InProcess(runner.clone()),
+            cwd: dir.path().to_path_buf(),
+            out_dir: dir.path().to_path_buf(),
+            workers: 2,
+            extra_args: vec!["-t".into(), "scs-0123-".into()],
+            grace: Duration::from_millis(200),
+            cancel: CancellationToken::new(),
+            prefix_scope: false,
+        };
+        let results = run_jobs(jobs, &options).await;
+        let ends: Vec<(&str, &JobEnd, Option<&str>)> = results
+            .iter()
+            .map(|r| (r.job.subject.as_str(), &r.end, r.problem.as_deref()))
+            .collect();
+        assert_eq!(
+            ends,
+            vec![
+                (
+                    "stuck",
+                    &JobEnd::TimedOut,
+                    Some("no report (stopped after the time limit)")
+                ),
+                (
+                    "ok-1",
+                    &JobEnd::Exited(Some(0)),
+                    Some("no report (the run exited with code 0)")
+                ),
+                (
+                    "panic",
+                    &JobEnd::Crashed("internal error: probe bug".into()),
+                    Some("internal error: probe bug")
+                ),
+                (
+                    "stops",
+                    &JobEnd::TimedOut,
+                    Some("no report (stopped after the time limit)")
+                ),
+                (
+                    "ok-2",
+                    &JobEnd::Exited(Some(0)),
+                    Some("no report (the run exited with code 0)")
+                ),
+            ]
+        );
+        assert!(results.iter().all(|r| r.status() == ExitStatus::Error));
+        // Each run got the arguments a child process gets.
+        let seen = runner.seen.lock().unwrap();
+        let ok = seen.iter().find(|a| a[3] == "ok-1").unwrap();
+        let out = dir.path().join("report-iaas-ok-1.yaml");
+        assert_eq!(
+            ok,
+            &[
+                "run",
+                "iaas",
+                "-s",
+                "ok-1",
+                "--ignore-unused-assignments",
+                "-a",
+                "os_cloud=ok-1",
+                "-o",
+                &out.display().to_string(),
+                "-t",
+                "scs-0123-"
+            ]
+        );
     }
 }

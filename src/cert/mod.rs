@@ -8,7 +8,8 @@
 //!   the signed bytes are a well-formed report.
 //! - [`upload`]: `POST /reports` with the monitor's body layout, Basic auth and retries.
 //! - [`keygen`]: a key pair, a token file and the bootstrap snippet for the monitor operator.
-//! - [`batch`]: scopes × subjects as child processes, per-subject timeouts, combined report.
+//! - [`batch`]: scopes × subjects, each run a task of this process (or with `--isolate` a child
+//!   process), per-subject timeouts, combined report.
 //! - [`scorecard`]: each subject's status per scope and version, as the monitor computes it.
 
 pub mod batch;

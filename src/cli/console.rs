@@ -21,12 +21,14 @@ pub(crate) fn print_summary(text: &str) {
 /// Set once standard output was found closed; later output is dropped.
 static STDOUT_CLOSED: AtomicBool = AtomicBool::new(false);
 
-/// Writes `text` to standard output and flushes it. A closed pipe (or any other write error)
-/// stops all further standard output silently; it is never a panic.
+/// Writes `text` to standard output and flushes it, every line behind the output prefix of a
+/// run inside `batch` ([`crate::terminal::prefix_lines`]). A closed pipe (or any other write
+/// error) stops all further standard output silently; it is never a panic.
 pub(crate) fn print(text: &str) {
     if STDOUT_CLOSED.load(Ordering::Relaxed) {
         return;
     }
+    let text = crate::terminal::prefix_lines(text);
     let mut out = std::io::stdout().lock();
     if write_or_stop(&mut out, text.as_bytes()).is_err() {
         STDOUT_CLOSED.store(true, Ordering::Relaxed);

@@ -144,7 +144,7 @@ impl KaasRun {
         match Cluster::connect(&path, self.context.as_deref(), options).await {
             Ok(cluster) => services.kube = Some(Arc::new(cluster)),
             Err(err @ KubeError::Unreachable { .. }) => {
-                eprintln!("warning: {err}");
+                crate::terminal::err_line(&format!("warning: {err}"));
                 services.kube_error = Some(err.to_string());
             }
             Err(err) => bail!("{err}"),

@@ -145,11 +145,11 @@ where
     if !leftovers.is_empty() && !cancel.is_cancelled() {
         // What is left of the probes' cleanup grace, not a second full grace.
         let limit = tracker.last_sweep_limit(grace);
-        eprintln!(
+        crate::terminal::err_line(&format!(
             "deleting {} resource(s) the probes left behind (at most {:.0} s)",
             leftovers.len(),
             limit.as_secs_f64().ceil()
-        );
+        ));
         let options = SweepOptions {
             prefix: String::new(), // this run's entries only
             dry_run: false,
@@ -175,16 +175,22 @@ where
         .filter(|e| e.may_exist())
         .collect();
     if !left.is_empty() {
-        eprintln!("resources left behind in the cloud ({}):", left.len());
+        crate::terminal::err_line(&format!(
+            "resources left behind in the cloud ({}):",
+            left.len()
+        ));
         for e in &left {
             match &e.error {
-                Some(why) => eprintln!("  {}: {why}", e.describe()),
-                None => eprintln!("  {}", e.describe()),
+                Some(why) => crate::terminal::err_line(&format!("  {}: {why}", e.describe())),
+                None => crate::terminal::err_line(&format!("  {}", e.describe())),
             }
         }
-        eprintln!("remove them with: {}", cleanup_command(tracker, cloud));
+        crate::terminal::err_line(&format!(
+            "remove them with: {}",
+            cleanup_command(tracker, cloud)
+        ));
         if simulated {
-            eprintln!("(this cloud was simulated: it is gone with the run)");
+            crate::terminal::err_line("(this cloud was simulated: it is gone with the run)");
         }
     }
     written

@@ -2,7 +2,7 @@
 //! (`--os-cloud`, `-a os_cloud=`, `OS_CLOUD`, the simulator), the login, execution with the
 //! progress display, the reports, the last cleanup and the exit status.
 
-use super::selection::{load_selection, today};
+use super::selection::{ScopeCache, load_selection_with, today};
 use super::simulate::{RunningSimulator, check_simulate_arg, start_simulator};
 use super::{ExitStatus, SelectionArgs, cert, console, did_you_mean, kaas, one_line, resources};
 use crate::execute::{self, Event, RunOptions};
@@ -14,6 +14,7 @@ use anyhow::{Result, anyhow, bail};
 use chrono::Utc;
 use clap::Args;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
@@ -162,9 +163,61 @@ fn check_probe_timeout_names(registry: &Registry, items: &[String]) -> Result<()
     Ok(())
 }
 
+/// What a run takes from its surroundings: the `run` command takes them from the process
+/// ([`RunContext::command`]); `batch` runs each subject inside its own process with a context
+/// of its own ([`run_with`]).
+#[derive(Debug, Clone, Default)]
+pub(crate) struct RunContext {
+    /// Stops the run as Ctrl-C would (unfinished testcases ABORT, cleanup, report written).
+    /// `None`: the run installs its own Ctrl-C/SIGTERM handler.
+    pub cancel: Option<CancellationToken>,
+    /// Put in front of every line the run prints (`[subject] `); such a run prints plain
+    /// progress lines and no colours, as with `CI=true`.
+    pub output_prefix: Option<String>,
+    /// The arguments the report records as the run's command line (after the program name).
+    pub argv: Vec<String>,
+    /// Scopes shared with other runs of the same batch (`None`: the run loads its own).
+    pub scopes: Option<Arc<ScopeCache>>,
+}
+
+impl RunContext {
+    /// The context of the `run` command: its own Ctrl-C handler, no prefix, the process's argv.
+    pub(crate) fn command() -> Self {
+        RunContext {
+            cancel: None,
+            output_prefix: None,
+            argv: std::env::args().skip(1).collect(),
+            scopes: None,
+        }
+    }
+}
+
+/// How a run ended: its exit status and, once it got as far as building one, its report.
+#[derive(Debug)]
+pub(crate) struct RunEnd {
+    /// The exit status of the run.
+    pub status: ExitStatus,
+    /// The report as written to the files the run was asked for.
+    pub report: Option<report::Report>,
+}
+
 /// `run`: checks the flags, resolves the plan, connects, executes, writes the reports, cleans
 /// up and maps the result to the exit status.
 pub(super) async fn run(args: RunArgs) -> Result<ExitStatus> {
+    run_with(args, RunContext::command())
+        .await
+        .map(|end| end.status)
+}
+
+/// One run in the given context (see [`RunContext`]); what `run` does, for `batch` too.
+pub(crate) async fn run_with(args: RunArgs, context: RunContext) -> Result<RunEnd> {
+    match context.output_prefix.clone() {
+        Some(prefix) => crate::terminal::with_output_prefix(prefix, run_in(args, context)).await,
+        None => run_in(args, context).await,
+    }
+}
+
+async fn run_in(args: RunArgs, context: RunContext) -> Result<RunEnd> {
     // A report that cannot be written is found out now, not after a long run.
     report::check_output_paths(&args.formats.paths(args.output.as_deref()))
         .map_err(|err| anyhow!("{err}"))?;
@@ -196,7 +249,8 @@ pub(super) async fn run(args: RunArgs) -> Result<ExitStatus> {
     cert::check_upload_target(&args)?;
     let registry = Registry::builtin();
     check_probe_timeout_names(&registry, &args.resources.probe_timeout)?;
-    let (scope, mut selection) = load_selection(&args.selection).await?;
+    let (scope, mut selection) =
+        load_selection_with(&args.selection, context.scopes.as_deref()).await?;
     if let Some(bin) = &args.tempest {
         // The scs-0128 probe reads the variable `tempest`.
         selection
@@ -231,9 +285,9 @@ pub(super) async fn run(args: RunArgs) -> Result<ExitStatus> {
     let cloud_config = cloud.map(cloud_config).transpose()?;
     let tls_off = cloud_config.as_ref().is_some_and(|c| !c.verify);
     if tls_off {
-        eprintln!(
+        crate::terminal::err_line(
             "warning: TLS certificate verification is off for this cloud (`insecure: true` or \
-             `verify: false` in clouds.yaml); the report records it"
+             `verify: false` in clouds.yaml); the report records it",
         );
     }
     let mut services = match cloud_config {
@@ -267,13 +321,19 @@ pub(super) async fn run(args: RunArgs) -> Result<ExitStatus> {
             .await?;
     }
 
-    let cancel = CancellationToken::new();
-    let live = tracker.clone();
-    execute::cancel_on_ctrl_c_with_cleanup(
-        cancel.clone(),
-        tracker.abort_cleanup_token(),
-        move || live.leftovers().len(),
-    );
+    let cancel = match &context.cancel {
+        Some(cancel) => cancel.clone(),
+        None => {
+            let cancel = CancellationToken::new();
+            let live = tracker.clone();
+            execute::cancel_on_ctrl_c_with_cleanup(
+                cancel.clone(),
+                tracker.abort_cleanup_token(),
+                move || live.leftovers().len(),
+            );
+            cancel
+        }
+    };
     let options = RunOptions {
         jobs: args.jobs.unwrap_or(execute::DEFAULT_JOBS).max(1),
         read_only_jobs: execute::READ_ONLY_JOBS,
@@ -288,7 +348,14 @@ pub(super) async fn run(args: RunArgs) -> Result<ExitStatus> {
     };
     let total: usize = plan.items.iter().map(|item| item.testcases.len()).sum();
     let progress = execute::Progress::new(total, &subject, verbose > 0, args.quiet);
-    let display = tokio::spawn(progress.consume(rx));
+    // Task-locals do not pass to spawned tasks: the display gets the run's output prefix again.
+    let display = tokio::spawn(match crate::terminal::output_prefix() {
+        Some(prefix) => futures::future::Either::Left(crate::terminal::with_output_prefix(
+            prefix,
+            progress.consume(rx),
+        )),
+        None => futures::future::Either::Right(progress.consume(rx)),
+    });
     let checked_at = Utc::now();
     let results = execute::run(&plan, &registry, options, tx).await;
     let _ = display.await;
@@ -296,7 +363,7 @@ pub(super) async fn run(args: RunArgs) -> Result<ExitStatus> {
 
     let meta = RunMeta {
         subject,
-        argv: std::env::args().skip(1).collect(),
+        argv: context.argv,
         checked_at,
         run_uuid: uuid::Uuid::new_v4().to_string(),
     };
@@ -307,14 +374,14 @@ pub(super) async fn run(args: RunArgs) -> Result<ExitStatus> {
     }
     if args.waivers.is_some() {
         for warning in report::apply_waivers(&mut report, &waivers, today()) {
-            eprintln!("warning: {warning}");
+            crate::terminal::err_line(&format!("warning: {warning}"));
         }
     }
     if let Some(snapshot) = &services.openstack {
         let counts = snapshot.request_counts();
         if verbose > 0 {
             let list: Vec<String> = counts.iter().map(|(k, v)| format!("{k} {v}")).collect();
-            eprintln!("API requests: {}", list.join(", "));
+            crate::terminal::err_line(&format!("API requests: {}", list.join(", ")));
         }
         report::record_requests(&mut report, &counts);
     }
@@ -344,25 +411,35 @@ pub(super) async fn run(args: RunArgs) -> Result<ExitStatus> {
         ));
     }
     written.announce();
+    let end = |status| {
+        Ok(RunEnd {
+            status,
+            report: Some(report.clone()),
+        })
+    };
     if !written.all_ok() {
         // Every other report was written; the run could not complete properly.
-        return Ok(ExitStatus::Error);
+        return end(ExitStatus::Error);
     }
     if interrupted {
-        eprintln!("interrupted: unfinished testcases are reported as ABORT");
+        crate::terminal::err_line("interrupted: unfinished testcases are reported as ABORT");
     }
     if let Err(err) = cert::after_run(&args, &report).await {
-        eprintln!("error: {}", one_line(&err));
-        return Ok(ExitStatus::Error);
+        crate::terminal::err_line(&format!("error: {}", one_line(&err)));
+        return end(ExitStatus::Error);
     }
     let summaries = report::summarize(&report, Some(&plan.scope), None);
     // A waived FAIL counts as passed for the exit status (the CI gate), nowhere else.
     let summaries = report::waived_summaries(&report, &summaries);
-    Ok(ExitStatus::from_run(
+    let status = ExitStatus::from_run(
         report::main_outcome(&summaries),
         interrupted,
         args.critical_only,
-    ))
+    );
+    Ok(RunEnd {
+        status,
+        report: Some(report),
+    })
 }
 
 /// Writes every report a run asked for (called before and, if the resources' states changed,
@@ -478,7 +555,7 @@ pub(super) async fn connect_openstack(
             if refused {
                 bail!("cannot authenticate at {host}: {err}");
             }
-            eprintln!("warning: cannot authenticate at {host}: {err}");
+            crate::terminal::err_line(&format!("warning: cannot authenticate at {host}: {err}"));
             Ok(Services {
                 openstack_error: Some(format!("cannot authenticate at {host}: {err}")),
                 ..Services::default()

@@ -8,6 +8,7 @@ use anyhow::{Result, anyhow, bail};
 use chrono::{NaiveDate, Utc};
 use clap::Args;
 use indexmap::IndexMap;
+use std::collections::HashMap;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -151,7 +152,18 @@ fn selection_from(args: &SelectionArgs) -> Result<Selection> {
 /// The scope and the [`Selection`] of `run` and `plan`: the scope loaded, the flags turned into a
 /// selection and its `-a` keys settled ([`settle_assignment_keys`]).
 pub(super) async fn load_selection(args: &SelectionArgs) -> Result<(Arc<Scope>, Selection)> {
-    let scope = load_scope(&args.scope).await?;
+    load_selection_with(args, None).await
+}
+
+/// [`load_selection`], taking the scope from `scopes` when given (the runs of one batch).
+pub(super) async fn load_selection_with(
+    args: &SelectionArgs,
+    scopes: Option<&ScopeCache>,
+) -> Result<(Arc<Scope>, Selection)> {
+    let scope = match scopes {
+        Some(scopes) => scopes.load(&args.scope).await?,
+        None => load_scope(&args.scope).await?,
+    };
     let mut selection = selection_from(args)?;
     settle_assignment_keys(&scope, &mut selection, args.ignore_unused_assignments)?;
     Ok((scope, selection))
@@ -163,6 +175,29 @@ pub(super) async fn load_scope(arg: &str) -> Result<Arc<Scope>> {
         .await
         .map_err(|err| anyhow!("{err}"))?;
     Ok(Arc::new(scope))
+}
+
+/// Scopes loaded once and shared by the runs of one `batch`, by their SCOPE argument (an
+/// absolute path, a built-in name or a URL): the scope is the same for every subject, and
+/// reading and checking it is a good part of a short run's CPU time. A scope that fails to load
+/// is not remembered: every run reports the error itself.
+#[derive(Debug, Default)]
+pub(crate) struct ScopeCache {
+    loaded: std::sync::Mutex<HashMap<String, Arc<tokio::sync::OnceCell<Arc<Scope>>>>>,
+}
+
+impl ScopeCache {
+    /// The scope `arg` names, loaded by the first run that asks (the others wait for it).
+    pub(crate) async fn load(&self, arg: &str) -> Result<Arc<Scope>> {
+        let cell = self
+            .loaded
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .entry(arg.to_string())
+            .or_default()
+            .clone();
+        cell.get_or_try_init(|| load_scope(arg)).await.cloned()
+    }
 }
 
 /// Today's date in UTC, the default reference date.
@@ -205,6 +240,31 @@ fn edit_distance(a: &str, b: &str) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn a_batch_loads_each_scope_once_and_remembers_no_failure() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("scope.yaml");
+        let arg = path.display().to_string();
+        let cache = ScopeCache::default();
+        let err = cache.load(&arg).await.unwrap_err().to_string();
+        assert!(err.contains("scope.yaml"), "{err}");
+        let text = std::fs::read_to_string(
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/batch/scope.yaml"),
+        )
+        .unwrap();
+        std::fs::write(&path, &text).unwrap();
+        // The failure was not remembered: the file is read now.
+        let first = cache.load(&arg).await.unwrap();
+        // Once loaded, the scope is shared, even if the file changes (or goes away).
+        std::fs::remove_file(&path).unwrap();
+        let again = cache.load(&arg).await.unwrap();
+        assert!(Arc::ptr_eq(&first, &again));
+        // Other arguments are loaded on their own.
+        let iaas = cache.load("iaas").await.unwrap();
+        assert!(!Arc::ptr_eq(&first, &iaas));
+        assert_ne!(first.name, iaas.name);
+    }
 
     #[test]
     fn did_you_mean_finds_close_names_only() {

@@ -2,7 +2,8 @@
 //! not set) it draws a progress bar over testcases naming the running items; otherwise it
 //! prints one plain line per finished testcase, e.g. `[3/12] scs-0100-syntax-check PASS (0.4s)`.
 //! With `verbose`, script output is echoed as `[SUBJECT] line`. Verdict words are coloured as
-//! `--color` says for stderr ([`crate::terminal::colors_on`]).
+//! `--color` says for stderr ([`crate::terminal::colors_on`]). Plain lines carry the output
+//! prefix of a run inside `batch` ([`crate::terminal::PrefixedStderr`]).
 
 use super::ItemResult;
 use super::runner::Event;
@@ -38,7 +39,10 @@ impl Progress {
     /// choosing the bar or plain lines by looking at stderr and `CI`. `quiet` suppresses the
     /// progress itself; `verbose` echoes script output (also when quiet).
     pub fn new(total_testcases: usize, subject: &str, verbose: bool, quiet: bool) -> Self {
-        let tty = std::io::stderr().is_terminal() && std::env::var_os("CI").is_none();
+        // A run under an output prefix (a subject of `batch`) prints plain lines, as with CI.
+        let tty = std::io::stderr().is_terminal()
+            && std::env::var_os("CI").is_none()
+            && console::output_prefix().is_none();
         if tty {
             let bar = ProgressBar::with_draw_target(
                 Some(total_testcases as u64),
@@ -61,7 +65,7 @@ impl Progress {
                 subject,
                 verbose,
                 quiet,
-                Box::new(std::io::stderr()),
+                Box::new(console::PrefixedStderr::new()),
             )
         }
         .colored(console::colors_on(console::Stream::Stderr))

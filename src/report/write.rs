@@ -113,8 +113,8 @@ impl Written {
     pub fn announce(&self) {
         for (path, result) in &self.files {
             match result {
-                Ok(()) => eprintln!("wrote {}", path.display()),
-                Err(err) => eprintln!("error: cannot write {err}"),
+                Ok(()) => crate::terminal::err_line(&format!("wrote {}", path.display())),
+                Err(err) => crate::terminal::err_line(&format!("error: cannot write {err}")),
             }
         }
     }

@@ -3,7 +3,7 @@
 
 use super::{JobEnd, JobResult};
 use crate::exit::ExitStatus;
-use crate::report::{self, Report};
+use crate::report;
 
 /// The overall exit status: Error (a subject has no report) > Fail > Inconclusive > Pass.
 pub fn overall_status(results: &[JobResult]) -> ExitStatus {
@@ -20,10 +20,25 @@ pub fn overall_status(results: &[JobResult]) -> ExitStatus {
         .unwrap_or(ExitStatus::Error)
 }
 
-/// The combined multi-document report of every job that produced one, in job order.
+/// The combined multi-document report of every job that produced one, in job order: what
+/// [`report::to_yaml_multi`] makes of their reports. A subject's file holds exactly
+/// [`report::to_yaml`] of its report (a report reads back as the same report), so the file's
+/// text is taken as it is instead of rendering the report again; a file that cannot be read
+/// any more is rendered from the report.
 pub fn combined_report(results: &[JobResult]) -> Option<String> {
-    let reports: Vec<Report> = results.iter().filter_map(|r| r.report.clone()).collect();
-    (!reports.is_empty()).then(|| report::to_yaml_multi(&reports))
+    let mut combined = String::new();
+    let mut any = false;
+    for (report, path) in results
+        .iter()
+        .filter_map(|r| r.report.as_ref().map(|report| (report, &r.report_path)))
+    {
+        any = true;
+        match path.as_ref().and_then(|p| std::fs::read_to_string(p).ok()) {
+            Some(text) if text.starts_with("---") => combined.push_str(&text),
+            _ => combined.push_str(&report::to_yaml(report)),
+        }
+    }
+    any.then_some(combined)
 }
 
 /// The summary table: one line per job, with what went wrong.

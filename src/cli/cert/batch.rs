@@ -1,14 +1,26 @@
-//! `scs-check batch`: scopes × subjects from a configuration file, run as child processes,
-//! with the summary, the combined report and its optional upload.
+//! `scs-check batch`: scopes × subjects from a configuration file, each subject's `run` a task
+//! inside this process (the runner, [`InProcessRuns`], lives here because `cert` may not import
+//! `cli`) or, with `--isolate`, a child process; with the summary, the combined report and its
+//! optional upload.
+//!
+//! The runs start in the configuration's directory (its clouds.yaml, relative paths in its
+//! mapping): an in-process batch makes every path it still needs absolute and then changes the
+//! process's working directory to that directory once, before the first job; with `--isolate`
+//! the children start there.
 
 use super::upload::{MonitorArgs, do_upload, upload_options};
 use crate::cert::{self, batch};
-use crate::cli::{ExitStatus, console, parse_date};
+use crate::cli::run::{RunContext, run_with};
+use crate::cli::selection::ScopeCache;
+use crate::cli::{Cli, Command, ExitStatus, console, one_line, parse_date};
 use anyhow::{Context, Result};
 use chrono::{Datelike, NaiveDate, Utc, Weekday};
-use clap::Args;
+use clap::{Args, Parser};
+use futures::future::BoxFuture;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
+use tokio_util::sync::CancellationToken;
 
 /// Flags of `batch`.
 #[derive(Debug, Args)]
@@ -43,9 +55,16 @@ pub struct BatchArgs {
     /// Time limit per subject in seconds (overrides the configuration).
     #[arg(long, value_name = "SECONDS")]
     pub timeout: Option<u64>,
-    /// Seconds between SIGINT and SIGKILL for a subject past its time limit.
+    /// Seconds a subject past its time limit has to end after being stopped (its unfinished
+    /// testcases ABORT, its report is written) before it is abandoned (with --isolate: between
+    /// SIGINT and SIGKILL).
     #[arg(long, value_name = "SECONDS", default_value_t = 30)]
     pub grace: u64,
+    /// Run each subject in its own child process (`scs-check run`), so that a crash or hang of
+    /// one cannot take the others down (also `[batch] isolate = true`). Default: every subject
+    /// runs inside this process, which costs far less per subject.
+    #[arg(long)]
+    pub isolate: bool,
     /// Reference date passed to every run.
     #[arg(short = 'd', long = "date", value_name = "YYYY-MM-DD", value_parser = parse_date)]
     pub date: Option<NaiveDate>,
@@ -87,8 +106,75 @@ pub(super) fn auto_sections(today: NaiveDate) -> &'static str {
     }
 }
 
+/// Runs each subject's `run` inside this process: the arguments a child would get are parsed
+/// with the command line's own definition and run by [`run_with`], with the job's cancellation
+/// token, its output prefix and those arguments as the report's command line. The runs share
+/// the scopes they load (the same for every subject); nothing that depends on the subject is
+/// shared.
+#[derive(Default)]
+struct InProcessRuns {
+    scopes: Arc<ScopeCache>,
+}
+
+impl batch::SubjectRunner for InProcessRuns {
+    fn run(
+        &self,
+        args: Vec<String>,
+        prefix: String,
+        cancel: CancellationToken,
+    ) -> BoxFuture<'static, batch::SubjectEnd> {
+        let scopes = self.scopes.clone();
+        Box::pin(async move {
+            let failed = batch::SubjectEnd {
+                code: ExitStatus::Error as i32,
+                report: None,
+            };
+            let parsed = Cli::try_parse_from(
+                std::iter::once("scs-check").chain(args.iter().map(String::as_str)),
+            );
+            let run_args = match parsed {
+                Ok(Cli {
+                    command: Command::Run(run_args),
+                    ..
+                }) => *run_args,
+                Ok(_) => {
+                    eprintln!("{prefix}error: not a run: {}", args.join(" "));
+                    return failed;
+                }
+                Err(err) => {
+                    for line in err.render().to_string().lines() {
+                        eprintln!("{prefix}{line}");
+                    }
+                    return failed;
+                }
+            };
+            let context = RunContext {
+                cancel: Some(cancel),
+                output_prefix: Some(prefix.clone()),
+                argv: args,
+                scopes: Some(scopes),
+            };
+            match run_with(run_args, context).await {
+                Ok(end) => batch::SubjectEnd {
+                    code: end.status as i32,
+                    report: end.report,
+                },
+                Err(err) => {
+                    eprintln!("{prefix}error: {}", one_line(&err));
+                    failed
+                }
+            }
+        })
+    }
+}
+
+/// `path` made absolute against the current working directory (before the batch changes it).
+fn absolute(path: &std::path::Path) -> Result<PathBuf> {
+    std::path::absolute(path).with_context(|| format!("cannot resolve {}", path.display()))
+}
+
 /// `batch`.
-pub async fn batch_cmd(args: BatchArgs) -> Result<ExitStatus> {
+pub async fn batch_cmd(mut args: BatchArgs) -> Result<ExitStatus> {
     let config = batch::load_config(&args.config)?;
     let selection = batch::JobSelection {
         preset: args.preset.clone(),
@@ -146,7 +232,25 @@ pub async fn batch_cmd(args: BatchArgs) -> Result<ExitStatus> {
     if let Some(t) = list.script_timeout {
         extra.extend(["--timeout".to_string(), t.to_string()]);
     }
-    let cancel = tokio_util::sync::CancellationToken::new();
+    let isolate = args.isolate || list.isolate;
+    let runner = if isolate {
+        batch::JobRunner::Process(
+            std::env::current_exe().context("cannot find our own executable")?,
+        )
+    } else {
+        // The runs use the configuration's directory as the children did; every path used
+        // after this point is absolute (the output directory and waivers are already).
+        if let Some(key) = &args.key {
+            args.key = Some(absolute(key)?);
+        }
+        if let Some(token) = &args.monitor.token_file {
+            args.monitor.token_file = Some(absolute(token)?);
+        }
+        std::env::set_current_dir(&config.dir)
+            .with_context(|| format!("cannot change to {}", config.dir.display()))?;
+        batch::JobRunner::InProcess(Arc::new(InProcessRuns::default()))
+    };
+    let cancel = CancellationToken::new();
     // Ctrl-C or SIGTERM (how Kubernetes stops a pod) stops every subject the same way.
     crate::execute::cancel_on_ctrl_c(cancel.clone());
     {
@@ -159,7 +263,7 @@ pub async fn batch_cmd(args: BatchArgs) -> Result<ExitStatus> {
     let scopes_used: std::collections::BTreeSet<&str> =
         list.jobs.iter().map(|j| j.scope.as_str()).collect();
     let options = batch::BatchOptions {
-        exe: std::env::current_exe().context("cannot find our own executable")?,
+        runner,
         cwd: config.dir.clone(),
         out_dir: out_dir.clone(),
         workers: args

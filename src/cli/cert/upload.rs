@@ -71,7 +71,7 @@ pub(super) fn upload_options(
 }
 
 fn log_line(line: &str) {
-    eprintln!("{line}");
+    crate::terminal::err_line(line);
 }
 
 /// Uploads and reports the outcome on the console; 409 is not an error.
@@ -83,17 +83,21 @@ pub(super) async fn do_upload(
 ) -> Result<()> {
     match upload::upload(options, signature, bytes, &log_line).await? {
         upload::UploadOutcome::Accepted => {
-            eprintln!("uploaded {} to {}", what.display(), options.endpoint());
+            crate::terminal::err_line(&format!(
+                "uploaded {} to {}",
+                what.display(),
+                options.endpoint()
+            ));
         }
         upload::UploadOutcome::AlreadyUploaded { message } => {
-            eprintln!(
+            crate::terminal::err_line(&format!(
                 "already uploaded: the monitor has this run uuid already (409{}); nothing changed",
                 if message.is_empty() {
                     String::new()
                 } else {
                     format!(": {message}")
                 }
-            );
+            ));
         }
     }
     Ok(())
@@ -166,7 +170,7 @@ pub async fn after_run(args: &crate::cli::RunArgs, report: &Report) -> Result<()
             let p = PathBuf::from(format!("report-{}.yaml", report.run.uuid));
             std::fs::write(&p, report::to_yaml(report))
                 .with_context(|| format!("cannot write {}", p.display()))?;
-            eprintln!("wrote {} (no -o given)", p.display());
+            crate::terminal::err_line(&format!("wrote {} (no -o given)", p.display()));
             p
         }
     };
@@ -176,7 +180,7 @@ pub async fn after_run(args: &crate::cli::RunArgs, report: &Report) -> Result<()
         .unwrap_or_else(|| PathBuf::from(DEFAULT_KEY));
     let key = cert::sign::load_private_key(&key_path)?;
     let sig_path = cert::sign::sign_file(&key, &path)?;
-    eprintln!("wrote {}", sig_path.display());
+    crate::terminal::err_line(&format!("wrote {}", sig_path.display()));
     if args.upload {
         let options = upload_options(&run_monitor_args(args), None, Path::new(DEFAULT_TOKEN))?;
         let signature = std::fs::read_to_string(&sig_path)?;
