@@ -127,6 +127,8 @@ pub struct RunArgs {
     /// Sign the report and upload it to the compliance monitor (the report file is kept).
     #[arg(long)]
     pub upload: bool,
+    // The doc comment is also the --help text, so it stays plain text for rustdoc too.
+    #[allow(rustdoc::bare_urls)]
     /// Compliance monitor for --upload [default: https://compliance.sovereignit.cloud/].
     #[arg(long, value_name = "URL")]
     pub monitor: Option<String>,

@@ -31,6 +31,8 @@ pub struct BatchArgs {
     /// Preset (overrides --scope/--subject; default: `default` when neither is given).
     #[arg(long, value_name = "NAME")]
     pub preset: Option<String>,
+    // Also the --help text: the brackets are TOML, not links.
+    #[allow(rustdoc::broken_intra_doc_links)]
     /// Scopes (names under [scopes]), comma-separated.
     #[arg(long, value_name = "LIST", value_delimiter = ',')]
     pub scope: Vec<String>,
@@ -83,6 +85,8 @@ pub struct BatchArgs {
     /// not fail the exit status; the reports (and what is uploaded) keep the real verdicts.
     #[arg(long, value_name = "FILE")]
     pub waivers: Option<PathBuf>,
+    // Also the --help text: the brackets are TOML, not links.
+    #[allow(rustdoc::broken_intra_doc_links)]
     /// Sign the combined report (key from --key or the configuration's [secrets]).
     #[arg(long)]
     pub sign: bool,
