@@ -252,6 +252,8 @@ pub async fn batch_cmd(mut args: BatchArgs) -> Result<ExitStatus> {
         }
         std::env::set_current_dir(&config.dir)
             .with_context(|| format!("cannot change to {}", config.dir.display()))?;
+        // Subjects on the same cloud reuse each other's open connections.
+        crate::openstack::client::share_http_clients();
         batch::JobRunner::InProcess(Arc::new(InProcessRuns::default()))
     };
     let cancel = CancellationToken::new();

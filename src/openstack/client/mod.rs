@@ -174,6 +174,80 @@ fn bump(counts: &Mutex<BTreeMap<String, u64>>, service: &str) {
     }
 }
 
+/// Whether runs in this process share their HTTP clients (see [`share_http_clients`]).
+static SHARE_HTTP: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// The HTTP clients shared so far, by request timeout.
+static SHARED_HTTP: std::sync::LazyLock<Mutex<HashMap<Duration, reqwest::Client>>> =
+    std::sync::LazyLock::new(|| Mutex::new(HashMap::new()));
+
+/// Makes every later [`Client::connect_with`] of this process with the plain TLS settings
+/// (certificates verified against the system's roots, no own CA file, no client certificate)
+/// use one HTTP client per request timeout, so that its connection pool is shared: a batch
+/// whose subjects run inside one process then reuses the connections earlier subjects left
+/// open to the same cloud instead of opening (and the cloud accepting) new ones for every
+/// subject. Tokens, request counts and everything else stay per [`Client`].
+pub fn share_http_clients() {
+    SHARE_HTTP.store(true, std::sync::atomic::Ordering::Relaxed);
+}
+
+/// The shared HTTP client for `timeout`, when sharing is on (`config` has the plain TLS
+/// settings).
+fn shared_http(config: &CloudConfig, timeout: Duration) -> Option<reqwest::Client> {
+    if !SHARE_HTTP.load(std::sync::atomic::Ordering::Relaxed) {
+        return None;
+    }
+    let mut shared = SHARED_HTTP.lock().ok()?;
+    if let Some(http) = shared.get(&timeout) {
+        return Some(http.clone());
+    }
+    let http = build_http(config, timeout).ok()?;
+    shared.insert(timeout, http.clone());
+    Some(http)
+}
+
+/// The HTTP client for a cloud's TLS settings (`verify`, `cacert`, `cert`/`key`).
+fn build_http(config: &CloudConfig, timeout: Duration) -> Result<reqwest::Client, OpenStackError> {
+    let mut builder = reqwest::Client::builder()
+        .timeout(timeout)
+        .connect_timeout(timeout.min(Duration::from_secs(10)))
+        .user_agent(concat!("scs-check/", env!("CARGO_PKG_VERSION")));
+    if config.verify && config.cacert.is_none() && config.cert.is_none() {
+        // reqwest's TLS defaults, but the root certificates are read only if a URL is https.
+        builder = builder.tls_backend_preconfigured(crate::http::lazy_roots_tls());
+    }
+    if !config.verify {
+        builder = builder.tls_danger_accept_invalid_certs(true);
+    }
+    if let Some(ca) = &config.cacert {
+        let pem = std::fs::read(ca)
+            .map_err(|e| OpenStackError::Setup(format!("cacert {}: {e}", ca.display())))?;
+        for cert in reqwest::Certificate::from_pem_bundle(&pem)
+            .map_err(|e| OpenStackError::Setup(format!("cacert {}: {e}", ca.display())))?
+        {
+            builder = builder.add_root_certificate(cert);
+        }
+    }
+    if let Some(cert) = &config.cert {
+        let mut pem = std::fs::read(cert)
+            .map_err(|e| OpenStackError::Setup(format!("cert {}: {e}", cert.display())))?;
+        if let Some(key) = &config.key {
+            pem.push(b'\n');
+            pem.extend(
+                std::fs::read(key)
+                    .map_err(|e| OpenStackError::Setup(format!("key {}: {e}", key.display())))?,
+            );
+        }
+        let id = reqwest::Identity::from_pem(&pem).map_err(|e| {
+            OpenStackError::Setup(format!("client certificate {}: {e}", cert.display()))
+        })?;
+        builder = builder.identity(id);
+    }
+    builder
+        .build()
+        .map_err(|e| OpenStackError::Setup(error_chain(&e)))
+}
+
 impl Client {
     /// Authenticates with default options.
     pub async fn connect(config: CloudConfig) -> Result<Client, OpenStackError> {
@@ -189,45 +263,16 @@ impl Client {
         if let Some(t) = config.api_timeout {
             options.timeout = t;
         }
-        let mut builder = reqwest::Client::builder()
-            .timeout(options.timeout)
-            .connect_timeout(options.timeout.min(Duration::from_secs(10)))
-            .user_agent(concat!("scs-check/", env!("CARGO_PKG_VERSION")));
-        if config.verify && config.cacert.is_none() && config.cert.is_none() {
-            // reqwest's TLS defaults, but the root certificates are read only if a URL is https.
-            builder = builder.tls_backend_preconfigured(crate::http::lazy_roots_tls());
-        }
-        if !config.verify {
-            builder = builder.tls_danger_accept_invalid_certs(true);
-        }
-        if let Some(ca) = &config.cacert {
-            let pem = std::fs::read(ca)
-                .map_err(|e| OpenStackError::Setup(format!("cacert {}: {e}", ca.display())))?;
-            for cert in reqwest::Certificate::from_pem_bundle(&pem)
-                .map_err(|e| OpenStackError::Setup(format!("cacert {}: {e}", ca.display())))?
-            {
-                builder = builder.add_root_certificate(cert);
-            }
-        }
-        if let Some(cert) = &config.cert {
-            let mut pem = std::fs::read(cert)
-                .map_err(|e| OpenStackError::Setup(format!("cert {}: {e}", cert.display())))?;
-            if let Some(key) = &config.key {
-                pem.push(b'\n');
-                pem.extend(
-                    std::fs::read(key).map_err(|e| {
-                        OpenStackError::Setup(format!("key {}: {e}", key.display()))
-                    })?,
-                );
-            }
-            let id = reqwest::Identity::from_pem(&pem).map_err(|e| {
-                OpenStackError::Setup(format!("client certificate {}: {e}", cert.display()))
-            })?;
-            builder = builder.identity(id);
-        }
-        let http = builder
-            .build()
-            .map_err(|e| OpenStackError::Setup(error_chain(&e)))?;
+        let plain = config.verify && config.cacert.is_none() && config.cert.is_none();
+        let shared = if plain {
+            shared_http(&config, options.timeout)
+        } else {
+            None
+        };
+        let http = match shared {
+            Some(http) => http,
+            None => build_http(&config, options.timeout)?,
+        };
         let counts = Mutex::new(BTreeMap::new());
         let token = authenticate(&http, &config, &options, &counts).await?;
         Ok(Client {

@@ -178,11 +178,17 @@ async fn issue_token(
                 .map(|r| json!({"id": stable_id("role", r), "name": r}))
                 .collect(),
         );
-        token["catalog"] = Value::Array(catalog(&st));
+        token["catalog"] = st
+            .catalog
+            .get_or_init(|| Value::Array(catalog(&st)))
+            .clone();
     } else if scope.get("domain").is_some() {
         token["domain"] = json!({"id": u.domain_id, "name": u.domain_name});
         token["roles"] = json!([]);
-        token["catalog"] = Value::Array(catalog(&st));
+        token["catalog"] = st
+            .catalog
+            .get_or_init(|| Value::Array(catalog(&st)))
+            .clone();
     }
     let mut resp = json_response(201, &json!({"token": token}));
     if let Ok(v) = axum::http::HeaderValue::from_str(&token_id) {

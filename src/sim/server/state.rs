@@ -45,6 +45,9 @@ pub(crate) struct SimState {
     pub(crate) cancel: CancellationToken,
     /// The scs-0302 Keystone, when the fixture asks for one.
     pub(super) keystone: Option<Mutex<keystone::Keystone>>,
+    /// The service catalog of a token, made at the first token (it depends only on the
+    /// fixture and the base URL).
+    pub(super) catalog: std::sync::OnceLock<Value>,
 }
 
 /// A stable UUID-shaped id from a kind and name.
@@ -288,6 +291,7 @@ impl SimState {
             endless_pages: AtomicU64::new(0),
             log: Mutex::new(vec![]),
             cancel: CancellationToken::new(),
+            catalog: std::sync::OnceLock::new(),
         }
     }
 
