@@ -3,9 +3,11 @@
 //! [`ImageProperties`]), so nothing is lost.
 
 use indexmap::IndexMap;
+use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::collections::{BTreeMap, HashSet};
+use std::fmt;
 use std::sync::{Arc, LazyLock, Mutex, PoisonError};
 
 fn string_map<'de, D: serde::Deserializer<'de>>(
@@ -68,7 +70,9 @@ pub struct Flavor {
 
 /// A Glance image. Glance puts custom properties at the top level, so they land in
 /// `properties` together with standard keys such as `architecture` and `os_hash_algo`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// Decoded by hand ([`Image::deserialize_without`]): straight from the API's text, without a
+/// JSON tree per image, for clouds with thousands of images.
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Image {
     /// Image id.
     pub id: String,
@@ -102,6 +106,17 @@ pub struct Image {
 }
 
 impl Image {
+    /// Decodes an image as its [`Deserialize`] does, except that the top-level keys in `skip`
+    /// are passed over unread (never kept as properties). The named fields take the types
+    /// they have here (`id` is required; a repeated named field is an error); every other key
+    /// becomes a property, its value as text ([`ImageProperties`]).
+    pub fn deserialize_without<'de, D: Deserializer<'de>>(
+        d: D,
+        skip: &[&str],
+    ) -> Result<Image, D::Error> {
+        d.deserialize_map(ImageVisitor { skip })
+    }
+
     /// A property as a string (`None` when absent or null; numbers and booleans as text).
     pub fn property(&self, key: &str) -> Option<String> {
         self.property_text(key).map(str::to_string)
@@ -156,26 +171,42 @@ impl ImageProperties {
     }
 }
 
+/// Collects the entries of an [`ImageProperties`]: keeps the last value of a repeated key at
+/// the place of its first appearance, as a JSON map does.
+#[derive(Default)]
+struct PropertiesBuilder {
+    entries: Vec<PropertyEntry>,
+}
+
+impl PropertiesBuilder {
+    fn push(&mut self, key: &str, text: Option<Arc<str>>) {
+        match self.entries.iter_mut().find(|(k, _)| &**k == key) {
+            Some(entry) => entry.1 = text,
+            None => self.entries.push((shared_text(key), text)),
+        }
+    }
+
+    fn build(self) -> ImageProperties {
+        ImageProperties {
+            entries: self.entries.into_boxed_slice(),
+        }
+    }
+}
+
 impl<K: AsRef<str>> FromIterator<(K, Value)> for ImageProperties {
     /// Keeps the last value of a repeated key at the place of its first appearance, as a JSON
     /// map does.
     fn from_iter<I: IntoIterator<Item = (K, Value)>>(iter: I) -> Self {
-        let mut entries: Vec<PropertyEntry> = Vec::new();
+        let mut builder = PropertiesBuilder::default();
         for (key, value) in iter {
             let text = match value {
                 Value::Null => None,
                 Value::String(s) => Some(shared_text(&s)),
                 other => Some(shared_text(&other.to_string())),
             };
-            let key = key.as_ref();
-            match entries.iter_mut().find(|(k, _)| &**k == key) {
-                Some(entry) => entry.1 = text,
-                None => entries.push((shared_text(key), text)),
-            }
+            builder.push(key.as_ref(), text);
         }
-        ImageProperties {
-            entries: entries.into_boxed_slice(),
-        }
+        builder.build()
     }
 }
 
@@ -186,25 +217,178 @@ impl Serialize for ImageProperties {
 }
 
 impl<'de> Deserialize<'de> for ImageProperties {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         struct Entries;
-        impl<'de> serde::de::Visitor<'de> for Entries {
+        impl<'de> Visitor<'de> for Entries {
             type Value = ImageProperties;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
                 f.write_str("a map of image properties")
             }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<ImageProperties, A::Error> {
-                let mut entries: Vec<(String, Value)> = Vec::new();
-                while let Some(entry) = map.next_entry::<String, Value>()? {
-                    entries.push(entry);
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<ImageProperties, A::Error> {
+                let mut builder = PropertiesBuilder::default();
+                while let Some(key) = map.next_key_seed(KeySeed)? {
+                    builder.push(key.as_str(), map.next_value_seed(PropertyText)?);
                 }
-                Ok(entries.into_iter().collect())
+                Ok(builder.build())
             }
         }
         d.deserialize_map(Entries)
+    }
+}
+
+impl<'de> Deserialize<'de> for Image {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Image::deserialize_without(d, &[])
+    }
+}
+
+/// Reads an image's top-level object (see [`Image::deserialize_without`]).
+struct ImageVisitor<'s> {
+    skip: &'s [&'s str],
+}
+
+/// Stores a named field's value, refusing a second one.
+fn set_once<T, E: de::Error>(slot: &mut Option<T>, value: T, name: &'static str) -> Result<(), E> {
+    if slot.is_some() {
+        return Err(E::duplicate_field(name));
+    }
+    *slot = Some(value);
+    Ok(())
+}
+
+impl<'de> Visitor<'de> for ImageVisitor<'_> {
+    type Value = Image;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("an image object")
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Image, A::Error> {
+        let mut id = None;
+        let (mut name, mut status, mut visibility, mut created_at) = (None, None, None, None);
+        let mut os_hidden = None;
+        let (mut size, mut min_disk, mut min_ram) = (None, None, None);
+        let mut properties = PropertiesBuilder::default();
+        while let Some(key) = map.next_key_seed(KeySeed)? {
+            match key.as_str() {
+                "id" => set_once(&mut id, map.next_value::<String>()?, "id")?,
+                "name" => set_once(&mut name, map.next_value()?, "name")?,
+                "status" => set_once(&mut status, map.next_value()?, "status")?,
+                "visibility" => set_once(&mut visibility, map.next_value()?, "visibility")?,
+                "os_hidden" => set_once(&mut os_hidden, map.next_value::<bool>()?, "os_hidden")?,
+                "created_at" => set_once(&mut created_at, map.next_value()?, "created_at")?,
+                "size" => set_once(&mut size, map.next_value()?, "size")?,
+                "min_disk" => set_once(&mut min_disk, map.next_value()?, "min_disk")?,
+                "min_ram" => set_once(&mut min_ram, map.next_value()?, "min_ram")?,
+                other if self.skip.contains(&other) => {
+                    map.next_value::<de::IgnoredAny>()?;
+                }
+                other => properties.push(other, map.next_value_seed(PropertyText)?),
+            }
+        }
+        Ok(Image {
+            id: id.ok_or_else(|| de::Error::missing_field("id"))?,
+            name: name.flatten(),
+            status: status.flatten(),
+            visibility: visibility.flatten(),
+            os_hidden: os_hidden.unwrap_or_default(),
+            created_at: created_at.flatten(),
+            size: size.flatten(),
+            min_disk: min_disk.flatten(),
+            min_ram: min_ram.flatten(),
+            properties: properties.build(),
+        })
+    }
+}
+
+/// A map key, borrowed from the input where the parser can (no escapes), owned otherwise.
+enum KeyText<'de> {
+    Borrowed(&'de str),
+    Owned(String),
+}
+
+impl KeyText<'_> {
+    fn as_str(&self) -> &str {
+        match self {
+            KeyText::Borrowed(s) => s,
+            KeyText::Owned(s) => s,
+        }
+    }
+}
+
+/// Reads a map key as a [`KeyText`].
+struct KeySeed;
+
+impl<'de> DeserializeSeed<'de> for KeySeed {
+    type Value = KeyText<'de>;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_str(self)
+    }
+}
+
+impl<'de> Visitor<'de> for KeySeed {
+    type Value = KeyText<'de>;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a key")
+    }
+    fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Self::Value, E> {
+        Ok(KeyText::Borrowed(v))
+    }
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+        Ok(KeyText::Owned(v.to_string()))
+    }
+    fn visit_string<E: de::Error>(self, v: String) -> Result<Self::Value, E> {
+        Ok(KeyText::Owned(v))
+    }
+}
+
+/// A property's value as the text [`ImageProperties`] keeps (`None` for `null`), read without
+/// building a JSON value for strings, numbers and booleans; lists and objects become their
+/// compact JSON text, in the order they were sent.
+struct PropertyText;
+
+impl<'de> DeserializeSeed<'de> for PropertyText {
+    type Value = Option<Arc<str>>;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for PropertyText {
+    type Value = Option<Arc<str>>;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON value")
+    }
+    fn visit_bool<E: de::Error>(self, v: bool) -> Result<Self::Value, E> {
+        Ok(Some(shared_text(if v { "true" } else { "false" })))
+    }
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
+        Ok(Some(shared_text(&v.to_string())))
+    }
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
+        Ok(Some(shared_text(&v.to_string())))
+    }
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Self::Value, E> {
+        // The text serde_json gives the same number.
+        Ok(Some(shared_text(&Value::from(v).to_string())))
+    }
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+        Ok(Some(shared_text(v)))
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+    fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_any(self)
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Self::Value, A::Error> {
+        let v = Value::deserialize(de::value::SeqAccessDeserializer::new(seq))?;
+        Ok(Some(shared_text(&v.to_string())))
+    }
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
+        let v = Value::deserialize(de::value::MapAccessDeserializer::new(map))?;
+        Ok(Some(shared_text(&v.to_string())))
     }
 }
 
@@ -359,6 +543,85 @@ mod tests {
         assert_eq!(back["os_distro"], "debian");
         assert!(back["provided_until"].is_null());
         assert_eq!(image(back), i);
+    }
+
+    /// The image the old route gave: a JSON tree first, its properties collected from it.
+    fn image_via_tree(v: &Value) -> Image {
+        let mut fields = v.as_object().unwrap().clone();
+        let take = |fields: &mut serde_json::Map<String, Value>, k: &str| fields.shift_remove(k);
+        let text = |v: Option<Value>| v.and_then(|v| v.as_str().map(str::to_string));
+        let number = |v: Option<Value>| v.and_then(|v| v.as_u64());
+        Image {
+            id: text(take(&mut fields, "id")).unwrap(),
+            name: text(take(&mut fields, "name")),
+            status: text(take(&mut fields, "status")),
+            visibility: text(take(&mut fields, "visibility")),
+            os_hidden: take(&mut fields, "os_hidden")
+                .and_then(|v| v.as_bool())
+                .unwrap_or_default(),
+            created_at: text(take(&mut fields, "created_at")),
+            size: number(take(&mut fields, "size")),
+            min_disk: number(take(&mut fields, "min_disk")),
+            min_ram: number(take(&mut fields, "min_ram")),
+            properties: fields.into_iter().collect(),
+        }
+    }
+
+    #[test]
+    fn decoding_from_text_gives_what_the_json_tree_gives() {
+        let text = r#"{"id": "i-1", "name": "Debian \"12\" \u00e9", "status": "active",
+            "visibility": "public", "os_hidden": true, "created_at": "2026-01-01T00:00:00Z",
+            "size": 1073741824, "min_disk": 2, "min_ram": null, "hotfix_hours": 72,
+            "neg": -3, "ratio": 0.5, "big": 1e300, "exp": 2.50, "flag": false,
+            "tags": ["a", {"z": 1, "y": [null]}], "meta": {"b": 1, "a": "x"},
+            "provided_until": null, "esc\u0061ped": "tab\tnewline\n", "empty": "",
+            "os_distro": "debian", "os_distro": "ubuntu"}"#;
+        let tree: Value = serde_json::from_str(text).unwrap();
+        let direct: Image = serde_json::from_str(text).unwrap();
+        assert_eq!(direct, image_via_tree(&tree));
+        assert_eq!(
+            serde_json::from_value::<Image>(tree.clone()).unwrap(),
+            direct
+        );
+        assert_eq!(direct.property("ratio").as_deref(), Some("0.5"));
+        assert_eq!(direct.property("big").as_deref(), Some("1e+300"));
+        assert_eq!(direct.property("exp").as_deref(), Some("2.5"));
+        assert_eq!(direct.property("neg").as_deref(), Some("-3"));
+        assert_eq!(
+            direct.property("escaped").as_deref(),
+            Some("tab\tnewline\n")
+        );
+        assert_eq!(
+            direct.property("tags").as_deref(),
+            Some(r#"["a",{"z":1,"y":[null]}]"#)
+        );
+        assert_eq!(direct.property("os_distro").as_deref(), Some("ubuntu"));
+        assert_eq!(direct.min_ram, None);
+        assert!(direct.os_hidden);
+    }
+
+    #[test]
+    fn skipped_keys_are_not_kept_and_named_fields_are_checked() {
+        let text = r#"{"id": "a", "self": "/v2/images/a", "os_distro": "debian",
+            "tags": [1, 2], "checksum": null}"#;
+        let mut de = serde_json::Deserializer::from_str(text);
+        let i = Image::deserialize_without(&mut de, &["self", "tags", "checksum"]).unwrap();
+        let keys: Vec<&str> = i.properties.iter().map(|(k, _)| k).collect();
+        assert_eq!(keys, ["os_distro"]);
+        // The same rules as a derived decoder: `id` required, no repeated named field, types.
+        for (bad, says) in [
+            (r#"{"name": "x"}"#, "missing field `id`"),
+            (r#"{"id": "a", "id": "b"}"#, "duplicate field `id`"),
+            (
+                r#"{"id": "a", "min_disk": "big"}"#,
+                "invalid type: string \"big\"",
+            ),
+            (r#"{"id": "a", "os_hidden": null}"#, "invalid type: null"),
+            (r#"["a"]"#, "invalid type: sequence"),
+        ] {
+            let e = serde_json::from_str::<Image>(bad).unwrap_err().to_string();
+            assert!(e.contains(says), "{bad}: {e}");
+        }
     }
 
     #[test]

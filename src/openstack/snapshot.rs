@@ -36,6 +36,15 @@ pub const UNREAD_IMAGE_FIELDS: [&str; 14] = [
     "disk_format",
 ];
 
+/// An image as listed: decoded without the [`UNREAD_IMAGE_FIELDS`].
+struct ListedImage(Image);
+
+impl<'de> serde::Deserialize<'de> for ListedImage {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Image::deserialize_without(d, &UNREAD_IMAGE_FIELDS).map(ListedImage)
+    }
+}
+
 /// The result of one shared listing.
 pub type Shared<T> = Result<Arc<T>, OpenStackError>;
 
@@ -210,22 +219,8 @@ impl Snapshot {
         shared(&self.images, "image", path, || async {
             let mut images: Vec<Image> = vec![];
             self.client
-                .list_pages("image", path, "images", |page| {
-                    for mut item in page {
-                        if let Some(fields) = item.as_object_mut() {
-                            for unread in UNREAD_IMAGE_FIELDS {
-                                fields.shift_remove(unread);
-                            }
-                        }
-                        let image =
-                            serde_json::from_value(item).map_err(|e| OpenStackError::Decode {
-                                service: "image".into(),
-                                method: "GET".into(),
-                                path: path.into(),
-                                message: format!("item {}: {e}", images.len()),
-                            })?;
-                        images.push(image);
-                    }
+                .list_pages("image", path, "images", |page: Vec<ListedImage>| {
+                    images.extend(page.into_iter().map(|listed| listed.0));
                     Ok(())
                 })
                 .await?;

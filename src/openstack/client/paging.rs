@@ -9,9 +9,17 @@ use super::{Client, split_url};
 use crate::openstack::OpenStackError;
 use crate::openstack::catalog::canonical_type;
 use reqwest::Method;
-use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde::Deserialize;
+use serde::de::{
+    self, DeserializeOwned, DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor,
+};
 use serde_json::Value;
 use std::fmt;
+use std::marker::PhantomData;
+
+/// How long a page waits, once the next page is asked for, before it is decoded (see
+/// [`Client::list_pages`]).
+const PAUSE_BEFORE_DECODING: std::time::Duration = std::time::Duration::from_millis(1);
 
 /// Page sizes asked for: the largest each service allows by default.
 fn page_limit(service: &str) -> u32 {
@@ -181,6 +189,69 @@ impl<'de> Visitor<'de> for ItemCount {
     }
 }
 
+/// A page's items decoded as `T` and the query of its `next` link, in one pass over a JSON
+/// body whose top level is an object holding the list under `key`; `None` for anything else
+/// (including an item that is not a `T`), which the caller then reads again for the reason.
+/// Duplicate keys count as in `serde_json::Value` (the last one wins).
+fn page_items<T: DeserializeOwned>(
+    resp: &RawResponse,
+    key: &str,
+) -> Option<(Vec<T>, Option<String>)> {
+    if non_json_content_type(resp).is_some() {
+        return None;
+    }
+    let links_key = format!("{key}_links");
+    let mut de = serde_json::Deserializer::from_slice(&resp.body);
+    let page = PageSeed::<T> {
+        key,
+        links_key: &links_key,
+        items: PhantomData,
+    }
+    .deserialize(&mut de)
+    .ok()?;
+    de.end().ok()?;
+    page
+}
+
+/// Reads a page's top-level object into its items and next link (see [`page_items`]).
+struct PageSeed<'k, T> {
+    key: &'k str,
+    links_key: &'k str,
+    items: PhantomData<T>,
+}
+
+impl<'de, T: Deserialize<'de>> DeserializeSeed<'de> for PageSeed<'_, T> {
+    type Value = Option<(Vec<T>, Option<String>)>;
+    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_map(self)
+    }
+}
+
+impl<'de, T: Deserialize<'de>> Visitor<'de> for PageSeed<'_, T> {
+    type Value = Option<(Vec<T>, Option<String>)>;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        write!(f, "an object with a list \"{}\"", self.key)
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let outline = OutlineSeed {
+            key: self.key,
+            links_key: self.links_key,
+        };
+        let (mut items, mut links, mut next) = (None, None, None);
+        while let Some(field) = map.next_key_seed(FieldSeed(&outline))? {
+            match field {
+                PageField::Items => items = Some(map.next_value::<Vec<T>>()?),
+                PageField::Links => links = Some(map.next_value::<Value>()?),
+                PageField::Next => next = Some(map.next_value::<Value>()?),
+                PageField::Other => {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+        }
+        Ok(items.map(|items| (items, next_query(links.as_ref(), next.as_ref()))))
+    }
+}
+
 impl Client {
     /// Lists a collection, following `next` links (`<key>_links`, or a top-level `next`) and
     /// asking for the largest page the service allows. `path` may carry a query.
@@ -199,18 +270,19 @@ impl Client {
         Ok(items)
     }
 
-    /// Like [`Client::list`], but hands each page's items to `on_page` (moved out of the page,
-    /// never copied), so a caller that keeps a smaller form of each item never holds the whole
-    /// listing as JSON. The next page is asked for as soon as a quick pass over the page's body
+    /// Like [`Client::list`], but hands each page's items to `on_page` as `T`, decoded straight
+    /// from the page's text (no JSON tree first unless `T` is [`Value`]), so a caller that
+    /// keeps a smaller form of each item never holds the whole listing as JSON. Items that are
+    /// not what `T` expects end the listing with a decode error naming the item's place. The next page is asked for as soon as a quick pass over the page's body
     /// has found its `next` link and item count; the page's items are decoded and handed over
     /// while the next page is on its way, so that work hides in the network latency of marker
     /// paging. An error from `on_page` (or a page that cannot be decoded) ends the listing.
-    pub async fn list_pages(
+    pub async fn list_pages<T: DeserializeOwned>(
         &self,
         service_type: &str,
         path: &str,
         key: &str,
-        mut on_page: impl FnMut(Vec<Value>) -> Result<(), OpenStackError>,
+        mut on_page: impl FnMut(Vec<T>) -> Result<(), OpenStackError>,
     ) -> Result<(), OpenStackError> {
         let service = canonical_type(service_type);
         let mut current = if path.contains("limit=") {
@@ -230,20 +302,32 @@ impl Client {
                 message,
             }
         };
-        // The page's items as JSON, with the same errors as `get_json` and the list check.
+        // The page's items as `T` and its next link. A page that does not decode so is read
+        // again as JSON for the same errors as `get_json` and the list check, and else names
+        // the first item that is not a `T`.
         let decode_items = |page_path: &str, resp: &RawResponse| {
+            if let Some(decoded) = page_items::<T>(resp, key) {
+                return Ok(decoded);
+            }
             let (base, _) = self.api_base(service_type)?;
             let page_url = split_url(&format!("{base}{page_path}"));
+            let decode_error = |message: String| OpenStackError::Decode {
+                service: service.to_string(),
+                method: "GET".into(),
+                path: page_url.clone(),
+                message,
+            };
             let mut page = decode_json(service, "GET", &page_url, resp)?;
             let Some(arr) = page.get_mut(key).and_then(Value::as_array_mut) else {
-                return Err(OpenStackError::Decode {
-                    service: service.to_string(),
-                    method: "GET".into(),
-                    path: page_url,
-                    message: format!("answer has no list \"{key}\""),
-                });
+                return Err(decode_error(format!("answer has no list \"{key}\"")));
             };
-            let items = std::mem::take(arr);
+            let items = std::mem::take(arr)
+                .into_iter()
+                .enumerate()
+                .map(|(i, item)| {
+                    T::deserialize(item).map_err(|e| decode_error(format!("item {i}: {e}")))
+                })
+                .collect::<Result<Vec<T>, _>>()?;
             let next = next_query(page.get(format!("{key}_links")), page.get("next"));
             Ok((items, next))
         };
@@ -304,12 +388,19 @@ impl Client {
                 }
                 _ => None,
             };
+            let next_in_flight = next_path.is_some();
             let hand_over = async {
                 let items = match decoded.take() {
                     Some(items) => items,
                     None => {
-                        // Let the next page's request go out before this CPU-bound work.
-                        tokio::task::yield_now().await;
+                        if next_in_flight {
+                            // Let the next page's request go out, and let the server take it
+                            // up, before this CPU-bound work: where the API shares the cores
+                            // (a test bed on this machine), decoding at once kept the server's
+                            // handling of the request waiting behind it. The pause hides in
+                            // the page's latency like the decoding itself.
+                            tokio::time::sleep(PAUSE_BEFORE_DECODING).await;
+                        }
                         decode_items(&current, &response)?.0
                     }
                 };
@@ -412,6 +503,37 @@ mod tests {
         assert_eq!(first.next.as_deref(), Some("marker=b&limit=2"));
         let second = page_outline(&answer(pages[1], None), "flavors").unwrap();
         assert_eq!(second.next.as_deref(), Some("limit=2&marker=2"));
+    }
+
+    #[test]
+    fn typed_pages_hold_what_the_json_tree_holds() {
+        #[derive(serde::Deserialize, Debug, PartialEq)]
+        struct Item {
+            id: String,
+        }
+        let body = r#"{"images": [{"id": "a", "x": [1]}, {"id": "b"}], "images": [{"id": "c"}],
+            "first": "/v2/images", "next": "/v2/images?marker=c&limit=1"}"#;
+        let resp = answer(body, Some("application/json"));
+        let (values, next) = page_items::<Value>(&resp, "images").unwrap();
+        let tree: Value = serde_json::from_str(body).unwrap();
+        assert_eq!(Value::Array(values), tree["images"]);
+        assert_eq!(next.as_deref(), Some("marker=c&limit=1"));
+        let (items, _) = page_items::<Item>(&resp, "images").unwrap();
+        assert_eq!(items, [Item { id: "c".into() }]);
+        // Anything else is left to the reading that says why.
+        for (body, ct) in [
+            (r#"{"images": [{"id": 5}]}"#, Some("application/json")),
+            (r#"{"images": [{"id": "a"}]}"#, Some("text/html")),
+            (r#"{"images": [{"id": "a"}]} x"#, None),
+            (r#"{"images": null}"#, None),
+            (r#"{"servers": []}"#, None),
+        ] {
+            assert_eq!(
+                page_items::<Item>(&answer(body, ct), "images"),
+                None,
+                "{body}"
+            );
+        }
     }
 
     #[test]

@@ -76,6 +76,11 @@ fn query_map(q: Option<&str>) -> HashMap<String, String> {
 /// the delays of `latency` faults (read by `scripts/bench`).
 pub(crate) const SERVER_TIME_HEADER: &str = "x-sim-server-time-us";
 
+/// The header that tells how long the `latency` faults of a request really waited, in
+/// microseconds (only on delayed answers; the configured delay plus the timer's overshoot, read
+/// by `scripts/bench`).
+pub(crate) const DELAY_HEADER: &str = "x-sim-delay-us";
+
 /// The path the routers route by: the segments joined again (so trailing and repeated leading
 /// slashes do not matter) and, for Cinder, without the project id after the version, which
 /// Cinder's URLs may carry (`/volume/v3/{project_id}/types` and `/volume/v3/types` are one
@@ -171,5 +176,12 @@ pub(super) async fn handle(
         SERVER_TIME_HEADER,
         &worked.as_micros().to_string(),
     );
+    if !pending.delayed.is_zero() {
+        set_header(
+            &mut resp,
+            DELAY_HEADER,
+            &pending.delayed.as_micros().to_string(),
+        );
+    }
     resp
 }
