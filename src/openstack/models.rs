@@ -14,17 +14,7 @@ fn string_map<'de, D: serde::Deserializer<'de>>(
     d: D,
 ) -> Result<BTreeMap<String, String>, D::Error> {
     let raw: Option<IndexMap<String, Value>> = Option::deserialize(d)?;
-    Ok(raw
-        .unwrap_or_default()
-        .into_iter()
-        .map(|(k, v)| {
-            let s = match v {
-                Value::String(s) => s,
-                other => other.to_string(),
-            };
-            (k, s)
-        })
-        .collect())
+    Ok(spec_texts(raw.unwrap_or_default()))
 }
 
 /// A present string field whose `null` becomes `""`, so that `None` means "absent".
@@ -32,40 +22,101 @@ fn null_as_empty<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String
     Ok(Some(Option::<String>::deserialize(d)?.unwrap_or_default()))
 }
 
-fn id_string<'de, D: serde::Deserializer<'de>>(d: D) -> Result<String, D::Error> {
-    let v = Value::deserialize(d)?;
-    Ok(match v {
-        Value::String(s) => s,
-        Value::Null => String::new(),
-        other => other.to_string(),
-    })
-}
-
 /// A Nova flavor. `extra_specs` is filled either inline (microversion ≥ 2.61) or by a separate
-/// `os-extra_specs` request.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// `os-extra_specs` request. Decoded by hand ([`Flavor::deserialize_listed`]), straight from
+/// the API's text.
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Flavor {
     /// Flavor id.
-    #[serde(deserialize_with = "id_string")]
     pub id: String,
     /// Flavor name.
-    #[serde(default)]
     pub name: String,
     /// Number of vCPUs.
-    #[serde(default)]
     pub vcpus: u64,
     /// RAM in MiB.
-    #[serde(default)]
     pub ram: u64,
     /// Root disk in GiB.
-    #[serde(default)]
     pub disk: u64,
     /// Extra specs (string values).
-    #[serde(default, deserialize_with = "string_map")]
     pub extra_specs: BTreeMap<String, String>,
     /// Every other field of the API object.
     #[serde(flatten)]
     pub extra: IndexMap<String, Value>,
+}
+
+impl Flavor {
+    /// Decodes a flavor as its [`Deserialize`] does, and tells whether the object carried its
+    /// extra specs inline (an `extra_specs` object). `id` is required and may be a number
+    /// (kept as its text); `extra_specs` values become text; a repeated named field is an
+    /// error; every other key is kept in `extra`.
+    pub fn deserialize_listed<'de, D: Deserializer<'de>>(d: D) -> Result<(Flavor, bool), D::Error> {
+        d.deserialize_map(FlavorVisitor)
+    }
+}
+
+impl<'de> Deserialize<'de> for Flavor {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Flavor::deserialize_listed(d).map(|(flavor, _)| flavor)
+    }
+}
+
+/// Reads a flavor's object (see [`Flavor::deserialize_listed`]).
+struct FlavorVisitor;
+
+impl<'de> Visitor<'de> for FlavorVisitor {
+    type Value = (Flavor, bool);
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a flavor object")
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(Flavor, bool), A::Error> {
+        let mut id: Option<Value> = None;
+        let mut name: Option<String> = None;
+        let (mut vcpus, mut ram, mut disk) = (None, None, None);
+        let mut extra_specs: Option<Option<IndexMap<String, Value>>> = None;
+        let mut extra = IndexMap::new();
+        while let Some(key) = map.next_key_seed(KeySeed)? {
+            match key.as_str() {
+                "id" => set_once(&mut id, map.next_value()?, "id")?,
+                "name" => set_once(&mut name, map.next_value()?, "name")?,
+                "vcpus" => set_once(&mut vcpus, map.next_value::<u64>()?, "vcpus")?,
+                "ram" => set_once(&mut ram, map.next_value::<u64>()?, "ram")?,
+                "disk" => set_once(&mut disk, map.next_value::<u64>()?, "disk")?,
+                "extra_specs" => set_once(&mut extra_specs, map.next_value()?, "extra_specs")?,
+                other => {
+                    extra.insert(other.to_string(), map.next_value::<Value>()?);
+                }
+            }
+        }
+        let id = match id.ok_or_else(|| de::Error::missing_field("id"))? {
+            Value::String(s) => s,
+            Value::Null => String::new(),
+            other => other.to_string(),
+        };
+        let inline = matches!(extra_specs, Some(Some(_)));
+        let flavor = Flavor {
+            id,
+            name: name.unwrap_or_default(),
+            vcpus: vcpus.unwrap_or_default(),
+            ram: ram.unwrap_or_default(),
+            disk: disk.unwrap_or_default(),
+            extra_specs: spec_texts(extra_specs.flatten().unwrap_or_default()),
+            extra,
+        };
+        Ok((flavor, inline))
+    }
+}
+
+/// Extra specs with every value as text (a string as it is, anything else as its JSON text).
+fn spec_texts(raw: IndexMap<String, Value>) -> BTreeMap<String, String> {
+    raw.into_iter()
+        .map(|(k, v)| {
+            let s = match v {
+                Value::String(s) => s,
+                other => other.to_string(),
+            };
+            (k, s)
+        })
+        .collect()
 }
 
 /// A Glance image. Glance puts custom properties at the top level, so they land in
@@ -598,6 +649,59 @@ mod tests {
         assert_eq!(direct.property("os_distro").as_deref(), Some("ubuntu"));
         assert_eq!(direct.min_ram, None);
         assert!(direct.os_hidden);
+    }
+
+    #[test]
+    fn flavors_decode_with_their_extra_specs_as_text() {
+        let text = r#"{"id": 42, "name": "SCS-2V-4", "vcpus": 2, "ram": 4096, "disk": 0,
+            "extra_specs": {"scs:cpu-type": "shared-core", "hw:numa_nodes": 1, "x": null},
+            "OS-FLV-EXT-DATA:ephemeral": 0, "links": [{"rel": "self"}]}"#;
+        let mut de = serde_json::Deserializer::from_str(text);
+        let (f, inline) = Flavor::deserialize_listed(&mut de).unwrap();
+        assert!(inline);
+        assert_eq!(f.id, "42");
+        assert_eq!((f.vcpus, f.ram, f.disk), (2, 4096, 0));
+        assert_eq!(f.extra_specs["scs:cpu-type"], "shared-core");
+        assert_eq!(f.extra_specs["hw:numa_nodes"], "1");
+        assert_eq!(f.extra_specs["x"], "null");
+        let extra: Vec<&str> = f.extra.keys().map(String::as_str).collect();
+        assert_eq!(extra, ["OS-FLV-EXT-DATA:ephemeral", "links"]);
+        // Without an `extra_specs` object the specs are asked for separately.
+        for text in [
+            r#"{"id": "a", "name": "x"}"#,
+            r#"{"id": "a", "extra_specs": null}"#,
+        ] {
+            let mut de = serde_json::Deserializer::from_str(text);
+            let (f, inline) = Flavor::deserialize_listed(&mut de).unwrap();
+            assert!(!inline, "{text}");
+            assert!(f.extra_specs.is_empty());
+        }
+        let back: Flavor =
+            serde_json::from_value(serde_json::to_value(f_of(text)).unwrap()).unwrap();
+        assert_eq!(back, f_of(text));
+        for (bad, says) in [
+            (r#"{"name": "x"}"#, "missing field `id`"),
+            (
+                r#"{"id": "a", "vcpus": "two"}"#,
+                "invalid type: string \"two\"",
+            ),
+            (r#"{"id": "a", "name": null}"#, "invalid type: null"),
+            (
+                r#"{"id": "a", "extra_specs": [1]}"#,
+                "invalid type: sequence",
+            ),
+            (
+                r#"{"id": "a", "ram": 1, "ram": 2}"#,
+                "duplicate field `ram`",
+            ),
+        ] {
+            let e = serde_json::from_str::<Flavor>(bad).unwrap_err().to_string();
+            assert!(e.contains(says), "{bad}: {e}");
+        }
+    }
+
+    fn f_of(text: &str) -> Flavor {
+        serde_json::from_str(text).unwrap()
     }
 
     #[test]

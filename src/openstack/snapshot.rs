@@ -36,6 +36,15 @@ pub const UNREAD_IMAGE_FIELDS: [&str; 14] = [
     "disk_format",
 ];
 
+/// A flavor as listed, and whether its extra specs came inline.
+struct ListedFlavor(Flavor, bool);
+
+impl<'de> serde::Deserialize<'de> for ListedFlavor {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Flavor::deserialize_listed(d).map(|(flavor, inline)| ListedFlavor(flavor, inline))
+    }
+}
+
 /// An image as listed: decoded without the [`UNREAD_IMAGE_FIELDS`].
 struct ListedImage(Image);
 
@@ -176,16 +185,15 @@ impl Snapshot {
 
     async fn fetch_flavors(&self) -> Result<Vec<Flavor>, OpenStackError> {
         let path = "/flavors/detail?is_public=None";
-        let raw = self.client.list("compute", path, "flavors").await?;
-        let mut out = Vec::with_capacity(raw.len());
-        for v in raw {
-            let inline = v.get("extra_specs").is_some_and(Value::is_object);
-            let mut f: Flavor = serde_json::from_value(v).map_err(|e| OpenStackError::Decode {
-                service: "compute".into(),
-                method: "GET".into(),
-                path: path.into(),
-                message: format!("flavor: {e}"),
-            })?;
+        let mut listed: Vec<ListedFlavor> = vec![];
+        self.client
+            .list_pages("compute", path, "flavors", |page| {
+                listed.extend(page);
+                Ok(())
+            })
+            .await?;
+        let mut out = Vec::with_capacity(listed.len());
+        for ListedFlavor(mut f, inline) in listed {
             if !inline {
                 let specs = self
                     .client

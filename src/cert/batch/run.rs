@@ -114,6 +114,8 @@ pub struct JobResult {
     pub report: Option<Report>,
     /// The worst `main` result of the report.
     pub main: Option<Aggregate>,
+    /// [`JobResult::gate`], worked out once with `main`.
+    gated: Option<Aggregate>,
     /// Why there is no report, when there is none.
     pub problem: Option<String>,
     /// Wall-clock time.
@@ -124,11 +126,7 @@ impl JobResult {
     /// The worst `main` result with the FAILs the run waived (`batch --waivers`) counted as
     /// passed: what the exit status goes by. Without waivers, [`JobResult::main`].
     pub fn gate(&self) -> Option<Aggregate> {
-        let report = self.report.as_ref()?;
-        let summaries = report::summarize(report, None, None);
-        Some(report::main_outcome(&report::waived_summaries(
-            report, &summaries,
-        )))
+        self.gated
     }
 
     /// The exit status this subject alone would give.
@@ -412,15 +410,23 @@ fn result(
         Ok(r) => (Some(r), None),
         Err(p) => (None, Some(p)),
     };
-    let main = report
-        .as_ref()
-        .map(|r| report::main_outcome(&report::summarize(r, None, None)));
+    // One summary gives both the worst `main` result and the one with the waived FAILs passed.
+    let (main, gated) = match &report {
+        Some(r) => {
+            let summaries = report::summarize(r, None, None);
+            let main = report::main_outcome(&summaries);
+            let gated = report::main_outcome(&report::waived_summaries(r, &summaries));
+            (Some(main), Some(gated))
+        }
+        None => (None, None),
+    };
     JobResult {
         report_path: report.as_ref().map(|_| out),
         job,
         end,
         report,
         main,
+        gated,
         problem,
         duration: started.elapsed(),
     }

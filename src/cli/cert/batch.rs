@@ -15,7 +15,7 @@ use crate::cli::selection::ScopeCache;
 use crate::cli::{Cli, Command, ExitStatus, console, one_line, parse_date};
 use anyhow::{Context, Result};
 use chrono::{Datelike, NaiveDate, Utc, Weekday};
-use clap::{Args, Parser};
+use clap::{Args, CommandFactory, FromArgMatches};
 use futures::future::BoxFuture;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -133,9 +133,7 @@ impl batch::SubjectRunner for InProcessRuns {
                 code: ExitStatus::Error as i32,
                 report: None,
             };
-            let parsed = Cli::try_parse_from(
-                std::iter::once("scs-check").chain(args.iter().map(String::as_str)),
-            );
+            let parsed = parse_in_process(&args);
             let run_args = match parsed {
                 Ok(Cli {
                     command: Command::Run(run_args),
@@ -170,6 +168,21 @@ impl batch::SubjectRunner for InProcessRuns {
             }
         })
     }
+}
+
+/// The command line `scs-check ARGS` parsed as [`Cli::try_parse_from`] does, with the
+/// command's definition built once per process: building it anew took as long as the rest of
+/// a subject's set-up.
+fn parse_in_process(args: &[String]) -> Result<Cli, clap::Error> {
+    static COMMAND: std::sync::LazyLock<std::sync::Mutex<clap::Command>> =
+        std::sync::LazyLock::new(|| std::sync::Mutex::new(Cli::command()));
+    let matches = COMMAND
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .try_get_matches_from_mut(
+            std::iter::once("scs-check").chain(args.iter().map(String::as_str)),
+        )?;
+    Cli::from_arg_matches(&matches)
 }
 
 /// `path` made absolute against the current working directory (before the batch changes it).

@@ -17,7 +17,7 @@ use regex::Regex;
 use serde::Deserialize;
 use serde_saphyr::Spanned;
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 /// The probe's name in the registry.
@@ -302,24 +302,47 @@ pub fn builtin_spec(name: &str) -> Option<&'static str> {
 }
 
 /// Loads the spec named by the `image_spec` parameter: a built-in name or mapped URL, an
-/// http(s) URL (downloaded, 30 s timeout), or a path relative to the working directory.
-pub async fn load_spec(reference: Option<&str>) -> Result<ImageSpec, SpecError> {
+/// http(s) URL (downloaded, 30 s timeout), or a path relative to the working directory. A
+/// file or download is read every time; only its parsing is shared ([`parse_spec_shared`]).
+pub async fn load_spec(reference: Option<&str>) -> Result<Arc<ImageSpec>, SpecError> {
     let reference = reference
         .map(str::trim)
         .filter(|r| !r.is_empty())
         .ok_or(SpecError::Missing)?;
     if let Some(text) = builtin_spec(reference) {
-        return parse_spec(text, reference);
+        return parse_spec_shared(text, reference);
     }
     if reference.starts_with("http://") || reference.starts_with("https://") {
         let text = download(reference).await?;
-        return parse_spec(&text, reference);
+        return parse_spec_shared(&text, reference);
     }
     let text = std::fs::read_to_string(reference).map_err(|e| SpecError::Read {
         origin: reference.to_string(),
         message: e.to_string(),
     })?;
-    parse_spec(&text, reference)
+    parse_spec_shared(&text, reference)
+}
+
+/// How many parsed specs [`parse_spec_shared`] keeps.
+const SHARED_SPECS: usize = 8;
+
+/// [`parse_spec`], shared by every run of this process that reads the same text from the same
+/// place (the subjects of an in-process `batch`): parsing the YAML and building the name
+/// patterns was a good part of a subject's work. Keeps the last [`SHARED_SPECS`] results.
+fn parse_spec_shared(text: &str, origin: &str) -> Result<Arc<ImageSpec>, SpecError> {
+    type Parsed = ((String, String), Result<Arc<ImageSpec>, SpecError>);
+    static PARSED: Mutex<Vec<Parsed>> = Mutex::new(Vec::new());
+    let lock = || PARSED.lock().unwrap_or_else(PoisonError::into_inner);
+    if let Some((_, parsed)) = lock().iter().find(|((o, t), _)| o == origin && t == text) {
+        return parsed.clone();
+    }
+    let parsed = parse_spec(text, origin).map(Arc::new);
+    let mut cache = lock();
+    if cache.len() >= SHARED_SPECS {
+        let _evicted = cache.remove(0);
+    }
+    cache.push(((origin.to_string(), text.to_string()), parsed.clone()));
+    parsed
 }
 
 async fn download(url: &str) -> Result<String, SpecError> {

@@ -320,6 +320,12 @@ async fn spec_selection() {
     std::fs::write(&path, "images:\n  - name: Mine 1\n    source: https://m/\n").unwrap();
     let spec = load_spec(Some(path.to_str().unwrap())).await.unwrap();
     assert_eq!(spec.entries[0].id, "mine-1");
+    // the same text from the same place is parsed once; a changed file again
+    let again = load_spec(Some(path.to_str().unwrap())).await.unwrap();
+    assert!(Arc::ptr_eq(&spec, &again));
+    std::fs::write(&path, "images:\n  - name: Mine 2\n    source: https://m/\n").unwrap();
+    let changed = load_spec(Some(path.to_str().unwrap())).await.unwrap();
+    assert_eq!(changed.entries[0].id, "mine-2");
     let spec = load_spec(Some("testcases/scs-0104-v1-images-v4.yaml"))
         .await
         .unwrap();
