@@ -303,7 +303,8 @@ pub fn builtin_spec(name: &str) -> Option<&'static str> {
 
 /// Loads the spec named by the `image_spec` parameter: a built-in name or mapped URL, an
 /// http(s) URL (downloaded, 30 s timeout), or a path relative to the working directory. A
-/// file or download is read every time; only its parsing is shared by the runs of this process that read the same text.
+/// file or download is read every time; only its parsing is shared by the runs of this
+/// process that read the same text.
 pub async fn load_spec(reference: Option<&str>) -> Result<Arc<ImageSpec>, SpecError> {
     let reference = reference
         .map(str::trim)
