@@ -6,6 +6,7 @@ use indexmap::IndexMap;
 use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use std::borrow::Cow;
 use std::collections::{BTreeMap, HashSet};
 use std::fmt;
 use std::sync::{Arc, LazyLock, Mutex, PoisonError};
@@ -75,7 +76,7 @@ impl<'de> Visitor<'de> for FlavorVisitor {
         let mut extra_specs: Option<Option<IndexMap<String, Value>>> = None;
         let mut extra = IndexMap::new();
         while let Some(key) = map.next_key_seed(KeySeed)? {
-            match key.as_str() {
+            match &*key {
                 "id" => set_once(&mut id, map.next_value()?, "id")?,
                 "name" => set_once(&mut name, map.next_value()?, "name")?,
                 "vcpus" => set_once(&mut vcpus, map.next_value::<u64>()?, "vcpus")?,
@@ -278,7 +279,7 @@ impl<'de> Deserialize<'de> for ImageProperties {
             fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<ImageProperties, A::Error> {
                 let mut builder = PropertiesBuilder::default();
                 while let Some(key) = map.next_key_seed(KeySeed)? {
-                    builder.push(key.as_str(), map.next_value_seed(PropertyText)?);
+                    builder.push(&key, map.next_value_seed(PropertyText)?);
                 }
                 Ok(builder.build())
             }
@@ -319,7 +320,7 @@ impl<'de> Visitor<'de> for ImageVisitor<'_> {
         let (mut size, mut min_disk, mut min_ram) = (None, None, None);
         let mut properties = PropertiesBuilder::default();
         while let Some(key) = map.next_key_seed(KeySeed)? {
-            match key.as_str() {
+            match &*key {
                 "id" => set_once(&mut id, map.next_value::<String>()?, "id")?,
                 "name" => set_once(&mut name, map.next_value()?, "name")?,
                 "status" => set_once(&mut status, map.next_value()?, "status")?,
@@ -350,44 +351,30 @@ impl<'de> Visitor<'de> for ImageVisitor<'_> {
     }
 }
 
-/// A map key, borrowed from the input where the parser can (no escapes), owned otherwise.
-enum KeyText<'de> {
-    Borrowed(&'de str),
-    Owned(String),
-}
-
-impl KeyText<'_> {
-    fn as_str(&self) -> &str {
-        match self {
-            KeyText::Borrowed(s) => s,
-            KeyText::Owned(s) => s,
-        }
-    }
-}
-
-/// Reads a map key as a [`KeyText`].
+/// Reads a map key, borrowed from the input where the parser can (no escapes), owned
+/// otherwise.
 struct KeySeed;
 
 impl<'de> DeserializeSeed<'de> for KeySeed {
-    type Value = KeyText<'de>;
+    type Value = Cow<'de, str>;
     fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
         d.deserialize_str(self)
     }
 }
 
 impl<'de> Visitor<'de> for KeySeed {
-    type Value = KeyText<'de>;
+    type Value = Cow<'de, str>;
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("a key")
     }
     fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Self::Value, E> {
-        Ok(KeyText::Borrowed(v))
+        Ok(Cow::Borrowed(v))
     }
     fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
-        Ok(KeyText::Owned(v.to_string()))
+        Ok(Cow::Owned(v.to_string()))
     }
     fn visit_string<E: de::Error>(self, v: String) -> Result<Self::Value, E> {
-        Ok(KeyText::Owned(v))
+        Ok(Cow::Owned(v))
     }
 }
 

@@ -10,9 +10,7 @@ use crate::openstack::OpenStackError;
 use crate::openstack::catalog::canonical_type;
 use reqwest::Method;
 use serde::Deserialize;
-use serde::de::{
-    self, DeserializeOwned, DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor,
-};
+use serde::de::{self, DeserializeOwned, DeserializeSeed, IgnoredAny, MapAccess, Visitor};
 use serde_json::Value;
 use std::fmt;
 use std::marker::PhantomData;
@@ -72,121 +70,14 @@ struct PageOutline {
 /// The outline of a JSON answer whose top level is an object holding the list under `key` as
 /// an array; `None` for any other answer (not JSON, not an object, no such list, a content type
 /// other than JSON), which [`decode_json`] and the "answer has no list" check then report as
-/// before. One pass over the body: the items are skipped ([`IgnoredAny`]), only the small
-/// `<key>_links` and `next` values are kept. Duplicate keys count as in `serde_json::Value`
-/// (the last one wins).
+/// before. One pass over the body that skips the items ([`IgnoredAny`], a zero-sized type:
+/// counting them allocates nothing) and keeps only the small `<key>_links` and `next` values.
 fn page_outline(resp: &RawResponse, key: &str) -> Option<PageOutline> {
-    if non_json_content_type(resp).is_some() {
-        return None;
-    }
-    let links_key = format!("{key}_links");
-    let mut de = serde_json::Deserializer::from_slice(&resp.body);
-    let outline = OutlineSeed {
-        key,
-        links_key: &links_key,
-    }
-    .deserialize(&mut de)
-    .ok()?;
-    de.end().ok()?;
-    outline
-}
-
-/// Reads a page's top-level object into a [`PageOutline`] (`None` when the list is missing).
-struct OutlineSeed<'k> {
-    key: &'k str,
-    links_key: &'k str,
-}
-
-/// Which top-level field of a page a key names.
-enum PageField {
-    Items,
-    Links,
-    Next,
-    Other,
-}
-
-impl<'de> DeserializeSeed<'de> for OutlineSeed<'_> {
-    type Value = Option<PageOutline>;
-    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
-        d.deserialize_map(self)
-    }
-}
-
-impl<'de> Visitor<'de> for OutlineSeed<'_> {
-    type Value = Option<PageOutline>;
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        write!(f, "an object with a list \"{}\"", self.key)
-    }
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-        let (mut items, mut links, mut next) = (None, None, None);
-        while let Some(field) = map.next_key_seed(FieldSeed(&self))? {
-            match field {
-                // Anything but an array fails the pass; decoding the page then says why.
-                PageField::Items => items = Some(map.next_value_seed(ItemCount)?),
-                PageField::Links => links = Some(map.next_value::<Value>()?),
-                PageField::Next => next = Some(map.next_value::<Value>()?),
-                PageField::Other => {
-                    map.next_value::<IgnoredAny>()?;
-                }
-            }
-        }
-        Ok(items.map(|items| PageOutline {
-            items,
-            next: next_query(links.as_ref(), next.as_ref()),
-        }))
-    }
-}
-
-/// Names a top-level key without keeping it.
-struct FieldSeed<'a, 'k>(&'a OutlineSeed<'k>);
-
-impl<'de> DeserializeSeed<'de> for FieldSeed<'_, '_> {
-    type Value = PageField;
-    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
-        d.deserialize_str(self)
-    }
-}
-
-impl<'de> Visitor<'de> for FieldSeed<'_, '_> {
-    type Value = PageField;
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("a key")
-    }
-    fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
-        Ok(if v == self.0.key {
-            PageField::Items
-        } else if v == self.0.links_key {
-            PageField::Links
-        } else if v == "next" {
-            PageField::Next
-        } else {
-            PageField::Other
-        })
-    }
-}
-
-/// Counts an array's elements without decoding them.
-struct ItemCount;
-
-impl<'de> DeserializeSeed<'de> for ItemCount {
-    type Value = usize;
-    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
-        d.deserialize_seq(self)
-    }
-}
-
-impl<'de> Visitor<'de> for ItemCount {
-    type Value = usize;
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("an array")
-    }
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
-        let mut n = 0;
-        while seq.next_element::<IgnoredAny>()?.is_some() {
-            n += 1;
-        }
-        Ok(n)
-    }
+    let (items, next) = page_items::<IgnoredAny>(resp, key)?;
+    Some(PageOutline {
+        items: items.len(),
+        next,
+    })
 }
 
 /// A page's items decoded as `T` and the query of its `next` link, in one pass over a JSON
@@ -203,8 +94,10 @@ fn page_items<T: DeserializeOwned>(
     let links_key = format!("{key}_links");
     let mut de = serde_json::Deserializer::from_slice(&resp.body);
     let page = PageSeed::<T> {
-        key,
-        links_key: &links_key,
+        keys: PageKeys {
+            items: key,
+            links: &links_key,
+        },
         items: PhantomData,
     }
     .deserialize(&mut de)
@@ -213,10 +106,23 @@ fn page_items<T: DeserializeOwned>(
     page
 }
 
+/// The top-level keys of a page that paging reads: the list and its links.
+struct PageKeys<'k> {
+    items: &'k str,
+    links: &'k str,
+}
+
+/// Which top-level field of a page a key names.
+enum PageField {
+    Items,
+    Links,
+    Next,
+    Other,
+}
+
 /// Reads a page's top-level object into its items and next link (see [`page_items`]).
 struct PageSeed<'k, T> {
-    key: &'k str,
-    links_key: &'k str,
+    keys: PageKeys<'k>,
     items: PhantomData<T>,
 }
 
@@ -230,16 +136,13 @@ impl<'de, T: Deserialize<'de>> DeserializeSeed<'de> for PageSeed<'_, T> {
 impl<'de, T: Deserialize<'de>> Visitor<'de> for PageSeed<'_, T> {
     type Value = Option<(Vec<T>, Option<String>)>;
     fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        write!(f, "an object with a list \"{}\"", self.key)
+        write!(f, "an object with a list \"{}\"", self.keys.items)
     }
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-        let outline = OutlineSeed {
-            key: self.key,
-            links_key: self.links_key,
-        };
         let (mut items, mut links, mut next) = (None, None, None);
-        while let Some(field) = map.next_key_seed(FieldSeed(&outline))? {
+        while let Some(field) = map.next_key_seed(FieldSeed(&self.keys))? {
             match field {
+                // Anything but an array of `T` fails the pass; decoding the page says why.
                 PageField::Items => items = Some(map.next_value::<Vec<T>>()?),
                 PageField::Links => links = Some(map.next_value::<Value>()?),
                 PageField::Next => next = Some(map.next_value::<Value>()?),
@@ -249,6 +152,34 @@ impl<'de, T: Deserialize<'de>> Visitor<'de> for PageSeed<'_, T> {
             }
         }
         Ok(items.map(|items| (items, next_query(links.as_ref(), next.as_ref()))))
+    }
+}
+
+/// Names a top-level key without keeping it.
+struct FieldSeed<'a, 'k>(&'a PageKeys<'k>);
+
+impl<'de> DeserializeSeed<'de> for FieldSeed<'_, '_> {
+    type Value = PageField;
+    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_str(self)
+    }
+}
+
+impl<'de> Visitor<'de> for FieldSeed<'_, '_> {
+    type Value = PageField;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a key")
+    }
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+        Ok(if v == self.0.items {
+            PageField::Items
+        } else if v == self.0.links {
+            PageField::Links
+        } else if v == "next" {
+            PageField::Next
+        } else {
+            PageField::Other
+        })
     }
 }
 
@@ -273,10 +204,11 @@ impl Client {
     /// Like [`Client::list`], but hands each page's items to `on_page` as `T`, decoded straight
     /// from the page's text (no JSON tree first unless `T` is [`Value`]), so a caller that
     /// keeps a smaller form of each item never holds the whole listing as JSON. Items that are
-    /// not what `T` expects end the listing with a decode error naming the item's place. The next page is asked for as soon as a quick pass over the page's body
-    /// has found its `next` link and item count; the page's items are decoded and handed over
-    /// while the next page is on its way, so that work hides in the network latency of marker
-    /// paging. An error from `on_page` (or a page that cannot be decoded) ends the listing.
+    /// not what `T` expects end the listing with a decode error naming the item's place. The
+    /// next page is asked for as soon as a quick pass over the page's body has found its `next`
+    /// link and item count; the page's items are decoded and handed over while the next page is
+    /// on its way, so that work hides in the network latency of marker paging. An error from
+    /// `on_page` (or a page that cannot be decoded) ends the listing.
     pub async fn list_pages<T: DeserializeOwned>(
         &self,
         service_type: &str,

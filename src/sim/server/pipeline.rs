@@ -77,8 +77,8 @@ fn query_map(q: Option<&str>) -> HashMap<String, String> {
 pub(crate) const SERVER_TIME_HEADER: &str = "x-sim-server-time-us";
 
 /// The header that tells how long the `latency` faults of a request really waited, in
-/// microseconds (only on delayed answers; the configured delay plus the timer's overshoot, read
-/// by `scripts/bench`).
+/// microseconds (only on delayed answers): the configured delay plus the timer's overshoot,
+/// for checking the simulator's latency when measuring the client.
 pub(crate) const DELAY_HEADER: &str = "x-sim-delay-us";
 
 /// The path the routers route by: the segments joined again (so trailing and repeated leading
